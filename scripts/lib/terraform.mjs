@@ -1,0 +1,192 @@
+// Shared by validate, security and e2e: synthesize TapStack, then run the real Terraform CLI and the
+// real hashicorp/aws provider against the synthesized JSON, offline.
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { zipSync } from 'fflate';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const AWS_PROVIDER_VERSION = '5.100.0';
+export const FAKE_ACCOUNT_ID = '123456789012';
+
+/** Environment for every Terraform run here: fake credentials, no telemetry, no prompts. */
+export const terraformEnv = (extra = {}) => ({
+  ...process.env,
+  AWS_ACCESS_KEY_ID: 'AKIAOFFLINEEXAMPLE00',
+  AWS_SECRET_ACCESS_KEY: 'offline-fake-secret-key',
+  AWS_EC2_METADATA_DISABLED: 'true',
+  CHECKPOINT_DISABLE: '1',
+  TF_IN_AUTOMATION: '1',
+  TF_INPUT: '0',
+  ...extra,
+});
+
+export const step = (message) => console.log(`\n==> ${message}`);
+export const info = (message) => console.log(`    ${message}`);
+
+/** Runs a command (streaming its output unless quiet); resolves to { ms, output }; throws on failure. */
+export function run(command, args, { cwd = root, env = process.env, quiet = false } = {}) {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, env, stdio: quiet ? ['ignore', 'pipe', 'pipe'] : 'inherit' });
+    let output = '';
+    if (quiet) for (const stream of [child.stdout, child.stderr]) stream.on('data', (d) => (output += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve({ ms: Date.now() - started, output });
+      else reject(new Error(`${command} ${args.join(' ')} exited with ${code}${quiet ? `\n${output.slice(-4000)}` : ''}`));
+    });
+  });
+}
+
+/** `cdktf synth` (which also bundles the handler); returns the synthesized stack JSON's path. */
+export async function synth({ env = process.env } = {}) {
+  const { ms } = await run('npx', ['--no-install', 'cdktf', 'synth', '--hide-diff'], { env: { ...env, CHECKPOINT_DISABLE: '1' }, quiet: true });
+  const stacksDir = path.join(root, 'cdktf.out', 'stacks');
+  const stacks = fs.readdirSync(stacksDir).filter((d) => fs.existsSync(path.join(stacksDir, d, 'cdk.tf.json')));
+  return { ms, stacks: stacks.map((name) => ({ name, file: path.join(stacksDir, name, 'cdk.tf.json') })) };
+}
+
+/**
+ * The folder of a local provider mirror holding hashicorp/aws 5.100.0, if this machine has one:
+ * TAP_TF_PROVIDER_MIRROR, else the usual places a mirror is put.
+ */
+export function findProviderMirror() {
+  const candidates = [
+    process.env.TAP_TF_PROVIDER_MIRROR,
+    '/opt/tf-plugins',
+    '/usr/share/terraform/plugins',
+    '/usr/local/share/terraform/plugins',
+    path.join(os.homedir(), '.terraform.d/plugins'),
+    path.join(os.homedir(), '.local/share/terraform/plugins'),
+  ].filter(Boolean);
+  for (const base of ['/opt', '/srv', '/usr/local']) {
+    try {
+      for (const entry of fs.readdirSync(base)) candidates.push(path.join(base, entry));
+    } catch {
+      /* not there */
+    }
+  }
+  return candidates.find((dir) => fs.existsSync(path.join(dir, 'registry.terraform.io/hashicorp/aws', AWS_PROVIDER_VERSION)));
+}
+
+/** A Terraform CLI config that takes hashicorp/aws from the mirror (when there is one) and nothing else from the network. */
+export function writeCliConfig(dir) {
+  const mirror = findProviderMirror();
+  const file = path.join(dir, 'terraformrc');
+  const body = mirror
+    ? `provider_installation {\n  filesystem_mirror {\n    path    = ${JSON.stringify(mirror)}\n    include = ["registry.terraform.io/hashicorp/aws"]\n  }\n  direct {\n    exclude = ["registry.terraform.io/hashicorp/aws"]\n  }\n}\n`
+    : '';
+  fs.writeFileSync(file, body);
+  return { file, mirror };
+}
+
+/** A zip of `sourceDir` with fixed timestamps and modes: the same files give the same bytes. */
+export function zipDirectory(sourceDir, outputFile) {
+  const entries = {};
+  const walk = (dir, prefix) => {
+    for (const name of fs.readdirSync(dir).sort()) {
+      const full = path.join(dir, name);
+      if (fs.statSync(full).isDirectory()) walk(full, `${prefix}${name}/`);
+      else entries[`${prefix}${name}`] = [fs.readFileSync(full), { mtime: new Date('1980-01-01T00:00:00Z'), attrs: 0o644 << 16 }];
+    }
+  };
+  walk(sourceDir, '');
+  const zip = zipSync(entries, { level: 9 });
+  fs.writeFileSync(outputFile, zip);
+  return createHash('sha256').update(zip).digest('base64');
+}
+
+/**
+ * Copies a synthesized stack into `dir`, ready for Terraform here:
+ * - hashicorp/archive has no mirror on this machine and the registry is out of reach, so each
+ *   data.archive_file is replaced by the zip this function builds from the same folder, and the
+ *   references to its output_path / output_base64sha256 by that zip's path and hash;
+ * - the backend becomes a local state file inside `dir`, so a check never touches real state;
+ * - an override file points the AWS provider at `endpoints` with fake credentials and no account checks.
+ */
+export function prepareStack(stackFile, dir, { endpoints, skipAccountLookup = false } = {}) {
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  const stack = JSON.parse(fs.readFileSync(stackFile, 'utf8'));
+  const stackDir = path.dirname(stackFile);
+  let text = JSON.stringify(stack);
+  const replaced = [];
+  for (const [name, archive] of Object.entries(stack.data?.archive_file ?? {})) {
+    const sourceDir = path.resolve(stackDir, archive.source_dir.replace('${path.module}/', ''));
+    const zipFile = path.join(dir, `${name}.zip`);
+    const hash = zipDirectory(sourceDir, zipFile);
+    text = text
+      .replaceAll(`\${data.archive_file.${name}.output_path}`, zipFile)
+      .replaceAll(`\${data.archive_file.${name}.output_base64sha256}`, hash);
+    replaced.push({ name, sourceDir, zipFile, hash });
+  }
+  const prepared = JSON.parse(text);
+  if (prepared.data?.archive_file) delete prepared.data.archive_file;
+  if (prepared.data && Object.keys(prepared.data).length === 0) delete prepared.data;
+  delete prepared.provider?.archive;
+  delete prepared.terraform.required_providers?.archive;
+  prepared.terraform.backend = { local: { path: path.join(dir, 'terraform.tfstate') } };
+  fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify(prepared, null, 2));
+
+  const provider = {
+    skip_credentials_validation: true,
+    skip_metadata_api_check: true,
+    skip_region_validation: true,
+    skip_requesting_account_id: skipAccountLookup,
+    ...(endpoints ? { endpoints: [endpoints] } : {}),
+  };
+  fs.writeFileSync(path.join(dir, 'offline_override.tf.json'), JSON.stringify({ provider: { aws: [provider] } }, null, 2));
+  return { prepared, replaced };
+}
+
+/**
+ * An STS stand-in on a free loopback port: answers GetCallerIdentity with a fake account, the only
+ * AWS call a plan of this stack makes (data.aws_caller_identity).
+ */
+export async function startStsStub(accountId = FAKE_ACCOUNT_ID) {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/xml' });
+      res.end(
+        `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>` +
+          `<Arn>arn:aws:iam::${accountId}:user/offline-plan</Arn><UserId>AIDAOFFLINEPLAN</UserId><Account>${accountId}</Account>` +
+          `</GetCallerIdentityResult><ResponseMetadata><RequestId>offline</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
+      );
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+/** terraform init + validate + plan of a prepared folder; returns durations and the plan as JSON. */
+export async function planOffline(dir, { env }) {
+  const tf = (args, opts = {}) => run('terraform', args, { cwd: dir, env, ...opts });
+  const times = {};
+  times.init = (await tf(['init', '-input=false', '-no-color'], { quiet: true })).ms;
+  times.validate = (await tf(['validate', '-no-color'])).ms;
+  const plan = await tf(['plan', '-input=false', '-lock=false', '-no-color', '-out=tfplan'], { quiet: true });
+  times.plan = plan.ms;
+  const warnings = [...plan.output.matchAll(/^Warning: (.+)$/gm)].map((m) => m[1]);
+  const planJson = execFileSync('terraform', ['show', '-json', 'tfplan'], { cwd: dir, env, maxBuffer: 64 << 20 }).toString();
+  fs.writeFileSync(path.join(dir, 'plan.json'), planJson);
+  return { times, warnings, plan: JSON.parse(planJson), planFile: path.join(dir, 'plan.json') };
+}
+
+/** Every planned resource that supports tags and lacks one of `required` in tags_all. */
+export function untaggedResources(plan, required) {
+  const missing = [];
+  for (const resource of plan.planned_values?.root_module?.resources ?? []) {
+    if (resource.mode !== 'managed' || !('tags_all' in (resource.values ?? {}))) continue;
+    const tags = resource.values.tags_all ?? {};
+    const absent = required.filter((key) => !(key in tags));
+    if (absent.length > 0) missing.push(`${resource.address} (no ${absent.join(', ')})`);
+  }
+  return missing;
+}

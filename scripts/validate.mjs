@@ -1,0 +1,59 @@
+// npm run validate: synth, then terraform init, validate and plan of TapStack with the real
+// hashicorp/aws 5.100.0 provider, offline and with no AWS account.
+import path from 'node:path';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { FAKE_ACCOUNT_ID, info, planOffline, prepareStack, root, startStsStub, step, synth, terraformEnv, untaggedResources, writeCliConfig } from './lib/terraform.mjs';
+
+export const REQUIRED_TAGS = ['Project', 'Environment', 'Owner', 'ManagedBy'];
+
+/** Synth + offline plan of every stack; returns what it measured. Used by security and bench too. */
+export async function validate({ quiet = false } = {}) {
+  const log = quiet ? () => undefined : info;
+  if (!quiet) step('Synthesizing TapStack (cdktf synth)');
+  const { ms: synthMs, stacks } = await synth();
+  log(`synthesized ${stacks.map((s) => s.name).join(', ')} in ${(synthMs / 1000).toFixed(1)} s`);
+
+  const workRoot = path.join(root, '.work', 'validate');
+  fs.mkdirSync(workRoot, { recursive: true });
+  const { file: cliConfig, mirror } = writeCliConfig(workRoot);
+  log(mirror ? `hashicorp/aws 5.100.0 from the local mirror ${mirror}` : 'no local provider mirror found: hashicorp/aws comes from the registry');
+
+  const sts = await startStsStub();
+  log(`STS stand-in on ${sts.url}: data.aws_caller_identity reads fake account ${FAKE_ACCOUNT_ID}`);
+  const results = [];
+  try {
+    for (const stack of stacks) {
+      const dir = path.join(workRoot, stack.name);
+      const { replaced } = prepareStack(stack.file, dir, { endpoints: { sts: sts.url } });
+      for (const r of replaced) {
+        log(`hashicorp/archive is not reachable here: data.archive_file.${r.name} replaced by ${path.relative(root, r.zipFile)} (zip of ${path.relative(root, r.sourceDir)}, sha256 ${r.hash})`);
+      }
+      if (!quiet) step(`terraform init, validate, plan: ${stack.name}`);
+      const env = terraformEnv({ TF_CLI_CONFIG_FILE: cliConfig, TF_DATA_DIR: path.join(dir, '.terraform') });
+      const { times, plan, planFile, warnings } = await planOffline(dir, { env });
+      for (const warning of warnings) log(`terraform warning: ${warning}`);
+      const changes = plan.resource_changes ?? [];
+      const creates = changes.filter((c) => c.change.actions.includes('create')).length;
+      log(`init ${times.init} ms, validate ${times.validate} ms, plan ${times.plan} ms: ${creates} to create`);
+      const untagged = untaggedResources(plan, REQUIRED_TAGS);
+      if (untagged.length > 0) throw new Error(`resources without the required tags:\n  ${untagged.join('\n  ')}`);
+      log(`every taggable resource carries ${REQUIRED_TAGS.join(', ')}`);
+      results.push({ stack: stack.name, dir, planFile, times, creates });
+    }
+  } finally {
+    await sts.close();
+  }
+  return { synthMs, results };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  validate()
+    .then(({ results }) => {
+      step(`validate: OK (${results.map((r) => `${r.stack}: ${r.creates} resources planned`).join('; ')})`);
+    })
+    .catch((error) => {
+      console.error(`\nvalidate: FAILED\n${error.message}`);
+      process.exit(1);
+    });
+}
