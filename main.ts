@@ -695,7 +695,7 @@ export class TapStack extends TerraformStack {
           height: 6,
           properties: {
             title: signal.title,
-            region: config.region,
+            region: region.name,
             view: 'timeSeries',
             stat: signal.extendedStatistic ?? signal.statistic,
             period: signal.periodSeconds,

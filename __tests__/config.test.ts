@@ -1,0 +1,106 @@
+import { envVarName, resolveConfig, SETTING_NAMES, TapConfigError } from '../main';
+
+const problemsOf = (context: Record<string, unknown>, env: Record<string, string> = {}): string[] => {
+  try {
+    resolveConfig(context, env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(TapConfigError);
+    return [...(error as TapConfigError).problems];
+  }
+  throw new Error('expected resolveConfig to throw');
+};
+
+describe('resolveConfig', () => {
+  it('gives the documented defaults with no context and no environment', () => {
+    const config = resolveConfig({}, {});
+    expect(config).toMatchObject({
+      project: 'tap',
+      environment: 'dev',
+      region: 'us-east-1',
+      tableReadCapacity: 100,
+      tableWriteCapacity: 100,
+      enableDeletionProtection: true,
+      lambdaMemoryMb: 512,
+      lambdaTimeoutSeconds: 30,
+      lambdaReservedConcurrency: 10,
+      logRetentionDays: 365,
+      corsAllowedOrigins: ['http://localhost:3000'],
+      corsAllowAnyOrigin: false,
+      alarmEmail: '',
+      stateBucket: '',
+    });
+  });
+
+  it('takes context over defaults and TAP_* environment variables over context', () => {
+    const config = resolveConfig(
+      { environment: 'staging', tableWriteCapacity: 50, corsAllowedOrigins: ['https://a.example.com'] },
+      { TAP_TABLE_WRITE_CAPACITY: '200', TAP_CORS_ALLOWED_ORIGINS: 'https://b.example.com, https://c.example.com', TAP_ENABLE_DELETION_PROTECTION: 'false', TAP_TAGS: 'CostCenter=42,Team=data' },
+    );
+    expect(config.environment).toBe('staging');
+    expect(config.tableWriteCapacity).toBe(200);
+    expect(config.corsAllowedOrigins).toEqual(['https://b.example.com', 'https://c.example.com']);
+    expect(config.enableDeletionProtection).toBe(false);
+    expect(config.tags).toEqual({ CostCenter: '42', Team: 'data' });
+  });
+
+  it('derives every environment variable name from the setting name', () => {
+    expect(envVarName('tableWriteCapacity')).toBe('TAP_TABLE_WRITE_CAPACITY');
+    expect(envVarName('lambdaMemoryMb')).toBe('TAP_LAMBDA_MEMORY_MB');
+    expect(SETTING_NAMES.map(envVarName)).toContain('TAP_LOG_RETENTION_DAYS');
+  });
+
+  it.each([
+    [{ logRetentionDays: 42 }, 'logRetentionDays (from context tap.logRetentionDays): expected one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653, got 42'],
+    [{ logRetentionDays: 0 }, 'logRetentionDays (from context tap.logRetentionDays): expected one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653, got 0'],
+    [{ tableWriteCapacity: 0 }, 'tableWriteCapacity (from context tap.tableWriteCapacity): expected an integer from 1 to 40000, got 0'],
+    [{ tableReadCapacity: -5 }, 'tableReadCapacity (from context tap.tableReadCapacity): expected an integer from 1 to 40000, got -5'],
+    [{ tableReadCapacity: 2.5 }, 'tableReadCapacity (from context tap.tableReadCapacity): expected an integer from 1 to 40000, got 2.5'],
+    [{ environment: 'qa' }, 'environment (from context tap.environment): expected one of dev, test, staging, prod, got "qa"'],
+    [{ alarmEmail: 'oncall-at-example.com' }, 'alarmEmail (from context tap.alarmEmail): expected an email address such as oncall@example.com, or empty, got "oncall-at-example.com"'],
+    [{ region: 'mars-1' }, 'region (from context tap.region): expected an AWS region such as us-east-1, got "mars-1"'],
+    [{ enableDeletionProtection: 'yes' }, 'enableDeletionProtection (from context tap.enableDeletionProtection): expected true or false, got "yes"'],
+    [{ corsAllowedMethods: ['GET', 'PATCH'] }, 'corsAllowedMethods (from context tap.corsAllowedMethods): expected one of GET, PUT, POST, DELETE, HEAD, got "PATCH"'],
+    [{ corsAllowedOrigins: [] }, 'corsAllowedOrigins (from context tap.corsAllowedOrigins): expected a non-empty list, got []'],
+    [{ project: 'Tap_Stack' }, 'project (from context tap.project): expected a lower-case name of 2 to 20 letters, digits or hyphens, got "Tap_Stack"'],
+    [{ lambdaMaxRetryAttempts: 3 }, 'lambdaMaxRetryAttempts (from context tap.lambdaMaxRetryAttempts): expected an integer from 0 to 2, got 3'],
+  ])('rejects %j with a message naming the setting and the allowed values', (context, message) => {
+    expect(problemsOf(context)).toEqual([message]);
+  });
+
+  it('names the environment variable when the bad value came from one', () => {
+    expect(problemsOf({}, { TAP_LAMBDA_MEMORY_MB: 'lots' })).toEqual([
+      'lambdaMemoryMb (from environment variable TAP_LAMBDA_MEMORY_MB): expected an integer from 128 to 10240, got "lots"',
+    ]);
+  });
+
+  it('reports every problem at once, and unknown settings (typos) too', () => {
+    expect(problemsOf({ tableWriteCapcity: 10, logRetentionDays: 2, environment: 'live' })).toEqual([
+      expect.stringMatching(/^unknown setting "tableWriteCapcity" in context "tap"; known settings: project, environment, /),
+      'environment (from context tap.environment): expected one of dev, test, staging, prod, got "live"',
+      expect.stringMatching(/^logRetentionDays \(from context tap\.logRetentionDays\): expected one of 1, 3, /),
+    ]);
+  });
+
+  it('refuses a "*" CORS origin unless corsAllowAnyOrigin says so explicitly', () => {
+    expect(problemsOf({ corsAllowedOrigins: ['*'] })).toEqual([
+      'corsAllowedOrigins: "*" lets any web site read the bucket through browsers; set corsAllowAnyOrigin to true to allow it explicitly',
+    ]);
+    expect(resolveConfig({ corsAllowedOrigins: ['*'], corsAllowAnyOrigin: true }).corsAllowedOrigins).toEqual(['*']);
+  });
+
+  it('refuses a project and environment too long for a 63-character bucket name', () => {
+    expect(problemsOf({ project: 'a-very-long-project1', environment: 'staging' })).toEqual([
+      'project: "a-very-long-project1-staging" is longer than 27 characters, which leaves no room for the account and region in the bucket name',
+    ]);
+  });
+
+  it('refuses state settings without a state bucket', () => {
+    expect(problemsOf({ stateKey: 'x/terraform.tfstate' })).toEqual(['stateBucket: stateKey and stateRegion are set, but stateBucket is empty']);
+  });
+
+  it('fails with a TapConfigError whose message lists each problem', () => {
+    expect(() => resolveConfig({ tableWriteCapacity: 0 })).toThrow(
+      'Invalid TapStack configuration:\n  - tableWriteCapacity (from context tap.tableWriteCapacity): expected an integer from 1 to 40000, got 0',
+    );
+  });
+});
