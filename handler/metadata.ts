@@ -1,5 +1,5 @@
 import { GetObjectCommand, HeadObjectCommand, HeadObjectCommandOutput, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
-import { fileTypeFromBuffer } from 'file-type';
+import { fileTypeFromBuffer } from 'file-type/core';
 import { ObjectEvent } from './event';
 
 export type ObjectStatus = 'present' | 'deleted' | 'gone';

@@ -1,0 +1,266 @@
+import 'aws-sdk-client-mock-jest'; // typings of the SDK mock matchers
+import { mockClient } from 'aws-sdk-client-mock';
+import type { GetObjectCommandOutput } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, NotFound, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { ConditionalCheckFailedException, DynamoDBClient, ProvisionedThroughputExceededException, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { ELF_BYTES, handlerWith, PNG_BYTES } from './handler-helpers';
+import { s3Event, s3Record } from '../scripts/lib/s3-events';
+import { InvalidEventError, RecordsFailedError } from '../handler/errors';
+import { normalizeSequencer } from '../handler/sequencer';
+
+const s3Mock = mockClient(S3Client);
+const dynamoMock = mockClient(DynamoDBClient);
+const clients = { s3: new S3Client({ region: 'us-east-1' }), dynamodb: new DynamoDBClient({ region: 'us-east-1' }) };
+const BUCKET = 'tap-test-uploads';
+
+// The part of the SDK's stream body the handler uses.
+const body = (bytes: Buffer) => ({ transformToByteArray: async () => new Uint8Array(bytes) }) as unknown as GetObjectCommandOutput['Body'];
+const headOf = (overrides: Record<string, unknown> = {}) => ({
+  ContentLength: 1234,
+  ETag: '"0123abcd"',
+  ContentType: 'image/png',
+  LastModified: new Date('2026-11-28T10:00:00.000Z'),
+  ServerSideEncryption: 'aws:kms' as const,
+  Metadata: { uploader: 'alice' },
+  ChecksumCRC64NVME: 'AAAAAAAAAAA=',
+  ChecksumType: 'FULL_OBJECT' as const,
+  ...overrides,
+});
+const s3Error = (name: string, status: number) =>
+  new S3ServiceException({ name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status }, message: `${name} (${status})` });
+const putItems = () => dynamoMock.commandCalls(PutItemCommand).map((c) => unmarshall(c.args[0].input.Item!));
+
+beforeEach(() => {
+  s3Mock.reset();
+  dynamoMock.reset();
+  s3Mock.on(HeadObjectCommand).resolves(headOf());
+  s3Mock.on(GetObjectCommand).resolves({ Body: body(PNG_BYTES) });
+  dynamoMock.on(PutItemCommand).resolves({});
+  dynamoMock.on(UpdateItemCommand).resolves({});
+});
+
+describe('created objects', () => {
+  it('stores one item per version with every metadata attribute', async () => {
+    // Prepare
+    const { handler, values } = handlerWith(clients);
+    const record = s3Record({ bucket: BUCKET, key: 'photos/cat.png', versionId: 'v1', size: 1234, eTag: '0123abcd', sequencer: '0055AED6DCD90281E5', eventTime: '2026-11-28T10:00:01.000Z' });
+    // Act
+    const summary = await handler(s3Event(record));
+    // Assess
+    expect(summary).toEqual({ records: 1, stored: 1, deleted: 0, gone: 0, duplicates: 0, stale: 0 });
+    expect(putItems()).toEqual([
+      {
+        objectKey: 'photos/cat.png',
+        versionId: 'v1',
+        bucket: BUCKET,
+        key: 'photos/cat.png',
+        size: 1234,
+        eTag: '0123abcd',
+        contentType: 'image/png',
+        detectedContentType: 'image/png',
+        contentTypeMismatch: false,
+        lastModified: '2026-11-28T10:00:00.000Z',
+        storageClass: 'STANDARD',
+        serverSideEncryption: 'aws:kms',
+        userMetadata: { uploader: 'alice' },
+        checksum: { algorithm: 'CRC64NVME', value: 'AAAAAAAAAAA=', type: 'FULL_OBJECT' },
+        extension: 'png',
+        eventName: 'ObjectCreated:Put',
+        eventTime: '2026-11-28T10:00:01.000Z',
+        sequencer: normalizeSequencer('0055AED6DCD90281E5'),
+        status: 'present',
+        processedAt: '2026-11-29T12:00:00.000Z',
+      },
+    ]);
+    expect(values.ObjectsStored).toEqual([1]);
+  });
+
+  it('reads the exact version with one HEAD and one ranged GET, never the whole object', async () => {
+    const { handler } = handlerWith(clients);
+    await handler(s3Event(s3Record({ bucket: BUCKET, key: 'a.png', versionId: 'v7', size: 10_000_000 })));
+    expect(s3Mock).toHaveReceivedCommandTimes(HeadObjectCommand, 1);
+    expect(s3Mock).toHaveReceivedCommandWith(HeadObjectCommand, { Bucket: BUCKET, Key: 'a.png', VersionId: 'v7', ChecksumMode: 'ENABLED' });
+    expect(s3Mock).toHaveReceivedCommandTimes(GetObjectCommand, 1);
+    expect(s3Mock).toHaveReceivedCommandWith(GetObjectCommand, { Bucket: BUCKET, Key: 'a.png', VersionId: 'v7', Range: 'bytes=0-4099' });
+  });
+
+  it('writes conditionally on the sequencer, so retries and reordering cannot go back in time', async () => {
+    const { handler } = handlerWith(clients);
+    await handler(s3Event(s3Record({ bucket: BUCKET, key: 'a.png', sequencer: 'ABC' })));
+    expect(dynamoMock).toHaveReceivedCommandWith(PutItemCommand, {
+      TableName: 'tap-test-file-metadata',
+      ConditionExpression: 'attribute_not_exists(objectKey) OR sequencer < :sequencer',
+      ExpressionAttributeValues: marshall({ ':sequencer': normalizeSequencer('ABC') }),
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+  });
+
+  it('uses the "null" version for unversioned objects and calls S3 without a version id', async () => {
+    const { handler } = handlerWith(clients);
+    await handler(s3Event(s3Record({ bucket: BUCKET, key: 'plain.txt' })));
+    expect(putItems()[0].versionId).toBe('null');
+    expect(s3Mock.commandCalls(HeadObjectCommand)[0].args[0].input.VersionId).toBeUndefined();
+  });
+
+  it('flags a .jpg whose bytes are an executable', async () => {
+    s3Mock.on(HeadObjectCommand).resolves(headOf({ ContentType: 'image/jpeg' }));
+    s3Mock.on(GetObjectCommand).resolves({ Body: body(ELF_BYTES) });
+    const { handler } = handlerWith(clients);
+    await handler(s3Event(s3Record({ bucket: BUCKET, key: 'holiday.JPG', size: 64 })));
+    expect(putItems()[0]).toMatchObject({ extension: 'jpg', contentType: 'image/jpeg', detectedContentType: 'application/x-elf', contentTypeMismatch: true });
+  });
+
+  it('skips the ranged GET for a zero-byte object', async () => {
+    s3Mock.on(HeadObjectCommand).resolves(headOf({ ContentLength: 0, ContentType: 'application/octet-stream' }));
+    const { handler } = handlerWith(clients);
+    await handler(s3Event(s3Record({ bucket: BUCKET, key: 'empty', size: 0 })));
+    expect(s3Mock).toHaveReceivedCommandTimes(GetObjectCommand, 0);
+    expect(putItems()[0]).toMatchObject({ size: 0, status: 'present' });
+    expect(putItems()[0].detectedContentType).toBeUndefined();
+    expect(putItems()[0].extension).toBeUndefined();
+  });
+
+  it('treats InvalidRange (an object emptied since the event) as no bytes to sniff', async () => {
+    s3Mock.on(GetObjectCommand).rejects(s3Error('InvalidRange', 416));
+    const { handler } = handlerWith(clients);
+    await handler(s3Event(s3Record({ bucket: BUCKET, key: 'x.bin', size: 5 })));
+    expect(putItems()[0].status).toBe('present');
+  });
+
+  it('cuts user metadata that would push the item past 1 KB, and says so', async () => {
+    const metadata = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`field${String(i).padStart(2, '0')}`, 'x'.repeat(60)]));
+    s3Mock.on(HeadObjectCommand).resolves(headOf({ Metadata: metadata }));
+    const { handler } = handlerWith(clients);
+    await handler(s3Event(s3Record({ bucket: BUCKET, key: 'big-meta.png', size: 10 })));
+    const item = putItems()[0];
+    expect(item.userMetadataTruncated).toBe(true);
+    expect(Buffer.byteLength(JSON.stringify(item.userMetadata))).toBeLessThanOrEqual(400);
+    expect(Object.keys(item.userMetadata)).toEqual(['field00', 'field01', 'field02', 'field03', 'field04']);
+    expect(Buffer.byteLength(JSON.stringify(item))).toBeLessThan(1024);
+  });
+
+  it('decodes keys: "+" is a space, %2B a plus, and unicode and percent signs survive', async () => {
+    const { handler } = handlerWith(clients);
+    const keys = ['my photo+1.png', '100% done.txt', 'ünïcødé/日本語 ファイル.pdf', 'a+b=c&d.txt'];
+    await handler(s3Event(...keys.map((key) => s3Record({ bucket: BUCKET, key, size: 1 }))));
+    expect(putItems().map((i) => i.objectKey).sort()).toEqual([...keys].sort());
+  });
+
+  it('processes every record of an event, not just the first, at most maxConcurrency at once', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    s3Mock.on(HeadObjectCommand).callsFake(async () => {
+      peak = Math.max(peak, ++inFlight);
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight--;
+      return headOf();
+    });
+    const { handler } = handlerWith(clients, { maxConcurrency: 3 });
+    const summary = await handler(s3Event(...Array.from({ length: 10 }, (_, i) => s3Record({ bucket: BUCKET, key: `k${i}.png`, size: 1 }))));
+    expect(summary.stored).toBe(10);
+    expect(peak).toBe(3);
+  });
+});
+
+describe('removed objects', () => {
+  it('marks the version deleted with an update that keeps its metadata, and reads nothing from S3', async () => {
+    const { handler, values } = handlerWith(clients);
+    const summary = await handler(s3Event(s3Record({ bucket: BUCKET, key: 'a b.png', versionId: 'v1', eventName: 'ObjectRemoved:Delete', sequencer: '0A' })));
+    expect(summary.deleted).toBe(1);
+    expect(s3Mock.calls()).toHaveLength(0);
+    const update = dynamoMock.commandCalls(UpdateItemCommand)[0].args[0].input;
+    expect(unmarshall(update.Key!)).toEqual({ objectKey: 'a b.png', versionId: 'v1' });
+    expect(update.UpdateExpression).toMatch(/^SET #status = :status, /);
+    expect(update.ConditionExpression).toBe('attribute_not_exists(objectKey) OR sequencer < :sequencer');
+    expect(unmarshall(update.ExpressionAttributeValues!)[':status']).toBe('deleted');
+    expect(values.DeletionsRecorded).toEqual([1]);
+  });
+
+  it('records a delete marker under its own version id', async () => {
+    const { handler } = handlerWith(clients);
+    await handler(s3Event(s3Record({ bucket: BUCKET, key: 'a.png', versionId: 'marker-1', eventName: 'ObjectRemoved:DeleteMarkerCreated' })));
+    expect(unmarshall(dynamoMock.commandCalls(UpdateItemCommand)[0].args[0].input.Key!).versionId).toBe('marker-1');
+  });
+});
+
+describe('at-least-once and out-of-order delivery', () => {
+  const conditionFailed = (storedSequencer: string) =>
+    new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {}, Item: marshall({ sequencer: normalizeSequencer(storedSequencer) }) });
+
+  it('counts a redelivered event as a duplicate, not an error', async () => {
+    dynamoMock.on(PutItemCommand).rejects(conditionFailed('0055'));
+    const { handler, values } = handlerWith(clients);
+    const summary = await handler(s3Event(s3Record({ bucket: BUCKET, key: 'a.png', sequencer: '0055' })));
+    expect(summary).toMatchObject({ stored: 0, duplicates: 1, stale: 0 });
+    expect(values.DuplicateEvents).toEqual([1]);
+  });
+
+  it('counts an event older than the stored one as stale, not an error', async () => {
+    dynamoMock.on(UpdateItemCommand).rejects(conditionFailed('0056'));
+    const { handler, values } = handlerWith(clients);
+    const summary = await handler(s3Event(s3Record({ bucket: BUCKET, key: 'a.png', sequencer: '0055', eventName: 'ObjectRemoved:Delete' })));
+    expect(summary).toMatchObject({ deleted: 0, stale: 1 });
+    expect(values.StaleEvents).toEqual([1]);
+  });
+});
+
+describe('objects gone before processing', () => {
+  it('stores what the event says with status gone when HEAD finds nothing', async () => {
+    s3Mock.on(HeadObjectCommand).rejects(new NotFound({ message: 'Not Found', $metadata: { httpStatusCode: 404 } }));
+    s3Mock.on(GetObjectCommand).rejects(s3Error('NoSuchKey', 404));
+    const { handler, values } = handlerWith(clients);
+    const summary = await handler(s3Event(s3Record({ bucket: BUCKET, key: 'gone.txt', size: 42, eTag: 'abc' })));
+    expect(summary.gone).toBe(1);
+    expect(putItems()[0]).toMatchObject({ status: 'gone', size: 42, eTag: 'abc', objectKey: 'gone.txt' });
+    expect(values.ObjectsGone).toEqual([1]);
+  });
+});
+
+describe('failures', () => {
+  it.each([
+    ['AccessDenied', () => s3Error('AccessDenied', 403), 'AccessDenied'],
+    ['a KMS key that is disabled', () => s3Error('KMS.DisabledException', 400), 'KMS.DisabledException'],
+    ['S3 still failing with 503', () => s3Error('SlowDown', 503), 'SlowDown'],
+  ])('stores the other records, then fails naming the record, on %s', async (_case, error, name) => {
+    s3Mock.on(HeadObjectCommand, { Key: 'bad.png' }).rejects(error());
+    const { handler, logs, values } = handlerWith(clients);
+    const event = s3Event(
+      s3Record({ bucket: BUCKET, key: 'good-1.png', size: 1 }),
+      s3Record({ bucket: BUCKET, key: 'bad.png', versionId: 'v9', size: 1 }),
+      s3Record({ bucket: BUCKET, key: 'good-2.png', size: 1 }),
+    );
+    const failure = handler(event);
+    await expect(failure).rejects.toThrow(RecordsFailedError);
+    await expect(failure).rejects.toThrow(`1 of 3 record(s) failed: [1] ${BUCKET}/bad.png@v9: ${name}`);
+    expect(putItems().map((i) => i.key).sort()).toEqual(['good-1.png', 'good-2.png']);
+    expect(logs.find((l) => l.level === 'error')?.attributes).toMatchObject({ bucket: BUCKET, key: 'bad.png', versionId: 'v9' });
+    expect(values.RecordFailures).toEqual([1]);
+  });
+
+  it('fails on DynamoDB throttling that outlasts the retries, naming the record', async () => {
+    dynamoMock.on(PutItemCommand).rejects(new ProvisionedThroughputExceededException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 400 } }));
+    const { handler } = handlerWith(clients);
+    await expect(handler(s3Event(s3Record({ bucket: BUCKET, key: 'a.png', size: 1 })))).rejects.toThrow(
+      `1 of 1 record(s) failed: [0] ${BUCKET}/a.png@null: ProvisionedThroughputExceededException: Rate exceeded`,
+    );
+  });
+
+  it('stores the good records beside a malformed one, then fails naming it', async () => {
+    const { handler } = handlerWith(clients);
+    const broken = { ...s3Record({ bucket: BUCKET, key: 'x' }), eventSource: 'aws:sqs' };
+    await expect(handler(s3Event(s3Record({ bucket: BUCKET, key: 'ok.png', size: 1 }), broken))).rejects.toThrow(
+      '1 of 2 record(s) failed: [1] tap-test-uploads/x: InvalidRecordError: eventSource is "aws:sqs", expected "aws:s3"',
+    );
+    expect(putItems().map((i) => i.key)).toEqual(['ok.png']);
+  });
+
+  it('rejects events that are not S3 notifications with a log line, and always publishes metrics', async () => {
+    const { handler, logs, values, published } = handlerWith(clients);
+    await expect(handler({ Service: 'Amazon S3', Event: 's3:TestEvent' })).rejects.toThrow(InvalidEventError);
+    await expect(handler({})).rejects.toThrow('not an S3 notification: no Records array (top-level keys: none)');
+    expect(logs.filter((l) => l.message === 'Rejected an event that is not an S3 object notification')).toHaveLength(2);
+    expect(values.RejectedEvents).toEqual([1, 1]);
+    expect(published()).toBe(2);
+  });
+});

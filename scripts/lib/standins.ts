@@ -1,0 +1,149 @@
+// In-process AWS stand-ins for tests, `npm run local` and the benchmark: s3rver (S3) and dynalite
+// (DynamoDB), each on a free loopback port, plus a fault-injecting proxy for throttling tests.
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import S3rver from 's3rver';
+import dynalite from 'dynalite';
+import { resolveConfig, TABLE_KEY_SCHEMA } from '../../main';
+
+export interface StandIn {
+  readonly endpoint: string;
+  close(): Promise<void>;
+}
+
+export const STANDIN_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+export const STANDIN_REGION = 'us-east-1';
+
+const listen = (server: http.Server): Promise<string> =>
+  new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
+  });
+
+const closeServer = (server: http.Server): Promise<void> =>
+  new Promise((resolve) => {
+    server.closeAllConnections?.();
+    server.close(() => resolve());
+  });
+
+export async function startS3rver(): Promise<StandIn> {
+  const directory = fs.mkdtempSync(path.join(os.tmpdir(), 's3rver-'));
+  const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory, resetOnClose: true });
+  const { port } = (await server.run()) as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    close: async () => {
+      await server.close();
+      fs.rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function startDynalite(): Promise<StandIn> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }) as http.Server;
+  const endpoint = await listen(server);
+  return { endpoint, close: () => closeServer(server) };
+}
+
+/** Clients for the stand-ins, configured as the handler configures its own (path-style S3). */
+export function standInClients(s3Endpoint: string, dynamodbEndpoint: string, maxAttempts = 3) {
+  const common = { region: STANDIN_REGION, credentials: STANDIN_CREDENTIALS, maxAttempts };
+  return {
+    s3: new S3Client({ ...common, endpoint: s3Endpoint, forcePathStyle: true }),
+    dynamodb: new DynamoDBClient({ ...common, endpoint: dynamodbEndpoint }),
+  };
+}
+
+/**
+ * Creates the metadata table with TapStack's key schema and capacity (from the stack's own
+ * configuration, not a second copy of the numbers) and the uploads bucket.
+ */
+export async function createPipelineStorage(clients: { s3: S3Client; dynamodb: DynamoDBClient }, names: { bucket: string; table: string }) {
+  const config = resolveConfig({}, process.env);
+  await clients.s3.send(new CreateBucketCommand({ Bucket: names.bucket }));
+  await clients.dynamodb.send(
+    new CreateTableCommand({
+      TableName: names.table,
+      BillingMode: 'PROVISIONED',
+      ProvisionedThroughput: { ReadCapacityUnits: config.tableReadCapacity, WriteCapacityUnits: config.tableWriteCapacity },
+      KeySchema: [
+        { AttributeName: TABLE_KEY_SCHEMA.partitionKey, KeyType: 'HASH' },
+        { AttributeName: TABLE_KEY_SCHEMA.sortKey, KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: TABLE_KEY_SCHEMA.partitionKey, AttributeType: 'S' },
+        { AttributeName: TABLE_KEY_SCHEMA.sortKey, AttributeType: 'S' },
+      ],
+    }),
+  );
+  await waitUntilTableExists({ client: clients.dynamodb, maxWaitTime: 10 }, { TableName: names.table });
+}
+
+export interface ProxiedRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: string;
+}
+
+export interface FaultResponse {
+  readonly status: number;
+  readonly headers?: Record<string, string>;
+  readonly body: string;
+}
+
+/**
+ * A proxy in front of a stand-in that answers with `fault(request)` when it returns a response, and
+ * forwards the request otherwise: throttling and 5xx on the wire, as the SDK sees them from AWS.
+ */
+export async function startFaultProxy(target: string, fault: (request: ProxiedRequest) => FaultResponse | undefined): Promise<StandIn & { requests: ProxiedRequest[] }> {
+  const requests: ProxiedRequest[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const request = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: body.toString() };
+      requests.push(request);
+      const injected = fault(request);
+      if (injected) {
+        res.writeHead(injected.status, { 'content-type': 'application/x-amz-json-1.0', ...injected.headers });
+        res.end(injected.body);
+        return;
+      }
+      const upstream = http.request(`${target}${req.url}`, { method: req.method, headers: req.headers }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
+      upstream.on('error', (error) => {
+        res.writeHead(502);
+        res.end(String(error));
+      });
+      upstream.end(body);
+    });
+  });
+  const endpoint = await listen(server);
+  return { endpoint, requests, close: () => closeServer(server) };
+}
+
+/** DynamoDB's throttling answer, byte for byte what the SDK parses from the service. */
+export const dynamodbThrottle = (): FaultResponse => ({
+  status: 400,
+  headers: { 'x-amzn-errortype': 'ProvisionedThroughputExceededException' },
+  body: JSON.stringify({
+    __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
+    message: 'The level of configured provisioned throughput for the table was exceeded.',
+  }),
+});
+
+/** S3's 503 SlowDown answer. */
+export const s3SlowDown = (): FaultResponse => ({
+  status: 503,
+  headers: { 'content-type': 'application/xml' },
+  body: '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>fault</RequestId></Error>',
+});
