@@ -576,7 +576,8 @@ export class TapStack extends TerraformStack {
         // Without ListBucket, S3 answers 403 instead of 404 for a missing object, and the handler
         // could not tell "deleted before processing" from "access denied".
         { sid: 'TellMissingObjectsFromDenied', actions: ['s3:ListBucket'], resources: [bucket.arn] },
-        { sid: 'WriteMetadataItems', actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: [table.arn] },
+        // GetItem only tells a duplicate from a stale event when a store does not return the item with a failed condition.
+        { sid: 'WriteMetadataItems', actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'], resources: [table.arn] },
         { sid: 'WriteOwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`${logGroup.arn}:*`] },
         { sid: 'UsePipelineKey', actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [key.arn] },
         { sid: 'SendFailedEventsToDeadLetterQueue', actions: ['sqs:SendMessage'], resources: [deadLetterQueue.arn] },

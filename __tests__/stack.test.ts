@@ -258,7 +258,7 @@ describe('IAM', () => {
     expect(grants).toEqual({
       ReadUploadedObjects: { actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: [`${bucketArn}/*`] },
       TellMissingObjectsFromDenied: { actions: ['s3:ListBucket'], resources: [bucketArn] },
-      WriteMetadataItems: { actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: [ref('aws_dynamodb_table', 'metadata', 'arn')] },
+      WriteMetadataItems: { actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'], resources: [ref('aws_dynamodb_table', 'metadata', 'arn')] },
       WriteOwnLogs: { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`${ref('aws_cloudwatch_log_group', 'function_logs', 'arn')}:*`] },
       UsePipelineKey: { actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [key] },
       SendFailedEventsToDeadLetterQueue: { actions: ['sqs:SendMessage'], resources: [ref('aws_sqs_queue', 'dead_letter_queue', 'arn')] },

@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException, DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { ObjectEvent } from './event';
 import { MetadataItem } from './metadata';
@@ -14,7 +14,7 @@ const NEWER_THAN_STORED = 'attribute_not_exists(objectKey) OR sequencer < :seque
 
 /** Writes the whole item for a created (or gone) object version. */
 export async function putItem(dynamodb: DynamoDBClient, tableName: string, item: MetadataItem): Promise<WriteResult> {
-  return conditional(item.sequencer, () =>
+  return conditional(dynamodb, tableName, { objectKey: item.objectKey, versionId: item.versionId }, item.sequencer, () =>
     dynamodb.send(
       new PutItemCommand({
         TableName: tableName,
@@ -32,37 +32,46 @@ export async function putItem(dynamodb: DynamoDBClient, tableName: string, item:
  * version was created stays, so history is never erased.
  */
 export async function markDeleted(dynamodb: DynamoDBClient, tableName: string, event: ObjectEvent, processedAt: Date): Promise<WriteResult> {
-  return conditional(event.sequencer, () =>
+  const key = { objectKey: event.key, versionId: event.versionId };
+  const changes: Record<string, string> = {
+    status: 'deleted',
+    bucket: event.bucket,
+    key: event.key,
+    eventName: event.eventName,
+    eventTime: event.eventTime,
+    sequencer: event.sequencer,
+    processedAt: processedAt.toISOString(),
+  };
+  // Every name goes through a placeholder: "status", "bucket" and "key" are DynamoDB reserved words.
+  const names = Object.keys(changes);
+  return conditional(dynamodb, tableName, key, event.sequencer, () =>
     dynamodb.send(
       new UpdateItemCommand({
         TableName: tableName,
-        Key: marshall({ objectKey: event.key, versionId: event.versionId }),
-        UpdateExpression:
-          'SET #status = :status, bucket = :bucket, #key = :key, eventName = :eventName, eventTime = :eventTime, sequencer = :sequencer, processedAt = :processedAt',
+        Key: marshall(key),
+        UpdateExpression: `SET ${names.map((n) => `#${n} = :${n}`).join(', ')}`,
         ConditionExpression: NEWER_THAN_STORED,
-        ExpressionAttributeNames: { '#status': 'status', '#key': 'key' },
-        ExpressionAttributeValues: marshall({
-          ':status': 'deleted',
-          ':bucket': event.bucket,
-          ':key': event.key,
-          ':eventName': event.eventName,
-          ':eventTime': event.eventTime,
-          ':sequencer': event.sequencer,
-          ':processedAt': processedAt.toISOString(),
-        }),
+        ExpressionAttributeNames: Object.fromEntries(names.map((n) => [`#${n}`, n])),
+        ExpressionAttributeValues: marshall(Object.fromEntries(names.map((n) => [`:${n}`, changes[n]]))),
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     ),
   );
 }
 
-async function conditional(sequencer: string, write: () => Promise<unknown>): Promise<WriteResult> {
+/**
+ * Runs a conditional write and tells a duplicate (same sequencer stored) from a stale event (newer
+ * one stored). DynamoDB returns the stored item with the failure; stores that do not (some
+ * emulators) cost one consistent read, on this rare path only.
+ */
+async function conditional(dynamodb: DynamoDBClient, tableName: string, key: Record<string, string>, sequencer: string, write: () => Promise<unknown>): Promise<WriteResult> {
   try {
     await write();
     return 'stored';
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    const stored = error.Item ? unmarshall(error.Item).sequencer : undefined;
-    return typeof stored === 'string' && compareSequencers(stored, sequencer) === 0 ? 'duplicate' : 'stale';
+    const stored = error.Item ?? (await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: marshall(key), ConsistentRead: true, ProjectionExpression: 'sequencer' }))).Item;
+    const storedSequencer = stored ? unmarshall(stored).sequencer : undefined;
+    return typeof storedSequencer === 'string' && compareSequencers(storedSequencer, sequencer) === 0 ? 'duplicate' : 'stale';
   }
 }

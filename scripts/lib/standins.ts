@@ -81,7 +81,7 @@ export async function createPipelineStorage(clients: { s3: S3Client; dynamodb: D
       ],
     }),
   );
-  await waitUntilTableExists({ client: clients.dynamodb, maxWaitTime: 10 }, { TableName: names.table });
+  await waitUntilTableExists({ client: clients.dynamodb, maxWaitTime: 30, minDelay: 1, maxDelay: 2 }, { TableName: names.table });
 }
 
 export interface ProxiedRequest {
