@@ -77,23 +77,18 @@ describe('KMS key', () => {
   });
 
   it('lets exactly the account (through IAM), CloudWatch Logs for the function log group and CloudWatch alarms use it', () => {
-    const statements = statementsOf(stack, 'kms_key_policy');
+    const policy = JSON.parse(resources.aws_kms_key.pipeline_key.policy as string);
+    const statements = Object.fromEntries(policy.Statement.map((s: { Sid: string }) => [s.Sid, s]));
     expect(Object.keys(statements).sort()).toEqual([
       'AllowCloudWatchAlarmsToPublishToTheEncryptedTopic',
       'AllowCloudWatchLogsForTheFunctionLogGroup',
       'EnableIamPoliciesOfThisAccount',
     ]);
-    expect(statements.EnableIamPoliciesOfThisAccount.principals).toEqual([
-      { type: 'AWS', identifiers: [`arn:${ref('data.aws_partition', 'partition', 'partition')}:iam::${accountId}:root`] },
-    ]);
-    expect(statements.AllowCloudWatchLogsForTheFunctionLogGroup.principals).toEqual([
-      { type: 'Service', identifiers: [`logs.${ref('data.aws_region', 'region', 'name')}.amazonaws.com`] },
-    ]);
-    expect(JSON.stringify(statements.AllowCloudWatchLogsForTheFunctionLogGroup.condition)).toContain('log-group:/aws/lambda/tap-dev-metadata-extractor');
-    expect(statements.AllowCloudWatchAlarmsToPublishToTheEncryptedTopic.condition).toEqual([
-      { test: 'StringEquals', variable: 'aws:SourceAccount', values: [accountId] },
-    ]);
-    expect(resources.aws_kms_key.pipeline_key.policy).toBe(ref('data.aws_iam_policy_document', 'kms_key_policy', 'json'));
+    expect(statements.EnableIamPoliciesOfThisAccount.Principal).toEqual({ AWS: `arn:${ref('data.aws_partition', 'partition', 'partition')}:iam::${accountId}:root` });
+    expect(statements.AllowCloudWatchLogsForTheFunctionLogGroup.Principal).toEqual({ Service: `logs.${ref('data.aws_region', 'region', 'name')}.amazonaws.com` });
+    expect(statements.AllowCloudWatchLogsForTheFunctionLogGroup.Condition.ArnEquals['kms:EncryptionContext:aws:logs:arn']).toMatch(/:log-group:\/aws\/lambda\/tap-dev-metadata-extractor$/);
+    expect(statements.AllowCloudWatchAlarmsToPublishToTheEncryptedTopic.Condition).toEqual({ StringEquals: { 'aws:SourceAccount': accountId } });
+    for (const statement of policy.Statement) expect(statement.Principal).not.toEqual('*');
   });
 
   it('encrypts the bucket, table, log group, queue, topic and function environment with it', () => {
@@ -268,9 +263,8 @@ describe('IAM', () => {
     expect(resources.aws_iam_role_policy.function_role_policy.policy).toBe(ref('data.aws_iam_policy_document', 'function_permissions', 'json'));
   });
 
-  it('uses "*" as a resource only for X-Ray and in key policies', () => {
+  it('uses "*" as a resource only for X-Ray (the key policy is a resource policy, where "*" is the key)', () => {
     for (const [name, document] of Object.entries(parsed.data.aws_iam_policy_document)) {
-      if (name === 'kms_key_policy') continue;
       for (const statement of (document as unknown as { statement: { sid: string; resources?: string[] }[] }).statement) {
         if (statement.resources?.includes('*')) expect(`${name}.${statement.sid}`).toBe('function_permissions.WriteTraces');
       }

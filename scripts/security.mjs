@@ -1,0 +1,92 @@
+// npm run security: checkov on the synthesized stack (terraform_json) and on the offline plan
+// (terraform_plan, where references are resolved). Fails on any failed check or parse error.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ensureVenv } from './lib/venv.mjs';
+import { info, root, step } from './lib/terraform.mjs';
+import { validate } from './validate.mjs';
+
+/** The skips in .checkov.yaml with their reasons; a skip without a reason is an error. */
+export function readSkips(file = path.join(root, '.checkov.yaml')) {
+  const skips = [];
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    const match = /^\s*-\s*(CKV2?_[A-Z]+_\d+)\s*(?:#\s*(.*))?$/.exec(line);
+    if (!match) continue;
+    if (!match[2]?.trim()) throw new Error(`.checkov.yaml skips ${match[1]} without a reason`);
+    skips.push({ id: match[1], reason: match[2].trim() });
+  }
+  return skips;
+}
+
+function checkov(bin, args) {
+  let output;
+  try {
+    output = execFileSync(path.join(bin, 'checkov'), [...args, '--config-file', path.join(root, '.checkov.yaml'), '-o', 'json'], {
+      cwd: root,
+      maxBuffer: 64 << 20,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }).toString();
+  } catch (error) {
+    // checkov exits 1 when a check fails; its JSON report is still on stdout.
+    output = error.stdout?.toString() ?? '';
+    if (!output.trim().startsWith('{') && !output.trim().startsWith('[')) throw new Error(`checkov failed to run:\n${error.stderr}`);
+  }
+  const reports = [JSON.parse(output)].flat();
+  const summary = { passed: 0, failed: 0, skipped: 0, parsing_errors: 0 };
+  const failed = [];
+  const passedResources = new Set();
+  for (const report of reports) {
+    for (const key of Object.keys(summary)) summary[key] += report.summary?.[key] ?? 0;
+    for (const c of report.results?.failed_checks ?? []) failed.push(`${c.check_id} ${c.resource}: ${c.check_name}`);
+    for (const c of report.results?.passed_checks ?? []) passedResources.add(c.resource);
+  }
+  return { summary, failed, passedResources };
+}
+
+async function main() {
+  step('Security gate: checkov');
+  const skips = readSkips();
+  const bin = ensureVenv('checkov');
+  const version = execFileSync(path.join(bin, 'checkov'), ['--version']).toString().trim();
+  info(`checkov ${version}; ${skips.length} checks skipped in .checkov.yaml:`);
+  for (const s of skips) info(`  ${s.id}: ${s.reason}`);
+
+  const { results } = await validate({ quiet: true });
+  let failures = 0;
+  for (const r of results) {
+    const stackFile = path.join(root, 'cdktf.out', 'stacks', r.stack, 'cdk.tf.json');
+    const scans = [
+      { name: `${r.stack} synthesized (terraform_json)`, args: ['-f', stackFile, '--framework', 'terraform_json'] },
+      { name: `${r.stack} offline plan (terraform_plan)`, args: ['-f', r.planFile, '--framework', 'terraform_plan'] },
+    ];
+    for (const scan of scans) {
+      const { summary, failed, passedResources } = checkov(bin, scan.args);
+      info(`${scan.name}: passed ${summary.passed}, failed ${summary.failed}, skipped ${summary.skipped} inline + ${skips.length} by .checkov.yaml, parsing errors ${summary.parsing_errors}`);
+      for (const f of failed) info(`  FAILED ${f}`);
+      failures += summary.failed + summary.parsing_errors;
+      if (summary.passed === 0) {
+        info('  no check passed: checkov evaluated nothing, which is a silent drop');
+        failures++;
+      }
+      if (scan.args.includes('terraform_json')) {
+        // Every IAM policy document must have been evaluated: a document checkov could not read
+        // would show up as UNKNOWN, never as failed.
+        const stack = JSON.parse(fs.readFileSync(stackFile, 'utf8'));
+        for (const name of Object.keys(stack.data?.aws_iam_policy_document ?? {})) {
+          if (![...passedResources].some((res) => res.endsWith(`.${name}`))) {
+            info(`  policy document ${name} was not evaluated by any check`);
+            failures++;
+          }
+        }
+      }
+    }
+  }
+  if (failures > 0) throw new Error(`${failures} failed check(s) or scan problem(s)`);
+  step('security: OK, 0 failed checks');
+}
+
+main().catch((error) => {
+  console.error(`\nsecurity: FAILED\n${error.message}`);
+  process.exit(1);
+});
