@@ -311,6 +311,25 @@ export const TABLE_KEY_SCHEMA = { partitionKey: 'objectKey', sortKey: 'versionId
 
 type Statement = DataAwsIamPolicyDocumentStatement;
 
+/** Every resource name, from project and environment; shared with the local runner so both agree. */
+export function resourceNames(config: Pick<TapConfig, 'project' | 'environment'>) {
+  const prefix = `${config.project}-${config.environment}`;
+  const functionName = `${prefix}-metadata-extractor`;
+  return {
+    prefix,
+    functionName,
+    roleName: functionName,
+    logGroupName: `/aws/lambda/${functionName}`,
+    tableName: `${prefix}-file-metadata`,
+    queueName: `${prefix}-metadata-failed-events`,
+    topicName: `${prefix}-pipeline-alarms`,
+    keyAlias: `alias/${prefix}-pipeline`,
+    dashboardName: `${prefix}-file-metadata-pipeline`,
+    /** Unique per account and region, as S3 bucket names must be. */
+    bucketName: (accountId: string, region: string) => `${prefix}-uploads-${accountId}-${region}`,
+  };
+}
+
 export class TapStack extends TerraformStack {
   readonly config: TapConfig;
   readonly namePrefix: string;
@@ -318,9 +337,9 @@ export class TapStack extends TerraformStack {
   constructor(scope: Construct, id: string, config: TapConfig) {
     super(scope, id);
     this.config = config;
-    const prefix = (this.namePrefix = `${config.project}-${config.environment}`);
-    const functionName = `${prefix}-metadata-extractor`;
-    const logGroupName = `/aws/lambda/${functionName}`;
+    const names = resourceNames(config);
+    const { prefix, functionName, logGroupName } = names;
+    this.namePrefix = prefix;
     // Terraform runs in cdktf.out/stacks/<id>; paths into the project are made relative to it, so a
     // synthesized stack works on any machine.
     const stackDir = path.join(App.of(this).outdir, 'stacks', id);
@@ -408,11 +427,11 @@ export class TapStack extends TerraformStack {
       deletionWindowInDays: 30,
       policy: keyPolicy,
     });
-    new KmsAlias(this, 'pipeline_key_alias', { name: `alias/${prefix}-pipeline`, targetKeyId: key.keyId });
+    new KmsAlias(this, 'pipeline_key_alias', { name: names.keyAlias, targetKeyId: key.keyId });
 
     // -- Uploads bucket ---------------------------------------------------------------------------
     const bucket = new S3Bucket(this, 'uploads', {
-      bucket: `${prefix}-uploads-${accountId}-${region.name}`,
+      bucket: names.bucketName(accountId, region.name),
       // Versioned uploads are history; deleting the bucket must be a deliberate two-step act.
       forceDestroy: false,
     });
@@ -506,7 +525,7 @@ export class TapStack extends TerraformStack {
 
     // -- Metadata table ---------------------------------------------------------------------------
     const table = new DynamodbTable(this, 'metadata', {
-      name: `${prefix}-file-metadata`,
+      name: names.tableName,
       billingMode: 'PROVISIONED',
       readCapacity: config.tableReadCapacity,
       writeCapacity: config.tableWriteCapacity,
@@ -523,7 +542,7 @@ export class TapStack extends TerraformStack {
 
     // -- Failure destination and alarm topic -------------------------------------------------------
     const deadLetterQueue = new SqsQueue(this, 'dead_letter_queue', {
-      name: `${prefix}-metadata-failed-events`,
+      name: names.queueName,
       kmsMasterKeyId: key.arn,
       kmsDataKeyReusePeriodSeconds: 300,
       messageRetentionSeconds: 14 * 24 * 3600,
@@ -533,7 +552,7 @@ export class TapStack extends TerraformStack {
       policy: policyDocument('dead_letter_queue_policy_document', [denyInsecureTransport('sqs:*', deadLetterQueue.arn)]).json,
     });
     const alarmTopic = new SnsTopic(this, 'alarms', {
-      name: `${prefix}-pipeline-alarms`,
+      name: names.topicName,
       kmsMasterKeyId: key.arn,
     });
     new SnsTopicPolicy(this, 'alarms_policy', {
@@ -565,7 +584,7 @@ export class TapStack extends TerraformStack {
     });
 
     const role = new IamRole(this, 'function_role', {
-      name: `${prefix}-metadata-extractor`,
+      name: names.roleName,
       description: `Execution role of ${functionName}`,
       assumeRolePolicy: policyDocument('function_assume_role', [
         {
@@ -694,7 +713,7 @@ export class TapStack extends TerraformStack {
       });
     }
     new CloudwatchDashboard(this, 'dashboard', {
-      dashboardName: `${prefix}-file-metadata-pipeline`,
+      dashboardName: names.dashboardName,
       dashboardBody: JSON.stringify({
         widgets: signals.map((signal, index) => ({
           type: 'metric',

@@ -1,0 +1,102 @@
+// The pipeline on this machine: s3rver and dynalite in-process, the bucket and table TapStack
+// defines (names, keys and capacity from its own configuration), and the bundled handler, the very
+// code the Lambda runs, loaded with the environment the stack gives it.
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Context, S3Event } from 'aws-lambda';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { resolveConfig, resourceNames } from '../../main';
+import { createPipelineStorage, standInClients, startDynalite, startS3rver, STANDIN_CREDENTIALS, STANDIN_REGION } from './standins';
+import { s3Event, s3Record } from './s3-events';
+
+export const LOCAL_ACCOUNT_ID = '000000000000';
+export const BUNDLE = path.resolve(__dirname, '../../dist/handler/index.js');
+
+const CONTENT_TYPES: Record<string, string> = {
+  txt: 'text/plain', md: 'text/markdown', csv: 'text/csv', json: 'application/json', html: 'text/html',
+  png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', svg: 'image/svg+xml',
+  pdf: 'application/pdf', zip: 'application/zip', gz: 'application/gzip', mp4: 'video/mp4', mp3: 'audio/mpeg',
+};
+/** What a browser or CLI would send as Content-Type: a guess from the extension, as S3 receives it. */
+export const contentTypeFor = (file: string) => CONTENT_TYPES[path.extname(file).slice(1).toLowerCase()] ?? 'application/octet-stream';
+
+type Handler = (event: S3Event, context: Context) => Promise<Record<string, number>>;
+
+export interface LocalPipeline {
+  readonly bucket: string;
+  readonly table: string;
+  readonly clients: ReturnType<typeof standInClients>;
+  /** Uploads a file's bytes under `key` and returns the event S3 would send for it. */
+  upload(key: string, body: Buffer, contentType: string): Promise<S3Event>;
+  invoke(event: S3Event): Promise<Record<string, number>>;
+  readItem(key: string, versionId?: string): Promise<Record<string, unknown> | undefined>;
+  close(): Promise<void>;
+}
+
+export async function startLocalPipeline({ logLevel = 'WARN' } = {}): Promise<LocalPipeline> {
+  if (!fs.existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run "npm run build:handler"`);
+  // This machine runs Node 20; the function runs on nodejs22.x, so the SDK's Node 20 notice is noise here.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const config = resolveConfig({}, process.env);
+  const names = resourceNames(config);
+  const bucket = names.bucketName(LOCAL_ACCOUNT_ID, STANDIN_REGION);
+  const [s3rver, dynalite] = await Promise.all([startS3rver(), startDynalite()]);
+  const clients = standInClients(s3rver.endpoint, dynalite.endpoint);
+  await createPipelineStorage(clients, { bucket, table: names.tableName });
+
+  // The environment TapStack gives the function, pointed at the stand-ins.
+  Object.assign(process.env, {
+    TABLE_NAME: names.tableName,
+    POWERTOOLS_SERVICE_NAME: names.functionName,
+    POWERTOOLS_METRICS_NAMESPACE: config.project,
+    POWERTOOLS_LOG_LEVEL: logLevel,
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    AWS_MAX_ATTEMPTS: String(config.sdkMaxAttempts),
+    AWS_RETRY_MODE: 'standard',
+    AWS_REGION: STANDIN_REGION,
+    AWS_ACCESS_KEY_ID: STANDIN_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: STANDIN_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_S3: s3rver.endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint,
+    S3_FORCE_PATH_STYLE: 'true',
+  });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { handler } = require(BUNDLE) as { handler: Handler };
+  const context = (): Context =>
+    ({
+      functionName: names.functionName,
+      functionVersion: '$LATEST',
+      invokedFunctionArn: `arn:aws:lambda:${STANDIN_REGION}:${LOCAL_ACCOUNT_ID}:function:${names.functionName}`,
+      memoryLimitInMB: String(config.lambdaMemoryMb),
+      awsRequestId: randomUUID(),
+      logGroupName: names.logGroupName,
+      logStreamName: 'local',
+      callbackWaitsForEmptyEventLoop: true,
+      getRemainingTimeInMillis: () => config.lambdaTimeoutSeconds * 1000,
+    }) as Context;
+
+  return {
+    bucket,
+    table: names.tableName,
+    clients,
+    async upload(key, body, contentType) {
+      const put = await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+      return s3Event(s3Record({ bucket, key, size: body.length, eTag: put.ETag?.replace(/"/g, ''), versionId: put.VersionId }));
+    },
+    invoke: (event) => handler(event, context()),
+    async readItem(key, versionId = 'null') {
+      const { Item } = await clients.dynamodb.send(
+        new GetItemCommand({ TableName: names.tableName, Key: { objectKey: { S: key }, versionId: { S: versionId } }, ConsistentRead: true }),
+      );
+      return Item ? unmarshall(Item) : undefined;
+    },
+    async close() {
+      clients.s3.destroy();
+      clients.dynamodb.destroy();
+      await Promise.all([s3rver.close(), dynalite.close()]);
+    },
+  };
+}

@@ -1,0 +1,87 @@
+// npm run local [paths...]: uploads files to an in-process S3, delivers the events S3 would send to
+// the bundled handler, and prints the metadata stored in the in-process DynamoDB table.
+import fs from 'node:fs';
+import path from 'node:path';
+import { SingleBar, Presets } from 'cli-progress';
+import { mapBounded } from '../handler/concurrency';
+import { contentTypeFor, startLocalPipeline } from './lib/local-pipeline';
+
+const SAMPLES = path.resolve(__dirname, '../samples');
+
+/** Files named on the command line (folders walked), or the shipped samples. Keys keep the relative path. */
+function collectFiles(args: string[]): { file: string; key: string }[] {
+  const roots = args.length > 0 ? args : [SAMPLES];
+  const files: { file: string; key: string }[] = [];
+  for (const root of roots) {
+    if (!fs.existsSync(root)) throw new Error(`${root}: no such file or folder`);
+    const base = fs.statSync(root).isDirectory() ? root : path.dirname(root);
+    const walk = (p: string) => {
+      if (fs.statSync(p).isDirectory()) for (const entry of fs.readdirSync(p).sort()) walk(path.join(p, entry));
+      else files.push({ file: p, key: path.relative(base, p).split(path.sep).join('/') });
+    };
+    walk(root);
+  }
+  return files;
+}
+
+function printTable(rows: Record<string, string>[]) {
+  const columns = Object.keys(rows[0] ?? {});
+  const width = (c: string) => Math.min(48, Math.max(c.length, ...rows.map((r) => r[c].length)));
+  const cut = (s: string, w: number) => (s.length > w ? `${s.slice(0, w - 1)}…` : s.padEnd(w));
+  console.log(columns.map((c) => cut(c, width(c))).join('  '));
+  console.log(columns.map((c) => '-'.repeat(width(c))).join('  '));
+  for (const row of rows) console.log(columns.map((c) => cut(row[c], width(c))).join('  '));
+}
+
+async function main() {
+  const args = process.argv.slice(2).filter((a) => a !== '--verbose');
+  const files = collectFiles(args);
+  if (files.length === 0) throw new Error('no files to upload');
+  console.log(`Starting s3rver and dynalite on loopback, uploading ${files.length} file(s)${args.length ? '' : ' from samples/'}...`);
+  const pipeline = await startLocalPipeline({ logLevel: process.argv.includes('--verbose') ? 'INFO' : 'WARN' });
+  const bar = files.length > 5 ? new SingleBar({ format: '  {bar} {value}/{total} files | {eta_formatted} left' }, Presets.shades_classic) : undefined;
+  bar?.start(files.length, 0);
+  const problems: string[] = [];
+  try {
+    const results = await mapBounded(files, 8, async ({ file, key }) => {
+      try {
+        const event = await pipeline.upload(key, fs.readFileSync(file), contentTypeFor(file));
+        await pipeline.invoke(event);
+        const item = await pipeline.readItem(key);
+        if (!item || item.status !== 'present') problems.push(`${file}: uploaded as "${key}" but ${item ? `recorded as ${String(item.status)}` : 'not recorded'}`);
+        return { file, key, item };
+      } catch (error) {
+        problems.push(`${file}: ${(error as Error).message}`);
+        return { file, key, item: undefined };
+      } finally {
+        bar?.increment();
+      }
+    });
+    bar?.stop();
+    console.log(`\nMetadata stored in table ${pipeline.table} (bucket ${pipeline.bucket}):\n`);
+    printTable(
+      results.map(({ key, item }) => ({
+        key,
+        size: String(item?.size ?? '-'),
+        contentType: String(item?.contentType ?? '-'),
+        detected: String(item?.detectedContentType ?? '-'),
+        mismatch: item?.contentTypeMismatch ? 'YES' : '',
+        ext: String(item?.extension ?? ''),
+        eTag: String(item?.eTag ?? '-'),
+        status: String(item?.status ?? 'MISSING'),
+      })),
+    );
+  } finally {
+    await pipeline.close();
+  }
+  if (problems.length > 0) {
+    console.error(`\n${problems.length} upload(s) not recorded:\n  ${problems.join('\n  ')}`);
+    process.exit(1);
+  }
+  console.log(`\nAll ${files.length} upload(s) recorded.`);
+}
+
+main().catch((error) => {
+  console.error(`local: ${(error as Error).message}`);
+  process.exit(1);
+});
