@@ -102,8 +102,15 @@ async function main() {
     // A second plan shows what moto stores differently from AWS (attributes it does not keep).
     await run('terraform', ['plan', '-input=false', '-no-color', '-lock=false', '-out=drift.tfplan'], { cwd: dir, env, quiet: true });
     const drift = JSON.parse(execFileSync('terraform', ['show', '-json', 'drift.tfplan'], { cwd: dir, env, maxBuffer: 64 << 20 }).toString());
-    const drifting = (drift.resource_changes ?? []).filter((c: { change: { actions: string[] } }) => !c.change.actions.includes('no-op'));
-    info(drifting.length === 0 ? 'plan after apply: no changes (moto kept every attribute)' : `plan after apply: moto does not keep ${drifting.length} resource(s) as applied: ${drifting.map((c: { address: string }) => c.address).join(', ')}`);
+    type Change = { address: string; change: { actions: string[]; before: Record<string, unknown>; after: Record<string, unknown> } };
+    const drifting = ((drift.resource_changes ?? []) as Change[]).filter((c) => !c.change.actions.includes('no-op'));
+    const changedAttributes = (c: Change) =>
+      Object.keys(c.change.after ?? {}).filter((k) => JSON.stringify(c.change.before?.[k]) !== JSON.stringify(c.change.after?.[k]));
+    info(
+      drifting.length === 0
+        ? 'plan after apply: no changes (moto kept every attribute)'
+        : `plan after apply: moto does not keep, as applied: ${drifting.map((c) => `${c.address} (${changedAttributes(c).join(', ')})`).join('; ')}`,
+    );
     const outputs = JSON.parse(execFileSync('terraform', ['output', '-json'], { cwd: dir, env }).toString()) as Record<string, { value: string }>;
     bucket = outputs.s3_bucket_name.value;
     const tableName = outputs.dynamodb_table_name.value;

@@ -82,6 +82,10 @@ async function main() {
       }
     }
   }
+  const workflows = checkov(bin, ['-d', path.join(root, '.github', 'workflows'), '--framework', 'github_actions']);
+  info(`CI workflow (github_actions): passed ${workflows.summary.passed}, failed ${workflows.summary.failed}`);
+  for (const f of workflows.failed) info(`  FAILED ${f}`);
+  failures += workflows.summary.failed;
   if (failures > 0) throw new Error(`${failures} failed check(s) or scan problem(s)`);
   step('security: OK, 0 failed checks');
 }
