@@ -463,22 +463,8 @@ export class TapStack extends TerraformStack {
     const bucketPolicy = new S3BucketPolicy(this, 'uploads_policy', {
       bucket: bucket.id,
       policy: policyDocument('uploads_policy_document', [
-        {
-          sid: 'DenyInsecureTransport',
-          effect: 'Deny',
-          principals: [{ type: '*', identifiers: ['*'] }],
-          actions: ['s3:*'],
-          resources: [bucket.arn, `${bucket.arn}/*`],
-          condition: [{ test: 'Bool', variable: 'aws:SecureTransport', values: ['false'] }],
-        },
-        {
-          sid: 'DenyTlsOlderThan12',
-          effect: 'Deny',
-          principals: [{ type: '*', identifiers: ['*'] }],
-          actions: ['s3:*'],
-          resources: [bucket.arn, `${bucket.arn}/*`],
-          condition: [{ test: 'NumericLessThan', variable: 's3:TlsVersion', values: ['1.2'] }],
-        },
+        denyInsecureTransport('s3:*', bucket.arn, `${bucket.arn}/*`),
+        denyToAnyone('DenyTlsOlderThan12', 's3:*', [bucket.arn, `${bucket.arn}/*`], { test: 'NumericLessThan', variable: 's3:TlsVersion', values: ['1.2'] }),
       ]).json,
       // A policy written before the public access block is in place can be rejected as public.
       dependsOn: [publicAccessBlock],
@@ -748,17 +734,14 @@ export class TapStack extends TerraformStack {
   }
 }
 
-/** A statement that refuses any request to `resource` that is not made over TLS. */
-function denyInsecureTransport(action: string, resource: string): Statement {
-  return {
-    sid: 'DenyInsecureTransport',
-    effect: 'Deny',
-    principals: [{ type: '*', identifiers: ['*'] }],
-    actions: [action],
-    resources: [resource],
-    condition: [{ test: 'Bool', variable: 'aws:SecureTransport', values: ['false'] }],
-  };
+/** A statement that refuses `action` on `resources` to every principal when `condition` holds. */
+function denyToAnyone(sid: string, action: string, resources: string[], condition: { test: string; variable: string; values: string[] }): Statement {
+  return { sid, effect: 'Deny', principals: [{ type: '*', identifiers: ['*'] }], actions: [action], resources, condition: [condition] };
 }
+
+/** A statement that refuses any request to `resources` that is not made over TLS. */
+const denyInsecureTransport = (action: string, ...resources: string[]): Statement =>
+  denyToAnyone('DenyInsecureTransport', action, resources, { test: 'Bool', variable: 'aws:SecureTransport', values: ['false'] });
 
 export interface PipelineSignal {
   readonly id: string;

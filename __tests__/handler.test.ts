@@ -2,7 +2,7 @@ import 'aws-sdk-client-mock-jest'; // typings of the SDK mock matchers
 import { mockClient } from 'aws-sdk-client-mock';
 import type { GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { GetObjectCommand, HeadObjectCommand, NotFound, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
-import { ConditionalCheckFailedException, DynamoDBClient, ProvisionedThroughputExceededException, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, ProvisionedThroughputExceededException, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { ELF_BYTES, handlerWith, PNG_BYTES } from './handler-helpers';
 import { s3Event, s3Record } from '../scripts/lib/s3-events';
@@ -194,6 +194,15 @@ describe('at-least-once and out-of-order delivery', () => {
     const summary = await handler(s3Event(s3Record({ bucket: BUCKET, key: 'a.png', sequencer: '0055' })));
     expect(summary).toMatchObject({ stored: 0, duplicates: 1, stale: 0 });
     expect(values.DuplicateEvents).toEqual([1]);
+  });
+
+  it('reads the stored sequencer back when the store does not return it with the failed condition', async () => {
+    dynamoMock.on(PutItemCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+    dynamoMock.on(GetItemCommand).resolves({ Item: marshall({ sequencer: normalizeSequencer('0055') }) });
+    const { handler } = handlerWith(clients);
+    const summary = await handler(s3Event(s3Record({ bucket: BUCKET, key: 'a.png', versionId: 'v3', sequencer: '0055' })));
+    expect(summary).toMatchObject({ duplicates: 1 });
+    expect(dynamoMock).toHaveReceivedCommandWith(GetItemCommand, { TableName: 'tap-test-file-metadata', Key: marshall({ objectKey: 'a.png', versionId: 'v3' }), ConsistentRead: true });
   });
 
   it('counts an event older than the stored one as stale, not an error', async () => {

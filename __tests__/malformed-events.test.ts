@@ -13,8 +13,15 @@ dynamoMock.on(PutItemCommand).resolves({});
 const clients = { s3: new S3Client({ region: 'us-east-1' }), dynamodb: new DynamoDBClient({ region: 'us-east-1' }) };
 
 const good = () => s3Record({ bucket: 'tap-test-uploads', key: 'ok.txt', size: 1, sequencer: '0A' });
+/** The parts of a record the corpus breaks, loosely typed so that a test can put anything there. */
+interface LooseRecord {
+  eventSource?: unknown;
+  eventName?: unknown;
+  eventTime?: unknown;
+  s3?: { bucket: { name?: unknown }; object?: Record<string, unknown> & { key?: unknown } };
+}
 /** A valid record with one part replaced; `patch` gets a deep copy. */
-const withRecord = (patch: (r: Record<string, any>) => void) => {
+const withRecord = (patch: (r: LooseRecord & { s3: { bucket: { name?: unknown }; object: Record<string, unknown> } }) => void) => {
   const record = JSON.parse(JSON.stringify(good()));
   patch(record);
   return s3Event(record);
