@@ -297,16 +297,6 @@ function crossCheck(config: TapConfig): string[] {
 // The stack.
 // ---------------------------------------------------------------------------------------------
 
-/** The handler reads these; they are part of the contract documented in the README. */
-export const HANDLER_ENVIRONMENT_KEYS = [
-  'TABLE_NAME',
-  'POWERTOOLS_SERVICE_NAME',
-  'POWERTOOLS_METRICS_NAMESPACE',
-  'POWERTOOLS_LOG_LEVEL',
-  'AWS_MAX_ATTEMPTS',
-  'AWS_RETRY_MODE',
-] as const;
-
 export const TABLE_KEY_SCHEMA = { partitionKey: 'objectKey', sortKey: 'versionId' } as const;
 
 type Statement = DataAwsIamPolicyDocumentStatement;

@@ -1,12 +1,10 @@
 // The real handler against real S3 and DynamoDB wire protocols: s3rver and dynalite, in-process,
 // each on a free loopback port, with a fault-injecting proxy for throttling.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import path from 'node:path';
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { createPipelineStorage, dynamodbThrottle, s3SlowDown, StandIn, standInClients, startDynalite, startFaultProxy, startS3rver, STANDIN_CREDENTIALS } from '../scripts/lib/standins';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  createPipelineStorage, dynamodbThrottle, readMetadataItem, runBundleInChild, s3SlowDown, StandIn, standInClients, startDynalite, startFaultProxy, startS3rver, STANDIN_CREDENTIALS,
+} from '../scripts/lib/standins';
 import { nextSequencer, s3Event, s3Record } from '../scripts/lib/s3-events';
 import { ELF_BYTES, handlerWith, PNG_BYTES, TEST_CONFIG } from './handler-helpers';
 import { RecordsFailedError } from '../handler/errors';
@@ -36,10 +34,7 @@ async function upload(key: string, body: Buffer | string, options: { contentType
   return s3Record({ bucket: BUCKET, key, size: Buffer.byteLength(body), eTag: put.ETag?.replace(/"/g, ''), versionId: put.VersionId });
 }
 
-const readItem = async (key: string, versionId = 'null') => {
-  const { Item } = await dynamodb.send(new GetItemCommand({ TableName: TABLE, Key: { objectKey: { S: key }, versionId: { S: versionId } }, ConsistentRead: true }));
-  return Item ? unmarshall(Item) : undefined;
-};
+const readItem = (key: string) => readMetadataItem(dynamodb, TABLE, key);
 
 const longKey = Array.from({ length: 9 }, (_, i) => `segment-${i}-${'x'.repeat(115)}`).join('/').slice(0, 1024);
 
@@ -183,23 +178,18 @@ describe('faults on the wire', () => {
 describe('the bundled handler (dist/handler/index.js)', () => {
   it('is configured by its environment alone and stores an upload', async () => {
     const record = await upload('bundle/from the bundle+1.png', PNG_BYTES, { contentType: 'image/png' });
-    const script = `require(${JSON.stringify(path.resolve('dist/handler/index.js'))}).handler(JSON.parse(process.argv[1])).then((r) => console.log(JSON.stringify(r)))`;
-    const { stdout } = await promisify(execFile)(process.execPath, ['-e', script, JSON.stringify(s3Event(record))], {
-      env: {
-        PATH: process.env.PATH,
-        TABLE_NAME: TABLE,
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: STANDIN_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: STANDIN_CREDENTIALS.secretAccessKey,
-        AWS_ENDPOINT_URL_S3: s3rver.endpoint,
-        AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint,
-        S3_FORCE_PATH_STYLE: 'true',
-        POWERTOOLS_LOG_LEVEL: 'SILENT',
-        POWERTOOLS_METRICS_DISABLED: 'true',
-        NODE_NO_WARNINGS: '1',
-      },
+    const summary = await runBundleInChild(s3Event(record), {
+      TABLE_NAME: TABLE,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: STANDIN_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: STANDIN_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_S3: s3rver.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint,
+      S3_FORCE_PATH_STYLE: 'true',
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      POWERTOOLS_METRICS_DISABLED: 'true',
     });
-    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toMatchObject({ records: 1, stored: 1 });
+    expect(summary).toMatchObject({ records: 1, stored: 1 });
     expect(await readItem('bundle/from the bundle+1.png')).toMatchObject({ detectedContentType: 'image/png', status: 'present' });
   });
 });

@@ -9,16 +9,15 @@ import {
   DeleteBucketPolicyCommand, DeleteObjectsCommand, GetBucketCorsCommand, GetBucketPolicyCommand, GetBucketEncryptionCommand, GetBucketNotificationConfigurationCommand,
   GetBucketVersioningCommand, GetPublicAccessBlockCommand, ListObjectVersionsCommand, PutObjectCommand, S3Client,
 } from '@aws-sdk/client-s3';
-import { DescribeTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetFunctionConfigurationCommand, GetPolicyCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 // @ts-expect-error plain ES modules shared with the other scripts
 import { info, prepareStack, root, run, step, synth, terraformEnv, writeCliConfig } from './lib/terraform.mjs';
 // @ts-expect-error plain ES modules shared with the other scripts
 import { ensureVenv } from './lib/venv.mjs';
 import { s3Event, s3Record } from './lib/s3-events';
-import { BUNDLE } from './lib/local-pipeline';
+import { readMetadataItem, runBundleInChild } from './lib/standins';
 
 const REGION = 'us-east-1';
 // moto serves TLS with a self-signed certificate made at start-up: the bucket policy denies
@@ -158,25 +157,18 @@ async function main() {
     const body = fs.readFileSync(path.join(root, 'samples', 'pixel.png'));
     const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'image/png' }));
     const event = s3Event(s3Record({ bucket, key, size: body.length, eTag: put.ETag?.replace(/"/g, ''), versionId: put.VersionId }));
-    const script = `require(${JSON.stringify(BUNDLE)}).handler(JSON.parse(process.argv[1])).then((r) => console.log(JSON.stringify(r)))`;
-    const out = execFileSync(process.execPath, ['-e', script, JSON.stringify(event)], {
-      env: {
-        PATH: process.env.PATH,
-        ...fn.Environment?.Variables,
-        AWS_REGION: REGION,
-        AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-        AWS_ENDPOINT_URL: moto.endpoint,
-        S3_FORCE_PATH_STYLE: 'true',
-        POWERTOOLS_METRICS_DISABLED: 'true',
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        NODE_TLS_REJECT_UNAUTHORIZED: '0',
-        NODE_NO_WARNINGS: '1',
-      },
-    }).toString();
-    info(`handler: ${out.trim().split('\n').at(-1)}`);
-    const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: { objectKey: { S: key }, versionId: { S: put.VersionId ?? 'null' } }, ConsistentRead: true }));
-    const item = Item ? unmarshall(Item) : undefined;
+    const summary = await runBundleInChild(event, {
+      ...fn.Environment?.Variables,
+      AWS_REGION: REGION,
+      AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL: moto.endpoint,
+      S3_FORCE_PATH_STYLE: 'true',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      NODE_TLS_REJECT_UNAUTHORIZED: '0',
+    });
+    info(`handler: ${JSON.stringify(summary)}`);
+    const item = await readMetadataItem(dynamodb, tableName, key, put.VersionId ?? 'null');
     check('item stored in moto DynamoDB', item?.status === 'present' && item?.detectedContentType === 'image/png' && item?.size === body.length, JSON.stringify(item));
     check('item is keyed by the S3 version id', !!put.VersionId && item?.versionId === put.VersionId, String(put.VersionId));
   } finally {

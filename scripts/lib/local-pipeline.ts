@@ -5,15 +5,12 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Context, S3Event } from 'aws-lambda';
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { resolveConfig, resourceNames } from '../../main';
-import { createPipelineStorage, standInClients, startDynalite, startS3rver, STANDIN_CREDENTIALS, STANDIN_REGION } from './standins';
+import { BUNDLE, createPipelineStorage, readMetadataItem, standInClients, startDynalite, startS3rver, STANDIN_CREDENTIALS, STANDIN_REGION } from './standins';
 import { s3Event, s3Record } from './s3-events';
 
 export const LOCAL_ACCOUNT_ID = '000000000000';
-export const BUNDLE = path.resolve(__dirname, '../../dist/handler/index.js');
 
 const CONTENT_TYPES: Record<string, string> = {
   txt: 'text/plain', md: 'text/markdown', csv: 'text/csv', json: 'application/json', html: 'text/html',
@@ -87,12 +84,7 @@ export async function startLocalPipeline({ logLevel = 'WARN' } = {}): Promise<Lo
       return s3Event(s3Record({ bucket, key, size: body.length, eTag: put.ETag?.replace(/"/g, ''), versionId: put.VersionId }));
     },
     invoke: (event) => handler(event, context()),
-    async readItem(key, versionId = 'null') {
-      const { Item } = await clients.dynamodb.send(
-        new GetItemCommand({ TableName: names.tableName, Key: { objectKey: { S: key }, versionId: { S: versionId } }, ConsistentRead: true }),
-      );
-      return Item ? unmarshall(Item) : undefined;
-    },
+    readItem: (key, versionId) => readMetadataItem(clients.dynamodb, names.tableName, key, versionId),
     async close() {
       clients.s3.destroy();
       clients.dynamodb.destroy();

@@ -6,7 +6,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, GetItemCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import S3rver from 's3rver';
 import dynalite from 'dynalite';
 import { resolveConfig, TABLE_KEY_SCHEMA } from '../../main';
@@ -82,6 +85,33 @@ export async function createPipelineStorage(clients: { s3: S3Client; dynamodb: D
     }),
   );
   await waitUntilTableExists({ client: clients.dynamodb, maxWaitTime: 30, minDelay: 1, maxDelay: 2 }, { TableName: names.table });
+}
+
+/** The stored item of one object version (consistent read), or undefined. */
+export async function readMetadataItem(dynamodb: DynamoDBClient, table: string, key: string, versionId = 'null'): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await dynamodb.send(
+    new GetItemCommand({
+      TableName: table,
+      Key: { [TABLE_KEY_SCHEMA.partitionKey]: { S: key }, [TABLE_KEY_SCHEMA.sortKey]: { S: versionId } },
+      ConsistentRead: true,
+    }),
+  );
+  return Item ? unmarshall(Item) : undefined;
+}
+
+/** The bundled handler, the very file the Lambda runs. */
+export const BUNDLE = path.resolve(__dirname, '../../dist/handler/index.js');
+
+/**
+ * Runs the bundle in a fresh Node process with only `env` (plus PATH), as Lambda would with the
+ * function's environment, and returns what the handler returned for `event`.
+ */
+export async function runBundleInChild(event: unknown, env: Record<string, string | undefined>): Promise<Record<string, number>> {
+  const script = `require(${JSON.stringify(BUNDLE)}).handler(JSON.parse(process.argv[1])).then((r) => console.log(JSON.stringify(r)))`;
+  const { stdout } = await promisify(execFile)(process.execPath, ['-e', script, JSON.stringify(event)], {
+    env: { PATH: process.env.PATH, NODE_NO_WARNINGS: '1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+  });
+  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
 }
 
 export interface ProxiedRequest {
