@@ -322,14 +322,12 @@ export function resourceNames(config: Pick<TapConfig, 'project' | 'environment'>
 
 export class TapStack extends TerraformStack {
   readonly config: TapConfig;
-  readonly namePrefix: string;
 
   constructor(scope: Construct, id: string, config: TapConfig) {
     super(scope, id);
     this.config = config;
     const names = resourceNames(config);
     const { prefix, functionName, logGroupName } = names;
-    this.namePrefix = prefix;
     // Terraform runs in cdktf.out/stacks/<id>; paths into the project are made relative to it, so a
     // synthesized stack works on any machine.
     const stackDir = path.join(App.of(this).outdir, 'stacks', id);
