@@ -7,8 +7,8 @@ import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { AttributeValue, ScanCommand, ScanCommandOutput } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { resolveConfig, resourceNames } from '../main';
-import { createPipelineStorage, standInClients, startDynalite, startFaultProxy, startS3rver, STANDIN_CREDENTIALS } from './lib/standins';
+import { resourceNames } from '../main';
+import { createPipelineStorage, projectConfig, standInClients, startDynalite, startFaultProxy, startS3rver, STANDIN_CREDENTIALS } from './lib/standins';
 import { s3Event, s3Record } from './lib/s3-events';
 // @ts-expect-error plain ES module shared with the other scripts
 import { buildHandler } from './build-handler.mjs';
@@ -140,7 +140,7 @@ async function main() {
   const [s3rver, dynalite] = await Promise.all([startS3rver(), startDynalite()]);
   const s3Proxy = await startFaultProxy(s3rver.endpoint, () => undefined);
   const ddbProxy = await startFaultProxy(dynalite.endpoint, () => undefined);
-  const config = resolveConfig({}, process.env);
+  const config = projectConfig();
   const names = resourceNames(config);
   const bucket = names.bucketName('000000000000', 'us-east-1');
   const clients = standInClients(s3rver.endpoint, dynalite.endpoint);
@@ -148,7 +148,7 @@ async function main() {
   let single: WorkerResult;
   let perObject: { head: number; get: number; write: number; wcu: number; itemBytes: number };
   try {
-    await createPipelineStorage(clients, { bucket, table: names.tableName });
+    await createPipelineStorage(clients, { bucket, table: names.tableName }, config);
     const sample = fs.readFileSync(path.join(ROOT, 'samples', 'pixel.png'));
     const events = [];
     for (let i = 0; i < UPLOADS; i++) {

@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Context, S3Event } from 'aws-lambda';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { resolveConfig, resourceNames } from '../../main';
-import { BUNDLE, createPipelineStorage, readMetadataItem, standInClients, startDynalite, startS3rver, STANDIN_CREDENTIALS, STANDIN_REGION } from './standins';
+import { resourceNames } from '../../main';
+import { BUNDLE, createPipelineStorage, projectConfig, readMetadataItem, standInClients, startDynalite, startS3rver, STANDIN_CREDENTIALS, STANDIN_REGION } from './standins';
 import { s3Event, s3Record } from './s3-events';
 
 export const LOCAL_ACCOUNT_ID = '000000000000';
@@ -37,12 +37,12 @@ export async function startLocalPipeline({ logLevel = 'WARN' } = {}): Promise<Lo
   if (!fs.existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run "npm run build:handler"`);
   // This machine runs Node 20; the function runs on nodejs22.x, so the SDK's Node 20 notice is noise here.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const config = resolveConfig({}, process.env);
+  const config = projectConfig();
   const names = resourceNames(config);
   const bucket = names.bucketName(LOCAL_ACCOUNT_ID, STANDIN_REGION);
   const [s3rver, dynalite] = await Promise.all([startS3rver(), startDynalite()]);
   const clients = standInClients(s3rver.endpoint, dynalite.endpoint);
-  await createPipelineStorage(clients, { bucket, table: names.tableName });
+  await createPipelineStorage(clients, { bucket, table: names.tableName }, config);
 
   // The environment TapStack gives the function, pointed at the stand-ins.
   Object.assign(process.env, {

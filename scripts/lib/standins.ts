@@ -12,7 +12,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import S3rver from 's3rver';
 import dynalite from 'dynalite';
-import { resolveConfig, TABLE_KEY_SCHEMA } from '../../main';
+import { resolveConfig, TABLE_KEY_SCHEMA, TapConfig } from '../../main';
 
 export interface StandIn {
   readonly endpoint: string;
@@ -63,11 +63,23 @@ export function standInClients(s3Endpoint: string, dynamodbEndpoint: string, max
 }
 
 /**
+ * TapStack's configuration as `cdktf synth` resolves it: cdktf.json's `context.tap`, then TAP_*
+ * variables. Scripts use this, not the bare defaults, so they agree with the synthesized stack.
+ */
+export function projectConfig(env: NodeJS.ProcessEnv = process.env): TapConfig {
+  const cdktf = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../cdktf.json'), 'utf8')) as { context?: { tap?: Record<string, unknown> } };
+  return resolveConfig(cdktf.context?.tap ?? {}, env);
+}
+
+/**
  * Creates the metadata table with TapStack's key schema and capacity (from the stack's own
  * configuration, not a second copy of the numbers) and the uploads bucket.
  */
-export async function createPipelineStorage(clients: { s3: S3Client; dynamodb: DynamoDBClient }, names: { bucket: string; table: string }) {
-  const config = resolveConfig({}, process.env);
+export async function createPipelineStorage(
+  clients: { s3: S3Client; dynamodb: DynamoDBClient },
+  names: { bucket: string; table: string },
+  config: Pick<TapConfig, 'tableReadCapacity' | 'tableWriteCapacity'> = projectConfig(),
+) {
   await clients.s3.send(new CreateBucketCommand({ Bucket: names.bucket }));
   await clients.dynamodb.send(
     new CreateTableCommand({
