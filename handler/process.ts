@@ -93,9 +93,10 @@ export function createHandler(deps: Dependencies) {
         }
       });
 
-      const count = (o: Outcome) => outcomes.filter((x) => x === o).length;
+      const tally: Record<Outcome, number> = { stored: 0, deleted: 0, gone: 0, duplicate: 0, stale: 0 };
+      for (const outcome of outcomes) if (outcome) tally[outcome]++;
       for (const outcome of Object.keys(METRIC_OF) as Outcome[]) {
-        if (count(outcome) > 0) metrics.addMetric(METRIC_OF[outcome], MetricUnit.Count, count(outcome));
+        if (tally[outcome] > 0) metrics.addMetric(METRIC_OF[outcome], MetricUnit.Count, tally[outcome]);
       }
       if (failures.length > 0) {
         metrics.addMetric('RecordFailures', MetricUnit.Count, failures.length);
@@ -104,11 +105,11 @@ export function createHandler(deps: Dependencies) {
       }
       return {
         records: parsed.records.length,
-        stored: count('stored'),
-        deleted: count('deleted'),
-        gone: count('gone'),
-        duplicates: count('duplicate'),
-        stale: count('stale'),
+        stored: tally.stored,
+        deleted: tally.deleted,
+        gone: tally.gone,
+        duplicates: tally.duplicate,
+        stale: tally.stale,
       };
     } finally {
       metrics.publishStoredMetrics();
