@@ -59,8 +59,7 @@ export const CORS_METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'HEAD'] as const;
 export type CorsMethod = (typeof CORS_METHODS)[number];
 /** The retention values CloudWatch Logs accepts; 0 (never expire) is deliberately absent. */
 export const LOG_RETENTION_DAYS = [
-  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
-  3653,
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
 export interface TapConfig {
@@ -159,7 +158,13 @@ const text =
 const list =
   <T extends string>(item: Parser<T>, allowEmpty = false): Parser<T[]> =>
   (raw) => {
-    const items = typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : raw;
+    const items =
+      typeof raw === 'string'
+        ? raw
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : raw;
     if (!Array.isArray(items) || (!allowEmpty && items.length === 0)) {
       throw new SettingValueError(`a ${allowEmpty ? '' : 'non-empty '}list, got ${show(raw)}`);
     }
@@ -170,7 +175,10 @@ const list =
 const tagMap: Parser<Record<string, string>> = (raw) => {
   const entries =
     typeof raw === 'string'
-      ? raw.split(',').filter((s) => s.trim()).map((pair) => pair.split('=').map((s) => s.trim()))
+      ? raw
+          .split(',')
+          .filter((s) => s.trim())
+          .map((pair) => pair.split('=').map((s) => s.trim()))
       : raw !== null && typeof raw === 'object' && !Array.isArray(raw)
         ? Object.entries(raw)
         : undefined;
@@ -190,8 +198,13 @@ const ORIGIN = /^(\*|https?:\/\/(\*\.)?[a-z0-9.-]+(:\d{1,5})?)$/;
 const HEADER = /^[A-Za-z0-9*-]+$/;
 
 /** Every setting: its default and how a raw value is checked. Environment names are derived (TAP_ + SNAKE_CASE). */
-const SETTINGS: { readonly [K in keyof TapConfig]: { readonly default: TapConfig[K]; readonly parse: Parser<TapConfig[K]> } } = {
-  project: { default: 'tap', parse: text(/^[a-z][a-z0-9-]{1,19}$/, 'a lower-case name of 2 to 20 letters, digits or hyphens') },
+const SETTINGS: {
+  readonly [K in keyof TapConfig]: { readonly default: TapConfig[K]; readonly parse: Parser<TapConfig[K]> };
+} = {
+  project: {
+    default: 'tap',
+    parse: text(/^[a-z][a-z0-9-]{1,19}$/, 'a lower-case name of 2 to 20 letters, digits or hyphens'),
+  },
   environment: { default: 'dev', parse: oneOf(ENVIRONMENTS) },
   region: { default: 'us-east-1', parse: text(REGION, 'an AWS region such as us-east-1') },
   owner: { default: 'platform-team', parse: text(/^[\w .:/=+\-@]{1,256}$/, 'a tag value of 1 to 256 characters') },
@@ -209,7 +222,10 @@ const SETTINGS: { readonly [K in keyof TapConfig]: { readonly default: TapConfig
   sdkMaxAttempts: { default: 5, parse: integer(1, 10) },
   logLevel: { default: 'INFO', parse: oneOf(LOG_LEVELS) },
   logRetentionDays: { default: 365, parse: oneOf(LOG_RETENTION_DAYS as unknown as number[]) },
-  corsAllowedOrigins: { default: ['http://localhost:3000'], parse: list(text(ORIGIN, 'origins like https://app.example.com')) },
+  corsAllowedOrigins: {
+    default: ['http://localhost:3000'],
+    parse: list(text(ORIGIN, 'origins like https://app.example.com')),
+  },
   corsAllowAnyOrigin: { default: false, parse: boolean },
   corsAllowedMethods: { default: ['GET', 'PUT', 'POST', 'HEAD'], parse: list(oneOf(CORS_METHODS)) },
   corsAllowedHeaders: {
@@ -222,7 +238,10 @@ const SETTINGS: { readonly [K in keyof TapConfig]: { readonly default: TapConfig
   notificationSuffix: { default: '', parse: text(/^.{0,1024}$/, 'a key suffix of at most 1024 characters') },
   noncurrentVersionExpirationDays: { default: 90, parse: integer(1, 3650) },
   abortIncompleteMultipartUploadDays: { default: 7, parse: integer(1, 365) },
-  accessLogBucket: { default: '', parse: text(EMPTY_OR(BUCKET_NAME), 'an S3 bucket name, or empty to disable access logging') },
+  accessLogBucket: {
+    default: '',
+    parse: text(EMPTY_OR(BUCKET_NAME), 'an S3 bucket name, or empty to disable access logging'),
+  },
   accessLogPrefix: { default: '', parse: text(/^.{0,512}$/, 'a key prefix') },
   alarmEmail: { default: '', parse: text(EMPTY_OR(EMAIL), 'an email address such as oncall@example.com, or empty') },
   stateBucket: { default: '', parse: text(EMPTY_OR(BUCKET_NAME), 'an S3 bucket name, or empty for local state') },
@@ -251,7 +270,8 @@ export function resolveConfig(
 ): TapConfig {
   const problems: string[] = [];
   for (const key of Object.keys(context)) {
-    if (!(key in SETTINGS)) problems.push(`unknown setting "${key}" in context "tap"; known settings: ${SETTING_NAMES.join(', ')}`);
+    if (!(key in SETTINGS))
+      problems.push(`unknown setting "${key}" in context "tap"; known settings: ${SETTING_NAMES.join(', ')}`);
   }
   const values: Record<string, unknown> = {};
   for (const name of SETTING_NAMES) {
@@ -282,10 +302,14 @@ function crossCheck(config: TapConfig): string[] {
   const problems: string[] = [];
   const prefix = `${config.project}-${config.environment}`;
   if (prefix.length > MAX_NAME_PREFIX) {
-    problems.push(`project: "${prefix}" is longer than ${MAX_NAME_PREFIX} characters, which leaves no room for the account and region in the bucket name`);
+    problems.push(
+      `project: "${prefix}" is longer than ${MAX_NAME_PREFIX} characters, which leaves no room for the account and region in the bucket name`,
+    );
   }
   if (config.corsAllowedOrigins.includes('*') && !config.corsAllowAnyOrigin) {
-    problems.push('corsAllowedOrigins: "*" lets any web site read the bucket through browsers; set corsAllowAnyOrigin to true to allow it explicitly');
+    problems.push(
+      'corsAllowedOrigins: "*" lets any web site read the bucket through browsers; set corsAllowAnyOrigin to true to allow it explicitly',
+    );
   }
   if (config.stateBucket === '' && (config.stateKey !== '' || config.stateRegion !== '')) {
     problems.push('stateBucket: stateKey and stateRegion are set, but stateBucket is empty');
@@ -452,7 +476,11 @@ export class TapStack extends TerraformStack {
       bucket: bucket.id,
       policy: policyDocument('uploads_policy_document', [
         denyInsecureTransport('s3:*', bucket.arn, `${bucket.arn}/*`),
-        denyToAnyone('DenyTlsOlderThan12', 's3:*', [bucket.arn, `${bucket.arn}/*`], { test: 'NumericLessThan', variable: 's3:TlsVersion', values: ['1.2'] }),
+        denyToAnyone('DenyTlsOlderThan12', 's3:*', [bucket.arn, `${bucket.arn}/*`], {
+          test: 'NumericLessThan',
+          variable: 's3:TlsVersion',
+          values: ['1.2'],
+        }),
       ]).json,
       // A policy written before the public access block is in place can be rejected as public.
       dependsOn: [publicAccessBlock],
@@ -523,7 +551,8 @@ export class TapStack extends TerraformStack {
     });
     new SqsQueuePolicy(this, 'dead_letter_queue_policy', {
       queueUrl: deadLetterQueue.url,
-      policy: policyDocument('dead_letter_queue_policy_document', [denyInsecureTransport('sqs:*', deadLetterQueue.arn)]).json,
+      policy: policyDocument('dead_letter_queue_policy_document', [denyInsecureTransport('sqs:*', deadLetterQueue.arn)])
+        .json,
     });
     const alarmTopic = new SnsTopic(this, 'alarms', {
       name: names.topicName,
@@ -573,13 +602,25 @@ export class TapStack extends TerraformStack {
       name: 'least-privilege',
       role: role.id,
       policy: policyDocument('function_permissions', [
-        { sid: 'ReadUploadedObjects', actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: [`${bucket.arn}/*`] },
+        {
+          sid: 'ReadUploadedObjects',
+          actions: ['s3:GetObject', 's3:GetObjectVersion'],
+          resources: [`${bucket.arn}/*`],
+        },
         // Without ListBucket, S3 answers 403 instead of 404 for a missing object, and the handler
         // could not tell "deleted before processing" from "access denied".
         { sid: 'TellMissingObjectsFromDenied', actions: ['s3:ListBucket'], resources: [bucket.arn] },
         // GetItem only tells a duplicate from a stale event when a store does not return the item with a failed condition.
-        { sid: 'WriteMetadataItems', actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'], resources: [table.arn] },
-        { sid: 'WriteOwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`${logGroup.arn}:*`] },
+        {
+          sid: 'WriteMetadataItems',
+          actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'],
+          resources: [table.arn],
+        },
+        {
+          sid: 'WriteOwnLogs',
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [`${logGroup.arn}:*`],
+        },
         { sid: 'UsePipelineKey', actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [key.arn] },
         { sid: 'SendFailedEventsToDeadLetterQueue', actions: ['sqs:SendMessage'], resources: [deadLetterQueue.arn] },
         // X-Ray's write actions support no resource-level scoping.
@@ -723,13 +764,29 @@ export class TapStack extends TerraformStack {
 }
 
 /** A statement that refuses `action` on `resources` to every principal when `condition` holds. */
-function denyToAnyone(sid: string, action: string, resources: string[], condition: { test: string; variable: string; values: string[] }): Statement {
-  return { sid, effect: 'Deny', principals: [{ type: '*', identifiers: ['*'] }], actions: [action], resources, condition: [condition] };
+function denyToAnyone(
+  sid: string,
+  action: string,
+  resources: string[],
+  condition: { test: string; variable: string; values: string[] },
+): Statement {
+  return {
+    sid,
+    effect: 'Deny',
+    principals: [{ type: '*', identifiers: ['*'] }],
+    actions: [action],
+    resources,
+    condition: [condition],
+  };
 }
 
 /** A statement that refuses any request to `resources` that is not made over TLS. */
 const denyInsecureTransport = (action: string, ...resources: string[]): Statement =>
-  denyToAnyone('DenyInsecureTransport', action, resources, { test: 'Bool', variable: 'aws:SecureTransport', values: ['false'] });
+  denyToAnyone('DenyInsecureTransport', action, resources, {
+    test: 'Bool',
+    variable: 'aws:SecureTransport',
+    values: ['false'],
+  });
 
 export interface PipelineSignal {
   readonly id: string;
@@ -759,32 +816,85 @@ export function pipelineSignals(p: {
   const fiveMinutes = { periodSeconds: 300, evaluationPeriods: 1 };
   return [
     {
-      id: 'lambda_errors', title: 'Function errors', ...lambda, ...fiveMinutes, metricName: 'Errors', statistic: 'Sum', threshold: 0,
-      description: 'The metadata extractor failed invocations. Read the ERROR lines in its log group (they name bucket, key and version); failed events are retried, then land in the dead-letter queue.',
+      id: 'lambda_errors',
+      title: 'Function errors',
+      ...lambda,
+      ...fiveMinutes,
+      metricName: 'Errors',
+      statistic: 'Sum',
+      threshold: 0,
+      description:
+        'The metadata extractor failed invocations. Read the ERROR lines in its log group (they name bucket, key and version); failed events are retried, then land in the dead-letter queue.',
     },
     {
-      id: 'lambda_throttles', title: 'Function throttles', ...lambda, periodSeconds: 300, evaluationPeriods: 3, metricName: 'Throttles', statistic: 'Sum', threshold: 0,
-      description: 'Uploads arrive faster than the reserved concurrency allows for 15 minutes. Events wait and retry for up to the maximum event age; raise lambdaReservedConcurrency together with tableWriteCapacity if this persists.',
+      id: 'lambda_throttles',
+      title: 'Function throttles',
+      ...lambda,
+      periodSeconds: 300,
+      evaluationPeriods: 3,
+      metricName: 'Throttles',
+      statistic: 'Sum',
+      threshold: 0,
+      description:
+        'Uploads arrive faster than the reserved concurrency allows for 15 minutes. Events wait and retry for up to the maximum event age; raise lambdaReservedConcurrency together with tableWriteCapacity if this persists.',
     },
     {
-      id: 'lambda_duration', title: 'Function duration p99 (ms)', ...lambda, ...fiveMinutes, metricName: 'Duration', statistic: 'Maximum', extendedStatistic: 'p99', threshold: Math.round(p.timeoutMs * 0.8),
-      description: 'p99 duration is above 80% of the timeout. Check S3/DynamoDB latency and throttling in X-Ray; raise lambdaTimeoutSeconds or lambdaMemoryMb before invocations start timing out.',
+      id: 'lambda_duration',
+      title: 'Function duration p99 (ms)',
+      ...lambda,
+      ...fiveMinutes,
+      metricName: 'Duration',
+      statistic: 'Maximum',
+      extendedStatistic: 'p99',
+      threshold: Math.round(p.timeoutMs * 0.8),
+      description:
+        'p99 duration is above 80% of the timeout. Check S3/DynamoDB latency and throttling in X-Ray; raise lambdaTimeoutSeconds or lambdaMemoryMb before invocations start timing out.',
     },
     {
-      id: 'dead_letter_queue_not_empty', title: 'Failed events waiting in the dead-letter queue', namespace: 'AWS/SQS', dimensions: { QueueName: p.queueName }, ...fiveMinutes, metricName: 'ApproximateNumberOfMessagesVisible', statistic: 'Maximum', threshold: 0,
-      description: 'Events exhausted their retries and wait in the dead-letter queue (kept 14 days). Each message holds the event and the error naming the failed records: fix the cause, then re-drive them to the function.',
+      id: 'dead_letter_queue_not_empty',
+      title: 'Failed events waiting in the dead-letter queue',
+      namespace: 'AWS/SQS',
+      dimensions: { QueueName: p.queueName },
+      ...fiveMinutes,
+      metricName: 'ApproximateNumberOfMessagesVisible',
+      statistic: 'Maximum',
+      threshold: 0,
+      description:
+        'Events exhausted their retries and wait in the dead-letter queue (kept 14 days). Each message holds the event and the error naming the failed records: fix the cause, then re-drive them to the function.',
     },
     {
-      id: 'dynamodb_write_throttles', title: 'Table write throttles', ...dynamo, ...fiveMinutes, metricName: 'WriteThrottleEvents', statistic: 'Sum', threshold: 0,
-      description: 'Writes to the metadata table are throttled. The SDK retries them, but sustained throttling fails events: raise tableWriteCapacity or lower lambdaReservedConcurrency.',
+      id: 'dynamodb_write_throttles',
+      title: 'Table write throttles',
+      ...dynamo,
+      ...fiveMinutes,
+      metricName: 'WriteThrottleEvents',
+      statistic: 'Sum',
+      threshold: 0,
+      description:
+        'Writes to the metadata table are throttled. The SDK retries them, but sustained throttling fails events: raise tableWriteCapacity or lower lambdaReservedConcurrency.',
     },
     {
-      id: 'dynamodb_read_throttles', title: 'Table read throttles', ...dynamo, ...fiveMinutes, metricName: 'ReadThrottleEvents', statistic: 'Sum', threshold: 0,
-      description: 'Reads of the metadata table are throttled: a consumer reads faster than tableReadCapacity allows. Raise it or add caching on the reader side.',
+      id: 'dynamodb_read_throttles',
+      title: 'Table read throttles',
+      ...dynamo,
+      ...fiveMinutes,
+      metricName: 'ReadThrottleEvents',
+      statistic: 'Sum',
+      threshold: 0,
+      description:
+        'Reads of the metadata table are throttled: a consumer reads faster than tableReadCapacity allows. Raise it or add caching on the reader side.',
     },
     {
-      id: 'dynamodb_write_capacity_high', title: 'Consumed write capacity (units per 5 min)', ...dynamo, periodSeconds: 300, evaluationPeriods: 2, metricName: 'ConsumedWriteCapacityUnits', statistic: 'Sum', threshold: Math.round(p.writeCapacity * 300 * 0.8),
-      description: 'The table consumed more than 80% of its provisioned write capacity for 10 minutes. Throttling is next: raise tableWriteCapacity, or lower lambdaReservedConcurrency to slow ingestion.',
+      id: 'dynamodb_write_capacity_high',
+      title: 'Consumed write capacity (units per 5 min)',
+      ...dynamo,
+      periodSeconds: 300,
+      evaluationPeriods: 2,
+      metricName: 'ConsumedWriteCapacityUnits',
+      statistic: 'Sum',
+      threshold: Math.round(p.writeCapacity * 300 * 0.8),
+      description:
+        'The table consumed more than 80% of its provisioned write capacity for 10 minutes. Throttling is next: raise tableWriteCapacity, or lower lambdaReservedConcurrency to slow ingestion.',
     },
   ];
 }

@@ -34,7 +34,12 @@ describe('resolveConfig', () => {
   it('takes context over defaults and TAP_* environment variables over context', () => {
     const config = resolveConfig(
       { environment: 'staging', tableWriteCapacity: 50, corsAllowedOrigins: ['https://a.example.com'] },
-      { TAP_TABLE_WRITE_CAPACITY: '200', TAP_CORS_ALLOWED_ORIGINS: 'https://b.example.com, https://c.example.com', TAP_ENABLE_DELETION_PROTECTION: 'false', TAP_TAGS: 'CostCenter=42,Team=data' },
+      {
+        TAP_TABLE_WRITE_CAPACITY: '200',
+        TAP_CORS_ALLOWED_ORIGINS: 'https://b.example.com, https://c.example.com',
+        TAP_ENABLE_DELETION_PROTECTION: 'false',
+        TAP_TAGS: 'CostCenter=42,Team=data',
+      },
     );
     expect(config.environment).toBe('staging');
     expect(config.tableWriteCapacity).toBe(200);
@@ -50,19 +55,55 @@ describe('resolveConfig', () => {
   });
 
   it.each([
-    [{ logRetentionDays: 42 }, 'logRetentionDays (from context tap.logRetentionDays): expected one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653, got 42'],
-    [{ logRetentionDays: 0 }, 'logRetentionDays (from context tap.logRetentionDays): expected one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653, got 0'],
-    [{ tableWriteCapacity: 0 }, 'tableWriteCapacity (from context tap.tableWriteCapacity): expected an integer from 1 to 40000, got 0'],
-    [{ tableReadCapacity: -5 }, 'tableReadCapacity (from context tap.tableReadCapacity): expected an integer from 1 to 40000, got -5'],
-    [{ tableReadCapacity: 2.5 }, 'tableReadCapacity (from context tap.tableReadCapacity): expected an integer from 1 to 40000, got 2.5'],
-    [{ environment: 'qa' }, 'environment (from context tap.environment): expected one of dev, test, staging, prod, got "qa"'],
-    [{ alarmEmail: 'oncall-at-example.com' }, 'alarmEmail (from context tap.alarmEmail): expected an email address such as oncall@example.com, or empty, got "oncall-at-example.com"'],
+    [
+      { logRetentionDays: 42 },
+      'logRetentionDays (from context tap.logRetentionDays): expected one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653, got 42',
+    ],
+    [
+      { logRetentionDays: 0 },
+      'logRetentionDays (from context tap.logRetentionDays): expected one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653, got 0',
+    ],
+    [
+      { tableWriteCapacity: 0 },
+      'tableWriteCapacity (from context tap.tableWriteCapacity): expected an integer from 1 to 40000, got 0',
+    ],
+    [
+      { tableReadCapacity: -5 },
+      'tableReadCapacity (from context tap.tableReadCapacity): expected an integer from 1 to 40000, got -5',
+    ],
+    [
+      { tableReadCapacity: 2.5 },
+      'tableReadCapacity (from context tap.tableReadCapacity): expected an integer from 1 to 40000, got 2.5',
+    ],
+    [
+      { environment: 'qa' },
+      'environment (from context tap.environment): expected one of dev, test, staging, prod, got "qa"',
+    ],
+    [
+      { alarmEmail: 'oncall-at-example.com' },
+      'alarmEmail (from context tap.alarmEmail): expected an email address such as oncall@example.com, or empty, got "oncall-at-example.com"',
+    ],
     [{ region: 'mars-1' }, 'region (from context tap.region): expected an AWS region such as us-east-1, got "mars-1"'],
-    [{ enableDeletionProtection: 'yes' }, 'enableDeletionProtection (from context tap.enableDeletionProtection): expected true or false, got "yes"'],
-    [{ corsAllowedMethods: ['GET', 'PATCH'] }, 'corsAllowedMethods (from context tap.corsAllowedMethods): expected one of GET, PUT, POST, DELETE, HEAD, got "PATCH"'],
-    [{ corsAllowedOrigins: [] }, 'corsAllowedOrigins (from context tap.corsAllowedOrigins): expected a non-empty list, got []'],
-    [{ project: 'Tap_Stack' }, 'project (from context tap.project): expected a lower-case name of 2 to 20 letters, digits or hyphens, got "Tap_Stack"'],
-    [{ lambdaMaxRetryAttempts: 3 }, 'lambdaMaxRetryAttempts (from context tap.lambdaMaxRetryAttempts): expected an integer from 0 to 2, got 3'],
+    [
+      { enableDeletionProtection: 'yes' },
+      'enableDeletionProtection (from context tap.enableDeletionProtection): expected true or false, got "yes"',
+    ],
+    [
+      { corsAllowedMethods: ['GET', 'PATCH'] },
+      'corsAllowedMethods (from context tap.corsAllowedMethods): expected one of GET, PUT, POST, DELETE, HEAD, got "PATCH"',
+    ],
+    [
+      { corsAllowedOrigins: [] },
+      'corsAllowedOrigins (from context tap.corsAllowedOrigins): expected a non-empty list, got []',
+    ],
+    [
+      { project: 'Tap_Stack' },
+      'project (from context tap.project): expected a lower-case name of 2 to 20 letters, digits or hyphens, got "Tap_Stack"',
+    ],
+    [
+      { lambdaMaxRetryAttempts: 3 },
+      'lambdaMaxRetryAttempts (from context tap.lambdaMaxRetryAttempts): expected an integer from 0 to 2, got 3',
+    ],
   ])('rejects %j with a message naming the setting and the allowed values', (context, message) => {
     expect(problemsOf(context)).toEqual([message]);
   });
@@ -75,7 +116,9 @@ describe('resolveConfig', () => {
 
   it('reports every problem at once, and unknown settings (typos) too', () => {
     expect(problemsOf({ tableWriteCapcity: 10, logRetentionDays: 2, environment: 'live' })).toEqual([
-      expect.stringMatching(/^unknown setting "tableWriteCapcity" in context "tap"; known settings: project, environment, /),
+      expect.stringMatching(
+        /^unknown setting "tableWriteCapcity" in context "tap"; known settings: project, environment, /,
+      ),
       'environment (from context tap.environment): expected one of dev, test, staging, prod, got "live"',
       expect.stringMatching(/^logRetentionDays \(from context tap\.logRetentionDays\): expected one of 1, 3, /),
     ]);
@@ -95,7 +138,9 @@ describe('resolveConfig', () => {
   });
 
   it('refuses state settings without a state bucket', () => {
-    expect(problemsOf({ stateKey: 'x/terraform.tfstate' })).toEqual(['stateBucket: stateKey and stateRegion are set, but stateBucket is empty']);
+    expect(problemsOf({ stateKey: 'x/terraform.tfstate' })).toEqual([
+      'stateBucket: stateKey and stateRegion are set, but stateBucket is empty',
+    ]);
   });
 
   it('fails with a TapConfigError whose message lists each problem', () => {

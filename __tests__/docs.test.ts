@@ -10,8 +10,13 @@ describe('README', () => {
   });
 
   it('lists every checkov skip of .checkov.yaml with its reason', () => {
-    const skips = [...fs.readFileSync(path.join(__dirname, '..', '.checkov.yaml'), 'utf8').matchAll(/^\s*-\s*(CKV2?_[A-Z]+_\d+)\s*#\s*(.+)$/gm)];
+    const skips = [
+      ...fs
+        .readFileSync(path.join(__dirname, '..', '.checkov.yaml'), 'utf8')
+        .matchAll(/^\s*-\s*(CKV2?_[A-Z]+_\d+)\s*#\s*(.+)$/gm),
+    ];
     expect(skips.length).toBeGreaterThan(0);
-    for (const [, id, reason] of skips) expect(readme).toContain(`| ${id} | ${reason.trim().replace('(accessLogBucket)', '(`accessLogBucket`)')} |`);
+    for (const [, id, reason] of skips)
+      expect(readme).toContain(`| ${id} | ${reason.trim().replace('(accessLogBucket)', '(`accessLogBucket`)')} |`);
   });
 });

@@ -16,8 +16,16 @@ export function observability() {
   const logs: LogEntry[] = [];
   const metrics: Record<string, number[]> = {};
   let published = 0;
-  const log = (level: LogEntry['level']) => (message: string, attributes: Record<string, unknown> = {}) => logs.push({ level, message, attributes });
-  const logger = { info: log('info'), warn: log('warn'), error: log('error'), addContext: () => undefined } as unknown as Logger;
+  const log =
+    (level: LogEntry['level']) =>
+    (message: string, attributes: Record<string, unknown> = {}) =>
+      logs.push({ level, message, attributes });
+  const logger = {
+    info: log('info'),
+    warn: log('warn'),
+    error: log('error'),
+    addContext: () => undefined,
+  } as unknown as Logger;
   const recorder = {
     addMetric: (name: string, _unit: string, value: number) => (metrics[name] ??= []).push(value),
     publishStoredMetrics: () => void published++,
@@ -35,7 +43,13 @@ export const TEST_CONFIG: HandlerConfig = {
 
 export function handlerWith(clients: { s3: S3Client; dynamodb: DynamoDBClient }, config: Partial<HandlerConfig> = {}) {
   const o = observability();
-  const handler = createHandler({ ...clients, config: { ...TEST_CONFIG, ...config }, logger: o.logger, metrics: o.metrics, clock: () => new Date('2026-11-29T12:00:00.000Z') });
+  const handler = createHandler({
+    ...clients,
+    config: { ...TEST_CONFIG, ...config },
+    logger: o.logger,
+    metrics: o.metrics,
+    clock: () => new Date('2026-11-29T12:00:00.000Z'),
+  });
   return { handler, ...o };
 }
 

@@ -44,7 +44,9 @@ describe('key decoding', () => {
 
 describe('handler configuration', () => {
   it('requires TABLE_NAME, with an error that says why', () => {
-    expect(() => readConfig({})).toThrow(new ConfigurationError('TABLE_NAME is not set: the function cannot know which DynamoDB table to write to'));
+    expect(() => readConfig({})).toThrow(
+      new ConfigurationError('TABLE_NAME is not set: the function cannot know which DynamoDB table to write to'),
+    );
   });
 
   it('reads its settings and rejects bad ones by name', () => {
@@ -55,8 +57,12 @@ describe('handler configuration', () => {
       sniffBytes: 4100,
       maxUserMetadataBytes: 400,
     });
-    expect(() => readConfig({ TABLE_NAME: 't', MAX_CONCURRENCY: '0' })).toThrow('MAX_CONCURRENCY must be an integer from 1 to 64, got "0"');
-    expect(() => readConfig({ TABLE_NAME: 't', S3_FORCE_PATH_STYLE: 'yes' })).toThrow('S3_FORCE_PATH_STYLE must be true or false, got "yes"');
+    expect(() => readConfig({ TABLE_NAME: 't', MAX_CONCURRENCY: '0' })).toThrow(
+      'MAX_CONCURRENCY must be an integer from 1 to 64, got "0"',
+    );
+    expect(() => readConfig({ TABLE_NAME: 't', S3_FORCE_PATH_STYLE: 'yes' })).toThrow(
+      'S3_FORCE_PATH_STYLE must be true or false, got "yes"',
+    );
   });
 
   it('fails the cold start of the entry point when TABLE_NAME is missing', () => {
@@ -104,7 +110,9 @@ describe('X-Ray subsegments', () => {
       traceId: '1-5759e988-bd862e3fe1be46a994272793',
       parentId: '53995c3f42cd8ad8',
     });
-    expect(parseTraceHeader('Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0')).toBeUndefined();
+    expect(
+      parseTraceHeader('Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0'),
+    ).toBeUndefined();
     expect(parseTraceHeader(undefined)).toBeUndefined();
   });
 
@@ -116,10 +124,34 @@ describe('X-Ray subsegments', () => {
   it('marks throttling as an error with throttle, and 5xx as a fault', () => {
     const trace = { traceId: '1-a-b', parentId: 'p' };
     const throttled = Object.assign(new Error('slow down'), { name: 'ProvisionedThroughputExceededException' });
-    expect(buildSubsegment(trace, { service: 'DynamoDB', operation: 'PutItem', start: 1000, end: 1500, metadata: { httpStatusCode: 400, attempts: 3 }, error: throttled })).toMatchObject({
-      name: 'DynamoDB', namespace: 'aws', start_time: 1, end_time: 1.5, error: true, throttle: true, aws: { operation: 'PutItem', retries: 2 },
+    expect(
+      buildSubsegment(trace, {
+        service: 'DynamoDB',
+        operation: 'PutItem',
+        start: 1000,
+        end: 1500,
+        metadata: { httpStatusCode: 400, attempts: 3 },
+        error: throttled,
+      }),
+    ).toMatchObject({
+      name: 'DynamoDB',
+      namespace: 'aws',
+      start_time: 1,
+      end_time: 1.5,
+      error: true,
+      throttle: true,
+      aws: { operation: 'PutItem', retries: 2 },
     });
-    expect(buildSubsegment(trace, { service: 'S3', operation: 'HeadObject', start: 0, end: 1, metadata: { httpStatusCode: 503 }, error: new Error('x') })).toMatchObject({ fault: true });
+    expect(
+      buildSubsegment(trace, {
+        service: 'S3',
+        operation: 'HeadObject',
+        start: 0,
+        end: 1,
+        metadata: { httpStatusCode: 503 },
+        error: new Error('x'),
+      }),
+    ).toMatchObject({ fault: true });
   });
 
   it('sends one subsegment per SDK call to the daemon over UDP', async () => {
@@ -132,7 +164,13 @@ describe('X-Ray subsegments', () => {
       AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${(daemon.address() as AddressInfo).port}`,
     };
     const s3 = traceClient(
-      new S3Client({ region: 'us-east-1', endpoint: 'http://127.0.0.1:1', forcePathStyle: true, maxAttempts: 1, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }),
+      new S3Client({
+        region: 'us-east-1',
+        endpoint: 'http://127.0.0.1:1',
+        forcePathStyle: true,
+        maxAttempts: 1,
+        credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+      }),
       'S3',
       env,
     );
@@ -143,7 +181,12 @@ describe('X-Ray subsegments', () => {
     // Assess
     expect(JSON.parse(header)).toEqual({ format: 'json', version: 1 });
     expect(JSON.parse(document)).toMatchObject({
-      type: 'subsegment', name: 'S3', namespace: 'aws', trace_id: '1-5759e988-bd862e3fe1be46a994272793', parent_id: '53995c3f42cd8ad8', fault: true,
+      type: 'subsegment',
+      name: 'S3',
+      namespace: 'aws',
+      trace_id: '1-5759e988-bd862e3fe1be46a994272793',
+      parent_id: '53995c3f42cd8ad8',
+      fault: true,
       aws: { operation: 'HeadObject', region: 'us-east-1' },
     });
   });

@@ -2,7 +2,14 @@ import 'aws-sdk-client-mock-jest'; // typings of the SDK mock matchers
 import { mockClient } from 'aws-sdk-client-mock';
 import type { GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { GetObjectCommand, HeadObjectCommand, NotFound, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
-import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, ProvisionedThroughputExceededException, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  GetItemCommand,
+  ProvisionedThroughputExceededException,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { ELF_BYTES, handlerWith, PNG_BYTES } from './handler-helpers';
 import { s3Event, s3Record } from '../scripts/lib/s3-events';
@@ -15,7 +22,8 @@ const clients = { s3: new S3Client({ region: 'us-east-1' }), dynamodb: new Dynam
 const BUCKET = 'tap-test-uploads';
 
 // The part of the SDK's stream body the handler uses.
-const body = (bytes: Buffer) => ({ transformToByteArray: async () => new Uint8Array(bytes) }) as unknown as GetObjectCommandOutput['Body'];
+const body = (bytes: Buffer) =>
+  ({ transformToByteArray: async () => new Uint8Array(bytes) }) as unknown as GetObjectCommandOutput['Body'];
 const headOf = (overrides: Record<string, unknown> = {}) => ({
   ContentLength: 1234,
   ETag: '"0123abcd"',
@@ -28,7 +36,12 @@ const headOf = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 const s3Error = (name: string, status: number) =>
-  new S3ServiceException({ name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status }, message: `${name} (${status})` });
+  new S3ServiceException({
+    name,
+    $fault: status >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: status },
+    message: `${name} (${status})`,
+  });
 const putItems = () => dynamoMock.commandCalls(PutItemCommand).map((c) => unmarshall(c.args[0].input.Item!));
 
 beforeEach(() => {
@@ -44,7 +57,15 @@ describe('created objects', () => {
   it('stores one item per version with every metadata attribute', async () => {
     // Prepare
     const { handler, values } = handlerWith(clients);
-    const record = s3Record({ bucket: BUCKET, key: 'photos/cat.png', versionId: 'v1', size: 1234, eTag: '0123abcd', sequencer: '0055AED6DCD90281E5', eventTime: '2026-11-28T10:00:01.000Z' });
+    const record = s3Record({
+      bucket: BUCKET,
+      key: 'photos/cat.png',
+      versionId: 'v1',
+      size: 1234,
+      eTag: '0123abcd',
+      sequencer: '0055AED6DCD90281E5',
+      eventTime: '2026-11-28T10:00:01.000Z',
+    });
     // Act
     const summary = await handler(s3Event(record));
     // Assess
@@ -80,9 +101,19 @@ describe('created objects', () => {
     const { handler } = handlerWith(clients);
     await handler(s3Event(s3Record({ bucket: BUCKET, key: 'a.png', versionId: 'v7', size: 10_000_000 })));
     expect(s3Mock).toHaveReceivedCommandTimes(HeadObjectCommand, 1);
-    expect(s3Mock).toHaveReceivedCommandWith(HeadObjectCommand, { Bucket: BUCKET, Key: 'a.png', VersionId: 'v7', ChecksumMode: 'ENABLED' });
+    expect(s3Mock).toHaveReceivedCommandWith(HeadObjectCommand, {
+      Bucket: BUCKET,
+      Key: 'a.png',
+      VersionId: 'v7',
+      ChecksumMode: 'ENABLED',
+    });
     expect(s3Mock).toHaveReceivedCommandTimes(GetObjectCommand, 1);
-    expect(s3Mock).toHaveReceivedCommandWith(GetObjectCommand, { Bucket: BUCKET, Key: 'a.png', VersionId: 'v7', Range: 'bytes=0-4099' });
+    expect(s3Mock).toHaveReceivedCommandWith(GetObjectCommand, {
+      Bucket: BUCKET,
+      Key: 'a.png',
+      VersionId: 'v7',
+      Range: 'bytes=0-4099',
+    });
   });
 
   it('writes conditionally on the sequencer, so retries and reordering cannot go back in time', async () => {
@@ -108,7 +139,12 @@ describe('created objects', () => {
     s3Mock.on(GetObjectCommand).resolves({ Body: body(ELF_BYTES) });
     const { handler } = handlerWith(clients);
     await handler(s3Event(s3Record({ bucket: BUCKET, key: 'holiday.JPG', size: 64 })));
-    expect(putItems()[0]).toMatchObject({ extension: 'jpg', contentType: 'image/jpeg', detectedContentType: 'application/x-elf', contentTypeMismatch: true });
+    expect(putItems()[0]).toMatchObject({
+      extension: 'jpg',
+      contentType: 'image/jpeg',
+      detectedContentType: 'application/x-elf',
+      contentTypeMismatch: true,
+    });
   });
 
   it('skips the ranged GET for a zero-byte object', async () => {
@@ -129,7 +165,9 @@ describe('created objects', () => {
   });
 
   it('cuts user metadata that would push the item past 1 KB, and says so', async () => {
-    const metadata = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`field${String(i).padStart(2, '0')}`, 'x'.repeat(60)]));
+    const metadata = Object.fromEntries(
+      Array.from({ length: 20 }, (_, i) => [`field${String(i).padStart(2, '0')}`, 'x'.repeat(60)]),
+    );
     s3Mock.on(HeadObjectCommand).resolves(headOf({ Metadata: metadata }));
     const { handler } = handlerWith(clients);
     await handler(s3Event(s3Record({ bucket: BUCKET, key: 'big-meta.png', size: 10 })));
@@ -144,7 +182,11 @@ describe('created objects', () => {
     const { handler } = handlerWith(clients);
     const keys = ['my photo+1.png', '100% done.txt', 'ünïcødé/日本語 ファイル.pdf', 'a+b=c&d.txt'];
     await handler(s3Event(...keys.map((key) => s3Record({ bucket: BUCKET, key, size: 1 }))));
-    expect(putItems().map((i) => i.objectKey).sort()).toEqual([...keys].sort());
+    expect(
+      putItems()
+        .map((i) => i.objectKey)
+        .sort(),
+    ).toEqual([...keys].sort());
   });
 
   it('processes every record of an event, not just the first, at most maxConcurrency at once', async () => {
@@ -157,7 +199,9 @@ describe('created objects', () => {
       return headOf();
     });
     const { handler } = handlerWith(clients, { maxConcurrency: 3 });
-    const summary = await handler(s3Event(...Array.from({ length: 10 }, (_, i) => s3Record({ bucket: BUCKET, key: `k${i}.png`, size: 1 }))));
+    const summary = await handler(
+      s3Event(...Array.from({ length: 10 }, (_, i) => s3Record({ bucket: BUCKET, key: `k${i}.png`, size: 1 }))),
+    );
     expect(summary.stored).toBe(10);
     expect(peak).toBe(3);
   });
@@ -166,12 +210,24 @@ describe('created objects', () => {
 describe('removed objects', () => {
   it('marks the version deleted with an update that keeps its metadata, and reads nothing from S3', async () => {
     const { handler, values } = handlerWith(clients);
-    const summary = await handler(s3Event(s3Record({ bucket: BUCKET, key: 'a b.png', versionId: 'v1', eventName: 'ObjectRemoved:Delete', sequencer: '0A' })));
+    const summary = await handler(
+      s3Event(
+        s3Record({
+          bucket: BUCKET,
+          key: 'a b.png',
+          versionId: 'v1',
+          eventName: 'ObjectRemoved:Delete',
+          sequencer: '0A',
+        }),
+      ),
+    );
     expect(summary.deleted).toBe(1);
     expect(s3Mock.calls()).toHaveLength(0);
     const update = dynamoMock.commandCalls(UpdateItemCommand)[0].args[0].input;
     expect(unmarshall(update.Key!)).toEqual({ objectKey: 'a b.png', versionId: 'v1' });
-    expect(update.UpdateExpression).toBe('SET #status = :status, #bucket = :bucket, #key = :key, #eventName = :eventName, #eventTime = :eventTime, #sequencer = :sequencer, #processedAt = :processedAt');
+    expect(update.UpdateExpression).toBe(
+      'SET #status = :status, #bucket = :bucket, #key = :key, #eventName = :eventName, #eventTime = :eventTime, #sequencer = :sequencer, #processedAt = :processedAt',
+    );
     expect(update.ConditionExpression).toBe('attribute_not_exists(objectKey) OR sequencer < :sequencer');
     expect(unmarshall(update.ExpressionAttributeValues!)[':status']).toBe('deleted');
     expect(values.DeletionsRecorded).toEqual([1]);
@@ -179,14 +235,27 @@ describe('removed objects', () => {
 
   it('records a delete marker under its own version id', async () => {
     const { handler } = handlerWith(clients);
-    await handler(s3Event(s3Record({ bucket: BUCKET, key: 'a.png', versionId: 'marker-1', eventName: 'ObjectRemoved:DeleteMarkerCreated' })));
+    await handler(
+      s3Event(
+        s3Record({
+          bucket: BUCKET,
+          key: 'a.png',
+          versionId: 'marker-1',
+          eventName: 'ObjectRemoved:DeleteMarkerCreated',
+        }),
+      ),
+    );
     expect(unmarshall(dynamoMock.commandCalls(UpdateItemCommand)[0].args[0].input.Key!).versionId).toBe('marker-1');
   });
 });
 
 describe('at-least-once and out-of-order delivery', () => {
   const conditionFailed = (storedSequencer: string) =>
-    new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {}, Item: marshall({ sequencer: normalizeSequencer(storedSequencer) }) });
+    new ConditionalCheckFailedException({
+      message: 'The conditional request failed',
+      $metadata: {},
+      Item: marshall({ sequencer: normalizeSequencer(storedSequencer) }),
+    });
 
   it('counts a redelivered event as a duplicate, not an error', async () => {
     dynamoMock.on(PutItemCommand).rejects(conditionFailed('0055'));
@@ -197,18 +266,28 @@ describe('at-least-once and out-of-order delivery', () => {
   });
 
   it('reads the stored sequencer back when the store does not return it with the failed condition', async () => {
-    dynamoMock.on(PutItemCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+    dynamoMock
+      .on(PutItemCommand)
+      .rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
     dynamoMock.on(GetItemCommand).resolves({ Item: marshall({ sequencer: normalizeSequencer('0055') }) });
     const { handler } = handlerWith(clients);
-    const summary = await handler(s3Event(s3Record({ bucket: BUCKET, key: 'a.png', versionId: 'v3', sequencer: '0055' })));
+    const summary = await handler(
+      s3Event(s3Record({ bucket: BUCKET, key: 'a.png', versionId: 'v3', sequencer: '0055' })),
+    );
     expect(summary).toMatchObject({ duplicates: 1 });
-    expect(dynamoMock).toHaveReceivedCommandWith(GetItemCommand, { TableName: 'tap-test-file-metadata', Key: marshall({ objectKey: 'a.png', versionId: 'v3' }), ConsistentRead: true });
+    expect(dynamoMock).toHaveReceivedCommandWith(GetItemCommand, {
+      TableName: 'tap-test-file-metadata',
+      Key: marshall({ objectKey: 'a.png', versionId: 'v3' }),
+      ConsistentRead: true,
+    });
   });
 
   it('counts an event older than the stored one as stale, not an error', async () => {
     dynamoMock.on(UpdateItemCommand).rejects(conditionFailed('0056'));
     const { handler, values } = handlerWith(clients);
-    const summary = await handler(s3Event(s3Record({ bucket: BUCKET, key: 'a.png', sequencer: '0055', eventName: 'ObjectRemoved:Delete' })));
+    const summary = await handler(
+      s3Event(s3Record({ bucket: BUCKET, key: 'a.png', sequencer: '0055', eventName: 'ObjectRemoved:Delete' })),
+    );
     expect(summary).toMatchObject({ deleted: 0, stale: 1 });
     expect(values.StaleEvents).toEqual([1]);
   });
@@ -242,13 +321,25 @@ describe('failures', () => {
     const failure = handler(event);
     await expect(failure).rejects.toThrow(RecordsFailedError);
     await expect(failure).rejects.toThrow(`1 of 3 record(s) failed: [1] ${BUCKET}/bad.png@v9: ${name}`);
-    expect(putItems().map((i) => i.key).sort()).toEqual(['good-1.png', 'good-2.png']);
-    expect(logs.find((l) => l.level === 'error')?.attributes).toMatchObject({ bucket: BUCKET, key: 'bad.png', versionId: 'v9' });
+    expect(
+      putItems()
+        .map((i) => i.key)
+        .sort(),
+    ).toEqual(['good-1.png', 'good-2.png']);
+    expect(logs.find((l) => l.level === 'error')?.attributes).toMatchObject({
+      bucket: BUCKET,
+      key: 'bad.png',
+      versionId: 'v9',
+    });
     expect(values.RecordFailures).toEqual([1]);
   });
 
   it('fails on DynamoDB throttling that outlasts the retries, naming the record', async () => {
-    dynamoMock.on(PutItemCommand).rejects(new ProvisionedThroughputExceededException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 400 } }));
+    dynamoMock
+      .on(PutItemCommand)
+      .rejects(
+        new ProvisionedThroughputExceededException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 400 } }),
+      );
     const { handler } = handlerWith(clients);
     await expect(handler(s3Event(s3Record({ bucket: BUCKET, key: 'a.png', size: 1 })))).rejects.toThrow(
       `1 of 1 record(s) failed: [0] ${BUCKET}/a.png@null: ProvisionedThroughputExceededException: Rate exceeded`,

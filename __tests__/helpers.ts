@@ -1,4 +1,4 @@
-import "cdktf/lib/testing/adapters/jest"; // typings of the CDKTF jest matchers
+import 'cdktf/lib/testing/adapters/jest'; // typings of the CDKTF jest matchers
 import { Testing } from 'cdktf';
 import { resolveConfig, TapStack } from '../main';
 
@@ -21,7 +21,14 @@ export function synthTapStack(context: Record<string, unknown> = {}): Synthesize
   return { json, parsed: JSON.parse(json) };
 }
 
-type Statement = { sid?: string; effect?: string; actions?: string[]; resources?: string[]; principals?: { type: string; identifiers: string[] }[]; condition?: unknown[] };
+type Statement = {
+  sid?: string;
+  effect?: string;
+  actions?: string[];
+  resources?: string[];
+  principals?: { type: string; identifiers: string[] }[];
+  condition?: unknown[];
+};
 
 /** The statements of an aws_iam_policy_document data source, by sid. */
 export function statementsOf(stack: SynthesizedStack, documentName: string): Record<string, Statement> {

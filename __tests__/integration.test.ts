@@ -3,7 +3,17 @@
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
-  createPipelineStorage, dynamodbThrottle, readMetadataItem, runBundleInChild, s3SlowDown, StandIn, standInClients, startDynalite, startFaultProxy, startS3rver, STANDIN_CREDENTIALS,
+  createPipelineStorage,
+  dynamodbThrottle,
+  readMetadataItem,
+  runBundleInChild,
+  s3SlowDown,
+  StandIn,
+  standInClients,
+  startDynalite,
+  startFaultProxy,
+  startS3rver,
+  STANDIN_CREDENTIALS,
 } from '../scripts/lib/standins';
 import { nextSequencer, s3Event, s3Record } from '../scripts/lib/s3-events';
 import { ELF_BYTES, handlerWith, PNG_BYTES, TEST_CONFIG } from './handler-helpers';
@@ -29,14 +39,34 @@ afterAll(async () => {
 });
 
 /** Uploads an object and returns the event S3 would send for it, built from the upload's response. */
-async function upload(key: string, body: Buffer | string, options: { contentType?: string; metadata?: Record<string, string> } = {}) {
-  const put = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ContentType: options.contentType, Metadata: options.metadata }));
-  return s3Record({ bucket: BUCKET, key, size: Buffer.byteLength(body), eTag: put.ETag?.replace(/"/g, ''), versionId: put.VersionId });
+async function upload(
+  key: string,
+  body: Buffer | string,
+  options: { contentType?: string; metadata?: Record<string, string> } = {},
+) {
+  const put = await s3.send(
+    new PutObjectCommand({
+      Bucket: BUCKET,
+      Key: key,
+      Body: body,
+      ContentType: options.contentType,
+      Metadata: options.metadata,
+    }),
+  );
+  return s3Record({
+    bucket: BUCKET,
+    key,
+    size: Buffer.byteLength(body),
+    eTag: put.ETag?.replace(/"/g, ''),
+    versionId: put.VersionId,
+  });
 }
 
 const readItem = (key: string) => readMetadataItem(dynamodb, TABLE, key);
 
-const longKey = Array.from({ length: 9 }, (_, i) => `segment-${i}-${'x'.repeat(115)}`).join('/').slice(0, 1024);
+const longKey = Array.from({ length: 9 }, (_, i) => `segment-${i}-${'x'.repeat(115)}`)
+  .join('/')
+  .slice(0, 1024);
 
 describe('uploads with nasty keys, stored and read back field by field', () => {
   const files: { key: string; body: Buffer | string; contentType: string; detected?: string }[] = [
@@ -54,7 +84,8 @@ describe('uploads with nasty keys, stored and read back field by field', () => {
     // Prepare
     expect(Buffer.byteLength(longKey)).toBe(1024);
     const records = [];
-    for (const f of files) records.push(await upload(f.key, f.body, { contentType: f.contentType, metadata: { source: 'integration' } }));
+    for (const f of files)
+      records.push(await upload(f.key, f.body, { contentType: f.contentType, metadata: { source: 'integration' } }));
     const { handler } = handlerWith({ s3, dynamodb });
     // Act
     const summary = await handler(s3Event(...records));
@@ -98,7 +129,12 @@ describe('delivery order', () => {
 
   it('never lets an older event overwrite a newer one', async () => {
     const created = await upload('reordered.txt', 'v1');
-    const removed = s3Record({ bucket: BUCKET, key: 'reordered.txt', eventName: 'ObjectRemoved:Delete', sequencer: nextSequencer() });
+    const removed = s3Record({
+      bucket: BUCKET,
+      key: 'reordered.txt',
+      eventName: 'ObjectRemoved:Delete',
+      sequencer: nextSequencer(),
+    });
     const { handler } = handlerWith({ s3, dynamodb });
     expect(await handler(s3Event(removed))).toMatchObject({ deleted: 1 });
     expect(await handler(s3Event(created))).toMatchObject({ stored: 0, stale: 1 });
@@ -111,7 +147,11 @@ describe('delivery order', () => {
     await handler(s3Event(created));
     await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'history.png' }));
     await handler(s3Event(s3Record({ bucket: BUCKET, key: 'history.png', eventName: 'ObjectRemoved:Delete' })));
-    expect(await readItem('history.png')).toMatchObject({ status: 'deleted', size: PNG_BYTES.length, detectedContentType: 'image/png' });
+    expect(await readItem('history.png')).toMatchObject({
+      status: 'deleted',
+      size: PNG_BYTES.length,
+      detectedContentType: 'image/png',
+    });
   });
 
   it('stores an object deleted before processing as gone, from what the event says', async () => {
@@ -126,7 +166,9 @@ describe('delivery order', () => {
 describe('faults on the wire', () => {
   it('recovers from DynamoDB throttling through the SDK retries', async () => {
     let throttles = 2;
-    const proxy = await startFaultProxy(dynalite.endpoint, (r) => (r.headers['x-amz-target']?.toString().endsWith('PutItem') && throttles-- > 0 ? dynamodbThrottle() : undefined));
+    const proxy = await startFaultProxy(dynalite.endpoint, (r) =>
+      r.headers['x-amz-target']?.toString().endsWith('PutItem') && throttles-- > 0 ? dynamodbThrottle() : undefined,
+    );
     const { dynamodb: throttled } = standInClients(s3rver.endpoint, proxy.endpoint, 3);
     try {
       const record = await upload('throttled.txt', 'retry me');
@@ -142,7 +184,9 @@ describe('faults on the wire', () => {
 
   it('recovers from S3 503 SlowDown', async () => {
     let slowDowns = 1;
-    const proxy = await startFaultProxy(s3rver.endpoint, (r) => (r.method === 'HEAD' && slowDowns-- > 0 ? s3SlowDown() : undefined));
+    const proxy = await startFaultProxy(s3rver.endpoint, (r) =>
+      r.method === 'HEAD' && slowDowns-- > 0 ? s3SlowDown() : undefined,
+    );
     const { s3: slow } = standInClients(proxy.endpoint, dynalite.endpoint, 3);
     try {
       const record = await upload('slow.txt', 'slow');
@@ -156,14 +200,22 @@ describe('faults on the wire', () => {
   });
 
   it('names the record whose throttling never ends, after storing the others', async () => {
-    const proxy = await startFaultProxy(dynalite.endpoint, (r) => (r.body.includes('doomed.txt') ? dynamodbThrottle() : undefined));
+    const proxy = await startFaultProxy(dynalite.endpoint, (r) =>
+      r.body.includes('doomed.txt') ? dynamodbThrottle() : undefined,
+    );
     const { dynamodb: throttled } = standInClients(s3rver.endpoint, proxy.endpoint, 3);
     try {
-      const records = [await upload('fine-1.txt', 'a'), await upload('doomed.txt', 'b'), await upload('fine-2.txt', 'c')];
+      const records = [
+        await upload('fine-1.txt', 'a'),
+        await upload('doomed.txt', 'b'),
+        await upload('fine-2.txt', 'c'),
+      ];
       const { handler } = handlerWith({ s3, dynamodb: throttled });
       const result = handler(s3Event(...records));
       await expect(result).rejects.toThrow(RecordsFailedError);
-      await expect(result).rejects.toThrow(`1 of 3 record(s) failed: [1] ${BUCKET}/doomed.txt@null: ProvisionedThroughputExceededException`);
+      await expect(result).rejects.toThrow(
+        `1 of 3 record(s) failed: [1] ${BUCKET}/doomed.txt@null: ProvisionedThroughputExceededException`,
+      );
       expect(proxy.requests.filter((r) => r.body.includes('doomed.txt'))).toHaveLength(3);
       expect(await readItem('fine-1.txt')).toMatchObject({ status: 'present' });
       expect(await readItem('fine-2.txt')).toMatchObject({ status: 'present' });
@@ -190,6 +242,9 @@ describe('the bundled handler (dist/handler/index.js)', () => {
       POWERTOOLS_METRICS_DISABLED: 'true',
     });
     expect(summary).toMatchObject({ records: 1, stored: 1 });
-    expect(await readItem('bundle/from the bundle+1.png')).toMatchObject({ detectedContentType: 'image/png', status: 'present' });
+    expect(await readItem('bundle/from the bundle+1.png')).toMatchObject({
+      detectedContentType: 'image/png',
+      status: 'present',
+    });
   });
 });

@@ -7,7 +7,9 @@ import { InvalidEventError, RecordsFailedError } from '../handler/errors';
 
 const s3Mock = mockClient(S3Client);
 s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 1 });
-s3Mock.on(GetObjectCommand).resolves({ Body: { transformToByteArray: async () => new Uint8Array([104]) } as unknown as GetObjectCommandOutput['Body'] });
+s3Mock.on(GetObjectCommand).resolves({
+  Body: { transformToByteArray: async () => new Uint8Array([104]) } as unknown as GetObjectCommandOutput['Body'],
+});
 const dynamoMock = mockClient(DynamoDBClient);
 dynamoMock.on(PutItemCommand).resolves({});
 const clients = { s3: new S3Client({ region: 'us-east-1' }), dynamodb: new DynamoDBClient({ region: 'us-east-1' }) };
@@ -21,7 +23,9 @@ interface LooseRecord {
   s3?: { bucket: { name?: unknown }; object?: Record<string, unknown> & { key?: unknown } };
 }
 /** A valid record with one part replaced; `patch` gets a deep copy. */
-const withRecord = (patch: (r: LooseRecord & { s3: { bucket: { name?: unknown }; object: Record<string, unknown> } }) => void) => {
+const withRecord = (
+  patch: (r: LooseRecord & { s3: { bucket: { name?: unknown }; object: Record<string, unknown> } }) => void,
+) => {
   const record = JSON.parse(JSON.stringify(good()));
   patch(record);
   return s3Event(record);
@@ -46,23 +50,59 @@ const notNotifications: [string, unknown, string][] = [
 const badRecords: [string, unknown, string][] = [
   ['a record that is null', s3Event(null as never), 'record is not an object'],
   ['a record that is a string', s3Event('x' as never), 'record is not an object'],
-  ['another event source', withRecord((r) => (r.eventSource = 'aws:sqs')), 'eventSource is "aws:sqs", expected "aws:s3"'],
-  ['an unsupported event name', withRecord((r) => (r.eventName = 'ObjectRestore:Completed')), 'eventName "ObjectRestore:Completed" is not an ObjectCreated or ObjectRemoved event'],
-  ['no event name', withRecord((r) => delete r.eventName), 'eventName undefined is not an ObjectCreated or ObjectRemoved event'],
+  [
+    'another event source',
+    withRecord((r) => (r.eventSource = 'aws:sqs')),
+    'eventSource is "aws:sqs", expected "aws:s3"',
+  ],
+  [
+    'an unsupported event name',
+    withRecord((r) => (r.eventName = 'ObjectRestore:Completed')),
+    'eventName "ObjectRestore:Completed" is not an ObjectCreated or ObjectRemoved event',
+  ],
+  [
+    'no event name',
+    withRecord((r) => delete r.eventName),
+    'eventName undefined is not an ObjectCreated or ObjectRemoved event',
+  ],
   ['a bad event time', withRecord((r) => (r.eventTime = 'yesterday')), 'eventTime "yesterday" is not an ISO-8601 time'],
   ['no s3 section', withRecord((r) => Reflect.deleteProperty(r, 's3')), 's3.bucket or s3.object is missing'],
   ['no object', withRecord((r) => Reflect.deleteProperty(r.s3, 'object')), 's3.bucket or s3.object is missing'],
-  ['a bucket name with capitals', withRecord((r) => (r.s3.bucket.name = 'My_Bucket')), 's3.bucket.name "My_Bucket" is not a bucket name'],
+  [
+    'a bucket name with capitals',
+    withRecord((r) => (r.s3.bucket.name = 'My_Bucket')),
+    's3.bucket.name "My_Bucket" is not a bucket name',
+  ],
   ['no key', withRecord((r) => delete r.s3.object.key), 's3.object.key is missing or empty'],
   ['an empty key', withRecord((r) => (r.s3.object.key = '')), 's3.object.key is missing or empty'],
   ['a numeric key', withRecord((r) => (r.s3.object.key = 12)), 's3.object.key is missing or empty'],
-  ['broken percent-encoding', withRecord((r) => (r.s3.object.key = 'bad%E0%A4%A.txt')), 's3.object.key "bad%E0%A4%A.txt" is not valid URL encoding'],
-  ['a key over 1024 bytes', withRecord((r) => (r.s3.object.key = 'k'.repeat(1025))), 's3.object.key is 1025 bytes, S3 keys are at most 1024'],
-  ['no sequencer', withRecord((r) => delete r.s3.object.sequencer), 's3.object.sequencer undefined is not a hex string of 1 to 32 digits'],
-  ['a non-hex sequencer', withRecord((r) => (r.s3.object.sequencer = 'XYZ')), 's3.object.sequencer "XYZ" is not a hex string of 1 to 32 digits'],
+  [
+    'broken percent-encoding',
+    withRecord((r) => (r.s3.object.key = 'bad%E0%A4%A.txt')),
+    's3.object.key "bad%E0%A4%A.txt" is not valid URL encoding',
+  ],
+  [
+    'a key over 1024 bytes',
+    withRecord((r) => (r.s3.object.key = 'k'.repeat(1025))),
+    's3.object.key is 1025 bytes, S3 keys are at most 1024',
+  ],
+  [
+    'no sequencer',
+    withRecord((r) => delete r.s3.object.sequencer),
+    's3.object.sequencer undefined is not a hex string of 1 to 32 digits',
+  ],
+  [
+    'a non-hex sequencer',
+    withRecord((r) => (r.s3.object.sequencer = 'XYZ')),
+    's3.object.sequencer "XYZ" is not a hex string of 1 to 32 digits',
+  ],
   ['a negative size', withRecord((r) => (r.s3.object.size = -1)), 's3.object.size -1 is not a byte count'],
   ['a size as text', withRecord((r) => (r.s3.object.size = '12')), 's3.object.size "12" is not a byte count'],
-  ['an empty version id', withRecord((r) => (r.s3.object.versionId = '')), 's3.object.versionId "" is not a version id'],
+  [
+    'an empty version id',
+    withRecord((r) => (r.s3.object.versionId = '')),
+    's3.object.versionId "" is not a version id',
+  ],
   ['a numeric version id', withRecord((r) => (r.s3.object.versionId = 7)), 's3.object.versionId 7 is not a version id'],
 ];
 
@@ -79,15 +119,18 @@ describe('malformed events', () => {
     expect(logs.map((l) => l.level)).toEqual(['error']);
   });
 
-  it.each(badRecords)('fails the record with %s, naming the reason, and stores the good one beside it', async (_name, event, reason) => {
-    const { handler } = handlerWith(clients);
-    const records = [...(event as { Records: unknown[] }).Records, good()];
-    const result = handler({ Records: records });
-    await expect(result).rejects.toThrow(RecordsFailedError);
-    await expect(result).rejects.toThrow(`1 of 2 record(s) failed: [0] `);
-    await expect(result).rejects.toThrow(`InvalidRecordError: ${reason}`);
-    const error = await result.catch((e: RecordsFailedError) => e);
-    expect((error as RecordsFailedError).failures).toHaveLength(1);
-    expect(dynamoMock.commandCalls(PutItemCommand).at(-1)?.args[0].input.Item?.objectKey).toEqual({ S: 'ok.txt' });
-  });
+  it.each(badRecords)(
+    'fails the record with %s, naming the reason, and stores the good one beside it',
+    async (_name, event, reason) => {
+      const { handler } = handlerWith(clients);
+      const records = [...(event as { Records: unknown[] }).Records, good()];
+      const result = handler({ Records: records });
+      await expect(result).rejects.toThrow(RecordsFailedError);
+      await expect(result).rejects.toThrow(`1 of 2 record(s) failed: [0] `);
+      await expect(result).rejects.toThrow(`InvalidRecordError: ${reason}`);
+      const error = await result.catch((e: RecordsFailedError) => e);
+      expect((error as RecordsFailedError).failures).toHaveLength(1);
+      expect(dynamoMock.commandCalls(PutItemCommand).at(-1)?.args[0].input.Item?.objectKey).toEqual({ S: 'ok.txt' });
+    },
+  );
 });

@@ -1,4 +1,4 @@
-import "./helpers"; // CDKTF jest matcher typings
+import './helpers'; // CDKTF jest matcher typings
 import { S3BucketLoggingA } from '@cdktf/provider-aws/lib/s3-bucket-logging';
 import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription';
 import { S3BucketNotification } from '@cdktf/provider-aws/lib/s3-bucket-notification';
@@ -28,40 +28,77 @@ const { json, parsed } = synthTapStack({
 
 describe('TapStack with every option set', () => {
   it('uses the configured capacity and deletion protection', () => {
-    expect(json).toHaveResourceWithProperties(DynamodbTable, { name: 'tap-prod-file-metadata', read_capacity: 20, write_capacity: 300, deletion_protection_enabled: false });
+    expect(json).toHaveResourceWithProperties(DynamodbTable, {
+      name: 'tap-prod-file-metadata',
+      read_capacity: 20,
+      write_capacity: 300,
+      deletion_protection_enabled: false,
+    });
   });
 
   it('subscribes the alarm email', () => {
-    expect(json).toHaveResourceWithProperties(SnsTopicSubscription, { protocol: 'email', endpoint: 'oncall@example.com', topic_arn: ref('aws_sns_topic', 'alarms', 'arn') });
+    expect(json).toHaveResourceWithProperties(SnsTopicSubscription, {
+      protocol: 'email',
+      endpoint: 'oncall@example.com',
+      topic_arn: ref('aws_sns_topic', 'alarms', 'arn'),
+    });
   });
 
   it('sends access logs to the configured bucket', () => {
-    expect(json).toHaveResourceWithProperties(S3BucketLoggingA, { target_bucket: 'central-access-logs', target_prefix: 's3-access/tap-prod-uploads/' });
+    expect(json).toHaveResourceWithProperties(S3BucketLoggingA, {
+      target_bucket: 'central-access-logs',
+      target_prefix: 's3-access/tap-prod-uploads/',
+    });
   });
 
   it('filters notifications by prefix and suffix', () => {
     expect(json).toHaveResourceWithProperties(S3BucketNotification, {
       lambda_function: [
-        { id: 'extract-metadata', lambda_function_arn: ref('aws_lambda_function', 'metadata_extractor', 'arn'), events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'], filter_prefix: 'incoming/', filter_suffix: '.pdf' },
+        {
+          id: 'extract-metadata',
+          lambda_function_arn: ref('aws_lambda_function', 'metadata_extractor', 'arn'),
+          events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'],
+          filter_prefix: 'incoming/',
+          filter_suffix: '.pdf',
+        },
       ],
     });
   });
 
   it('applies retention, memory and log level', () => {
     expect(json).toHaveResourceWithProperties(CloudwatchLogGroup, { retention_in_days: 90 });
-    expect(json).toHaveResourceWithProperties(LambdaFunction, { memory_size: 1024, logging_config: expect.objectContaining({ application_log_level: 'DEBUG' }) });
+    expect(json).toHaveResourceWithProperties(LambdaFunction, {
+      memory_size: 1024,
+      logging_config: expect.objectContaining({ application_log_level: 'DEBUG' }),
+    });
   });
 
   it('merges extra tags under the required ones', () => {
     expect(json).toHaveProviderWithProperties(AwsProvider, {
       region: 'eu-west-1',
-      default_tags: [{ tags: { CostCenter: 'cc-42', Project: 'tap', Environment: 'prod', Owner: 'platform-team', ManagedBy: 'cdktf' } }],
+      default_tags: [
+        {
+          tags: {
+            CostCenter: 'cc-42',
+            Project: 'tap',
+            Environment: 'prod',
+            Owner: 'platform-team',
+            ManagedBy: 'cdktf',
+          },
+        },
+      ],
     });
   });
 
   it('stores state in S3, encrypted, with S3-native locking and a per-environment key', () => {
     expect(parsed.terraform.backend).toEqual({
-      s3: { bucket: 'tf-state-bucket', key: 'tap/prod/terraform.tfstate', region: 'eu-west-1', encrypt: true, use_lockfile: true },
+      s3: {
+        bucket: 'tf-state-bucket',
+        key: 'tap/prod/terraform.tfstate',
+        region: 'eu-west-1',
+        encrypt: true,
+        use_lockfile: true,
+      },
     });
   });
 });

@@ -46,7 +46,9 @@ describe('provider and tags', () => {
   });
 
   it('keeps local state per environment in the project folder', () => {
-    expect((parsed.terraform.backend as { local: { path: string } }).local.path).toMatch(/terraform\.tap-dev\.tfstate$/);
+    expect((parsed.terraform.backend as { local: { path: string } }).local.path).toMatch(
+      /terraform\.tap-dev\.tfstate$/,
+    );
   });
 
   it('puts the environment name into every named resource', () => {
@@ -73,7 +75,10 @@ describe('provider and tags', () => {
 describe('KMS key', () => {
   it('is a customer-managed key with rotation and an alias', () => {
     expect(json).toHaveResourceWithProperties(KmsKey, { enable_key_rotation: true, deletion_window_in_days: 30 });
-    expect(json).toHaveResourceWithProperties(KmsAlias, { name: 'alias/tap-dev-pipeline', target_key_id: ref('aws_kms_key', 'pipeline_key', 'key_id') });
+    expect(json).toHaveResourceWithProperties(KmsAlias, {
+      name: 'alias/tap-dev-pipeline',
+      target_key_id: ref('aws_kms_key', 'pipeline_key', 'key_id'),
+    });
   });
 
   it('lets exactly the account (through IAM), CloudWatch Logs for the function log group and CloudWatch alarms use it', () => {
@@ -84,18 +89,33 @@ describe('KMS key', () => {
       'AllowCloudWatchLogsForTheFunctionLogGroup',
       'EnableIamPoliciesOfThisAccount',
     ]);
-    expect(statements.EnableIamPoliciesOfThisAccount.Principal).toEqual({ AWS: `arn:${ref('data.aws_partition', 'partition', 'partition')}:iam::${accountId}:root` });
-    expect(statements.AllowCloudWatchLogsForTheFunctionLogGroup.Principal).toEqual({ Service: `logs.${ref('data.aws_region', 'region', 'name')}.amazonaws.com` });
-    expect(statements.AllowCloudWatchLogsForTheFunctionLogGroup.Condition.ArnEquals['kms:EncryptionContext:aws:logs:arn']).toMatch(/:log-group:\/aws\/lambda\/tap-dev-metadata-extractor$/);
-    expect(statements.AllowCloudWatchAlarmsToPublishToTheEncryptedTopic.Condition).toEqual({ StringEquals: { 'aws:SourceAccount': accountId } });
+    expect(statements.EnableIamPoliciesOfThisAccount.Principal).toEqual({
+      AWS: `arn:${ref('data.aws_partition', 'partition', 'partition')}:iam::${accountId}:root`,
+    });
+    expect(statements.AllowCloudWatchLogsForTheFunctionLogGroup.Principal).toEqual({
+      Service: `logs.${ref('data.aws_region', 'region', 'name')}.amazonaws.com`,
+    });
+    expect(
+      statements.AllowCloudWatchLogsForTheFunctionLogGroup.Condition.ArnEquals['kms:EncryptionContext:aws:logs:arn'],
+    ).toMatch(/:log-group:\/aws\/lambda\/tap-dev-metadata-extractor$/);
+    expect(statements.AllowCloudWatchAlarmsToPublishToTheEncryptedTopic.Condition).toEqual({
+      StringEquals: { 'aws:SourceAccount': accountId },
+    });
     for (const statement of policy.Statement) expect(statement.Principal).not.toEqual('*');
   });
 
   it('encrypts the bucket, table, log group, queue, topic and function environment with it', () => {
     expect(json).toHaveResourceWithProperties(S3BucketServerSideEncryptionConfigurationA, {
-      rule: [{ apply_server_side_encryption_by_default: { sse_algorithm: 'aws:kms', kms_master_key_id: key }, bucket_key_enabled: true }],
+      rule: [
+        {
+          apply_server_side_encryption_by_default: { sse_algorithm: 'aws:kms', kms_master_key_id: key },
+          bucket_key_enabled: true,
+        },
+      ],
     });
-    expect(json).toHaveResourceWithProperties(DynamodbTable, { server_side_encryption: { enabled: true, kms_key_arn: key } });
+    expect(json).toHaveResourceWithProperties(DynamodbTable, {
+      server_side_encryption: { enabled: true, kms_key_arn: key },
+    });
     expect(json).toHaveResourceWithProperties(CloudwatchLogGroup, { kms_key_id: key });
     expect(json).toHaveResourceWithProperties(SqsQueue, { kms_master_key_id: key });
     expect(json).toHaveResourceWithProperties(SnsTopic, { kms_master_key_id: key });
@@ -122,17 +142,29 @@ describe('uploads bucket', () => {
       ignore_public_acls: true,
       restrict_public_buckets: true,
     });
-    expect(json).toHaveResourceWithProperties(S3BucketOwnershipControls, { rule: { object_ownership: 'BucketOwnerEnforced' } });
+    expect(json).toHaveResourceWithProperties(S3BucketOwnershipControls, {
+      rule: { object_ownership: 'BucketOwnerEnforced' },
+    });
   });
 
   it('denies requests without TLS, and TLS older than 1.2', () => {
     const statements = statementsOf(stack, 'uploads_policy_document');
     for (const sid of ['DenyInsecureTransport', 'DenyTlsOlderThan12']) {
-      expect(statements[sid]).toMatchObject({ effect: 'Deny', actions: ['s3:*'], resources: [bucketArn, `${bucketArn}/*`] });
+      expect(statements[sid]).toMatchObject({
+        effect: 'Deny',
+        actions: ['s3:*'],
+        resources: [bucketArn, `${bucketArn}/*`],
+      });
     }
-    expect(statements.DenyInsecureTransport.condition).toEqual([{ test: 'Bool', variable: 'aws:SecureTransport', values: ['false'] }]);
-    expect(statements.DenyTlsOlderThan12.condition).toEqual([{ test: 'NumericLessThan', variable: 's3:TlsVersion', values: ['1.2'] }]);
-    expect(resources.aws_s3_bucket_policy.uploads_policy.depends_on).toEqual(['aws_s3_bucket_public_access_block.uploads_public_access_block']);
+    expect(statements.DenyInsecureTransport.condition).toEqual([
+      { test: 'Bool', variable: 'aws:SecureTransport', values: ['false'] },
+    ]);
+    expect(statements.DenyTlsOlderThan12.condition).toEqual([
+      { test: 'NumericLessThan', variable: 's3:TlsVersion', values: ['1.2'] },
+    ]);
+    expect(resources.aws_s3_bucket_policy.uploads_policy.depends_on).toEqual([
+      'aws_s3_bucket_public_access_block.uploads_public_access_block',
+    ]);
   });
 
   it('allows CORS from the configured origins only, never "*" by default', () => {
@@ -153,8 +185,19 @@ describe('uploads bucket', () => {
   it('aborts incomplete multipart uploads and expires noncurrent versions', () => {
     expect(json).toHaveResourceWithProperties(S3BucketLifecycleConfiguration, {
       rule: [
-        { id: 'abort-incomplete-multipart-uploads', status: 'Enabled', filter: [{}], abort_incomplete_multipart_upload: [{ days_after_initiation: 7 }] },
-        { id: 'expire-noncurrent-versions', status: 'Enabled', filter: [{}], noncurrent_version_expiration: [{ noncurrent_days: 90 }], expiration: [{ expired_object_delete_marker: true }] },
+        {
+          id: 'abort-incomplete-multipart-uploads',
+          status: 'Enabled',
+          filter: [{}],
+          abort_incomplete_multipart_upload: [{ days_after_initiation: 7 }],
+        },
+        {
+          id: 'expire-noncurrent-versions',
+          status: 'Enabled',
+          filter: [{}],
+          noncurrent_version_expiration: [{ noncurrent_days: 90 }],
+          expiration: [{ expired_object_delete_marker: true }],
+        },
       ],
     });
   });
@@ -217,10 +260,20 @@ describe('function', () => {
   it('traces with X-Ray and logs JSON into its own log group with retention', () => {
     expect(json).toHaveResourceWithProperties(LambdaFunction, {
       tracing_config: { mode: 'Active' },
-      logging_config: { log_format: 'JSON', log_group: ref('aws_cloudwatch_log_group', 'function_logs', 'name'), application_log_level: 'INFO', system_log_level: 'WARN' },
+      logging_config: {
+        log_format: 'JSON',
+        log_group: ref('aws_cloudwatch_log_group', 'function_logs', 'name'),
+        application_log_level: 'INFO',
+        system_log_level: 'WARN',
+      },
     });
-    expect(json).toHaveResourceWithProperties(CloudwatchLogGroup, { name: '/aws/lambda/tap-dev-metadata-extractor', retention_in_days: 365 });
-    expect(fn.depends_on).toEqual(expect.arrayContaining(['aws_cloudwatch_log_group.function_logs', 'aws_iam_role_policy.function_role_policy']));
+    expect(json).toHaveResourceWithProperties(CloudwatchLogGroup, {
+      name: '/aws/lambda/tap-dev-metadata-extractor',
+      retention_in_days: 365,
+    });
+    expect(fn.depends_on).toEqual(
+      expect.arrayContaining(['aws_cloudwatch_log_group.function_logs', 'aws_iam_role_policy.function_role_policy']),
+    );
   });
 
   it('retries async events, then sends them to an encrypted dead-letter queue kept 14 days', () => {
@@ -231,13 +284,18 @@ describe('function', () => {
       destination_config: { on_failure: { destination: ref('aws_sqs_queue', 'dead_letter_queue', 'arn') } },
     });
     expect(json).toHaveResourceWithProperties(SqsQueue, { message_retention_seconds: 1209600 });
-    expect(statementsOf(stack, 'dead_letter_queue_policy_document').DenyInsecureTransport).toMatchObject({ effect: 'Deny', actions: ['sqs:*'] });
+    expect(statementsOf(stack, 'dead_letter_queue_policy_document').DenyInsecureTransport).toMatchObject({
+      effect: 'Deny',
+      actions: ['sqs:*'],
+    });
   });
 });
 
 describe('IAM', () => {
   it('has one execution role, trusted by lambda.amazonaws.com of this account only', () => {
-    expect(json).toHaveResourceWithProperties(IamRole, { assume_role_policy: ref('data.aws_iam_policy_document', 'function_assume_role', 'json') });
+    expect(json).toHaveResourceWithProperties(IamRole, {
+      assume_role_policy: ref('data.aws_iam_policy_document', 'function_assume_role', 'json'),
+    });
     expect(statementsOf(stack, 'function_assume_role').LambdaAssumesThisRole).toEqual({
       sid: 'LambdaAssumesThisRole',
       principals: [{ type: 'Service', identifiers: ['lambda.amazonaws.com'] }],
@@ -249,24 +307,42 @@ describe('IAM', () => {
 
   it('grants each action on the one ARN it needs, and uses no AWS-managed policy', () => {
     const statements = statementsOf(stack, 'function_permissions');
-    const grants = Object.fromEntries(Object.entries(statements).map(([sid, s]) => [sid, { actions: s.actions, resources: s.resources, effect: s.effect }]));
+    const grants = Object.fromEntries(
+      Object.entries(statements).map(([sid, s]) => [
+        sid,
+        { actions: s.actions, resources: s.resources, effect: s.effect },
+      ]),
+    );
     expect(grants).toEqual({
       ReadUploadedObjects: { actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: [`${bucketArn}/*`] },
       TellMissingObjectsFromDenied: { actions: ['s3:ListBucket'], resources: [bucketArn] },
-      WriteMetadataItems: { actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'], resources: [ref('aws_dynamodb_table', 'metadata', 'arn')] },
-      WriteOwnLogs: { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`${ref('aws_cloudwatch_log_group', 'function_logs', 'arn')}:*`] },
+      WriteMetadataItems: {
+        actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'],
+        resources: [ref('aws_dynamodb_table', 'metadata', 'arn')],
+      },
+      WriteOwnLogs: {
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [`${ref('aws_cloudwatch_log_group', 'function_logs', 'arn')}:*`],
+      },
       UsePipelineKey: { actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [key] },
-      SendFailedEventsToDeadLetterQueue: { actions: ['sqs:SendMessage'], resources: [ref('aws_sqs_queue', 'dead_letter_queue', 'arn')] },
+      SendFailedEventsToDeadLetterQueue: {
+        actions: ['sqs:SendMessage'],
+        resources: [ref('aws_sqs_queue', 'dead_letter_queue', 'arn')],
+      },
       WriteTraces: { actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] },
     });
     expect(json).not.toHaveResource(IamRolePolicyAttachment);
-    expect(resources.aws_iam_role_policy.function_role_policy.policy).toBe(ref('data.aws_iam_policy_document', 'function_permissions', 'json'));
+    expect(resources.aws_iam_role_policy.function_role_policy.policy).toBe(
+      ref('data.aws_iam_policy_document', 'function_permissions', 'json'),
+    );
   });
 
   it('uses "*" as a resource only for X-Ray (the key policy is a resource policy, where "*" is the key)', () => {
     for (const [name, document] of Object.entries(parsed.data.aws_iam_policy_document)) {
-      for (const statement of (document as unknown as { statement: { sid: string; resources?: string[] }[] }).statement) {
-        if (statement.resources?.includes('*')) expect(`${name}.${statement.sid}`).toBe('function_permissions.WriteTraces');
+      for (const statement of (document as unknown as { statement: { sid: string; resources?: string[] }[] })
+        .statement) {
+        if (statement.resources?.includes('*'))
+          expect(`${name}.${statement.sid}`).toBe('function_permissions.WriteTraces');
       }
     }
   });
@@ -284,7 +360,13 @@ describe('S3 -> Lambda wiring', () => {
 
   it('notifies on every create and remove, after the permission and bucket policy exist', () => {
     expect(json).toHaveResourceWithProperties(S3BucketNotification, {
-      lambda_function: [{ id: 'extract-metadata', lambda_function_arn: ref('aws_lambda_function', 'metadata_extractor', 'arn'), events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'] }],
+      lambda_function: [
+        {
+          id: 'extract-metadata',
+          lambda_function_arn: ref('aws_lambda_function', 'metadata_extractor', 'arn'),
+          events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'],
+        },
+      ],
     });
     expect(resources.aws_s3_bucket_notification.uploads_notification.depends_on).toEqual([
       'aws_lambda_permission.allow_s3_invoke',
@@ -314,8 +396,17 @@ describe('observability', () => {
   });
 
   it('sets thresholds from the stack settings: 80% of timeout and of write capacity', () => {
-    expect(json).toHaveResourceWithProperties(CloudwatchMetricAlarm, { metric_name: 'Duration', extended_statistic: 'p99', threshold: 24000 });
-    expect(json).toHaveResourceWithProperties(CloudwatchMetricAlarm, { metric_name: 'ConsumedWriteCapacityUnits', statistic: 'Sum', period: 300, threshold: 24000 });
+    expect(json).toHaveResourceWithProperties(CloudwatchMetricAlarm, {
+      metric_name: 'Duration',
+      extended_statistic: 'p99',
+      threshold: 24000,
+    });
+    expect(json).toHaveResourceWithProperties(CloudwatchMetricAlarm, {
+      metric_name: 'ConsumedWriteCapacityUnits',
+      statistic: 'Sum',
+      period: 300,
+      threshold: 24000,
+    });
   });
 
   it('has a dashboard with a widget per alarm signal', () => {

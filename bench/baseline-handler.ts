@@ -7,4 +7,5 @@ import { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } fro
 const s3 = new S3Client({});
 const dynamodb = new DynamoDBClient({});
 
-export const handler = async () => [s3, dynamodb, HeadObjectCommand, GetObjectCommand, PutItemCommand, UpdateItemCommand, GetItemCommand].length;
+export const handler = async () =>
+  [s3, dynamodb, HeadObjectCommand, GetObjectCommand, PutItemCommand, UpdateItemCommand, GetItemCommand].length;

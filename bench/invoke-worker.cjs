@@ -28,7 +28,13 @@ process.stdout.write = (chunk, ...rest) => {
       const event = events[next++];
       const started = process.hrtime.bigint();
       try {
-        await handler(event, { awsRequestId: `bench-${next}`, functionName: 'bench', memoryLimitInMB: '512', invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:bench', functionVersion: '$LATEST' });
+        await handler(event, {
+          awsRequestId: `bench-${next}`,
+          functionName: 'bench',
+          memoryLimitInMB: '512',
+          invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:bench',
+          functionVersion: '$LATEST',
+        });
       } catch {
         failures++;
       }
@@ -39,16 +45,19 @@ process.stdout.write = (chunk, ...rest) => {
   const wallMs = Number(process.hrtime.bigint() - t1) / 1e6;
   const cpu = process.cpuUsage(cpu1);
   latencies.sort((a, b) => a - b);
-  fs.writeSync(3, JSON.stringify({
-    loadMs,
-    loadCpuMs: (loadCpu.user + loadCpu.system) / 1000,
-    wallMs,
-    cpuMs: (cpu.user + cpu.system) / 1000,
-    invocations: events.length,
-    failures,
-    p50Ms: latencies[Math.floor(latencies.length / 2)],
-    p99Ms: latencies[Math.floor(latencies.length * 0.99)],
-    maxRssKb: process.resourceUsage().maxRSS,
-    logBytes: stdoutBytes,
-  }) + '\n');
+  fs.writeSync(
+    3,
+    JSON.stringify({
+      loadMs,
+      loadCpuMs: (loadCpu.user + loadCpu.system) / 1000,
+      wallMs,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      invocations: events.length,
+      failures,
+      p50Ms: latencies[Math.floor(latencies.length / 2)],
+      p99Ms: latencies[Math.floor(latencies.length * 0.99)],
+      maxRssKb: process.resourceUsage().maxRSS,
+      logBytes: stdoutBytes,
+    }) + '\n',
+  );
 })();

@@ -52,7 +52,9 @@ export function parseRecord(record: unknown, index: number): ObjectEvent {
   }
   const eventName = record.eventName;
   if (typeof eventName !== 'string' || !/^Object(Created|Removed):\w+$/.test(eventName)) {
-    throw new InvalidRecordError(`eventName ${JSON.stringify(eventName)} is not an ObjectCreated or ObjectRemoved event`);
+    throw new InvalidRecordError(
+      `eventName ${JSON.stringify(eventName)} is not an ObjectCreated or ObjectRemoved event`,
+    );
   }
   const eventTime = record.eventTime;
   if (typeof eventTime !== 'string' || Number.isNaN(Date.parse(eventTime))) {
@@ -72,13 +74,21 @@ export function parseRecord(record: unknown, index: number): ObjectEvent {
   }
   const key = decodeS3Key(object.key);
   if (Buffer.byteLength(key) > MAX_KEY_BYTES) {
-    throw new InvalidRecordError(`s3.object.key is ${Buffer.byteLength(key)} bytes, S3 keys are at most ${MAX_KEY_BYTES}`);
+    throw new InvalidRecordError(
+      `s3.object.key is ${Buffer.byteLength(key)} bytes, S3 keys are at most ${MAX_KEY_BYTES}`,
+    );
   }
   if (!isSequencer(object.sequencer)) {
-    throw new InvalidRecordError(`s3.object.sequencer ${JSON.stringify(object.sequencer)} is not a hex string of 1 to 32 digits`);
+    throw new InvalidRecordError(
+      `s3.object.sequencer ${JSON.stringify(object.sequencer)} is not a hex string of 1 to 32 digits`,
+    );
   }
   const versionId = object.versionId;
-  if (versionId !== undefined && versionId !== null && (typeof versionId !== 'string' || versionId === '' || versionId.length > 1024)) {
+  if (
+    versionId !== undefined &&
+    versionId !== null &&
+    (typeof versionId !== 'string' || versionId === '' || versionId.length > 1024)
+  ) {
     throw new InvalidRecordError(`s3.object.versionId ${JSON.stringify(versionId)} is not a version id`);
   }
   const size = object.size;
@@ -107,10 +117,14 @@ export function parseRecord(record: unknown, index: number): ObjectEvent {
  */
 export function parseS3Event(event: unknown): ParsedEvent {
   if (!isObject(event)) {
-    throw new InvalidEventError(`expected an S3 notification object, got ${event === null ? 'null' : Array.isArray(event) ? 'an array' : typeof event}`);
+    throw new InvalidEventError(
+      `expected an S3 notification object, got ${event === null ? 'null' : Array.isArray(event) ? 'an array' : typeof event}`,
+    );
   }
   if (event.Event === 's3:TestEvent') {
-    throw new InvalidEventError('s3:TestEvent received: S3 sends it to check a new notification configuration; it has no object to process');
+    throw new InvalidEventError(
+      's3:TestEvent received: S3 sends it to check a new notification configuration; it has no object to process',
+    );
   }
   if (!('Records' in event)) {
     const keys = Object.keys(event).slice(0, 10).join(', ') || 'none';

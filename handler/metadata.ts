@@ -1,4 +1,10 @@
-import { GetObjectCommand, HeadObjectCommand, HeadObjectCommandOutput, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  HeadObjectCommandOutput,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
 import { fileTypeFromBuffer } from 'file-type/core';
 import { ObjectEvent } from './event';
 
@@ -38,13 +44,21 @@ export interface ObjectDescription {
 const CHECKSUMS = ['CRC64NVME', 'CRC32', 'CRC32C', 'SHA256', 'SHA1'] as const;
 
 export const isNotFound = (error: unknown): boolean =>
-  error instanceof S3ServiceException && (error.name === 'NotFound' || error.name === 'NoSuchKey' || error.name === 'NoSuchVersion' || error.$metadata?.httpStatusCode === 404);
+  error instanceof S3ServiceException &&
+  (error.name === 'NotFound' ||
+    error.name === 'NoSuchKey' ||
+    error.name === 'NoSuchVersion' ||
+    error.$metadata?.httpStatusCode === 404);
 
 /**
  * HEAD of the exact version plus a ranged GET of its first bytes, in parallel: one request each,
  * never the whole object. Returns undefined when the object (version) no longer exists.
  */
-export async function describeS3Object(s3: S3Client, event: ObjectEvent, sniffBytes: number): Promise<ObjectDescription | undefined> {
+export async function describeS3Object(
+  s3: S3Client,
+  event: ObjectEvent,
+  sniffBytes: number,
+): Promise<ObjectDescription | undefined> {
   const target = { Bucket: event.bucket, Key: event.key, VersionId: event.hasVersionId ? event.versionId : undefined };
   const sniff = event.size === 0 ? Promise.resolve(undefined) : readFirstBytes(s3, target, sniffBytes);
   // Both requests start at once; a failed sniff must not be left unhandled while HEAD is awaited.
@@ -67,13 +81,21 @@ export async function describeS3Object(s3: S3Client, event: ObjectEvent, sniffBy
   return { head, detectedContentType: detected?.mime };
 }
 
-async function readFirstBytes(s3: S3Client, target: { Bucket: string; Key: string; VersionId?: string }, sniffBytes: number): Promise<Uint8Array | undefined> {
+async function readFirstBytes(
+  s3: S3Client,
+  target: { Bucket: string; Key: string; VersionId?: string },
+  sniffBytes: number,
+): Promise<Uint8Array | undefined> {
   try {
     const response = await s3.send(new GetObjectCommand({ ...target, Range: `bytes=0-${sniffBytes - 1}` }));
     return response.Body ? await response.Body.transformToByteArray() : undefined;
   } catch (error) {
     // An empty object has no byte 0: S3 answers 416 InvalidRange.
-    if (error instanceof S3ServiceException && (error.name === 'InvalidRange' || error.$metadata?.httpStatusCode === 416)) return undefined;
+    if (
+      error instanceof S3ServiceException &&
+      (error.name === 'InvalidRange' || error.$metadata?.httpStatusCode === 416)
+    )
+      return undefined;
     throw error;
   }
 }
@@ -82,7 +104,12 @@ async function readFirstBytes(s3: S3Client, target: { Bucket: string; Key: strin
 export function extensionOf(key: string): string | undefined {
   const name = key.slice(key.lastIndexOf('/') + 1);
   const dot = name.lastIndexOf('.');
-  return dot > 0 && dot < name.length - 1 ? name.slice(dot + 1).toLowerCase().slice(0, 16) : undefined;
+  return dot > 0 && dot < name.length - 1
+    ? name
+        .slice(dot + 1)
+        .toLowerCase()
+        .slice(0, 16)
+    : undefined;
 }
 
 const stripQuotes = (eTag: string | undefined) => eTag?.replace(/^"|"$/g, '');
@@ -91,7 +118,10 @@ const stripQuotes = (eTag: string | undefined) => eTag?.replace(/^"|"$/g, '');
  * Keeps user metadata entries in key order until their JSON would pass `maxBytes`; the rest is cut
  * and flagged, so one object with 2 KB of metadata cannot make every write cost 3 WCU.
  */
-export function boundUserMetadata(metadata: Record<string, string> | undefined, maxBytes: number): { userMetadata?: Record<string, string>; userMetadataTruncated?: boolean } {
+export function boundUserMetadata(
+  metadata: Record<string, string> | undefined,
+  maxBytes: number,
+): { userMetadata?: Record<string, string>; userMetadataTruncated?: boolean } {
   if (!metadata || Object.keys(metadata).length === 0) return {};
   const kept: Record<string, string> = {};
   let used = 2;
@@ -105,7 +135,10 @@ export function boundUserMetadata(metadata: Record<string, string> | undefined, 
     kept[name] = metadata[name];
     used += cost;
   }
-  return { userMetadata: Object.keys(kept).length > 0 ? kept : undefined, userMetadataTruncated: truncated || undefined };
+  return {
+    userMetadata: Object.keys(kept).length > 0 ? kept : undefined,
+    userMetadataTruncated: truncated || undefined,
+  };
 }
 
 function checksumOf(head: HeadObjectCommandOutput): MetadataItem['checksum'] {
@@ -130,7 +163,12 @@ const baseItem = (event: ObjectEvent, status: ObjectStatus, processedAt: Date): 
 });
 
 /** The item for an object that exists: metadata from HEAD, detected type from its first bytes. */
-export function presentItem(event: ObjectEvent, description: ObjectDescription, processedAt: Date, maxUserMetadataBytes: number): MetadataItem {
+export function presentItem(
+  event: ObjectEvent,
+  description: ObjectDescription,
+  processedAt: Date,
+  maxUserMetadataBytes: number,
+): MetadataItem {
   const { head, detectedContentType } = description;
   const contentType = head.ContentType;
   return {
@@ -139,7 +177,10 @@ export function presentItem(event: ObjectEvent, description: ObjectDescription, 
     eTag: stripQuotes(head.ETag ?? event.eTag),
     contentType,
     detectedContentType,
-    contentTypeMismatch: detectedContentType && contentType ? detectedContentType !== contentType.split(';')[0].trim().toLowerCase() : undefined,
+    contentTypeMismatch:
+      detectedContentType && contentType
+        ? detectedContentType !== contentType.split(';')[0].trim().toLowerCase()
+        : undefined,
     lastModified: head.LastModified?.toISOString(),
     // HEAD omits the storage class for STANDARD objects.
     storageClass: head.StorageClass ?? 'STANDARD',

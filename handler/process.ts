@@ -78,7 +78,12 @@ export function createHandler(deps: Dependencies) {
 
       const outcomes = await mapBounded(parsed.records, deps.config.maxConcurrency, async (record) => {
         const started = Date.now();
-        const where = { bucket: record.bucket, key: record.key, versionId: record.versionId, eventName: record.eventName };
+        const where = {
+          bucket: record.bucket,
+          key: record.key,
+          versionId: record.versionId,
+          eventName: record.eventName,
+        };
         try {
           const outcome = await processObjectEvent(record, deps);
           metrics.addMetric('RecordLatency', MetricUnit.Milliseconds, Date.now() - started);

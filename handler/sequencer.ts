@@ -8,8 +8,7 @@ export const isSequencer = (value: unknown): value is string => typeof value ===
  * As S3 documents: right-pad the shorter value with zeros, then compare lexicographically. Padding
  * every value to one width makes the stored form comparable with a plain DynamoDB "<".
  */
-export const normalizeSequencer = (sequencer: string): string =>
-  sequencer.toUpperCase().padEnd(SEQUENCER_WIDTH, '0');
+export const normalizeSequencer = (sequencer: string): string => sequencer.toUpperCase().padEnd(SEQUENCER_WIDTH, '0');
 
 /** Negative when a is older than b, zero when they are the same event, positive when a is newer. */
 export const compareSequencers = (a: string, b: string): number => {

@@ -1,4 +1,10 @@
-import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { ObjectEvent } from './event';
 import { MetadataItem } from './metadata';
@@ -14,16 +20,21 @@ const NEWER_THAN_STORED = 'attribute_not_exists(objectKey) OR sequencer < :seque
 
 /** Writes the whole item for a created (or gone) object version. */
 export async function putItem(dynamodb: DynamoDBClient, tableName: string, item: MetadataItem): Promise<WriteResult> {
-  return conditional(dynamodb, tableName, { objectKey: item.objectKey, versionId: item.versionId }, item.sequencer, () =>
-    dynamodb.send(
-      new PutItemCommand({
-        TableName: tableName,
-        Item: marshall(item, { removeUndefinedValues: true }),
-        ConditionExpression: NEWER_THAN_STORED,
-        ExpressionAttributeValues: marshall({ ':sequencer': item.sequencer }),
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }),
-    ),
+  return conditional(
+    dynamodb,
+    tableName,
+    { objectKey: item.objectKey, versionId: item.versionId },
+    item.sequencer,
+    () =>
+      dynamodb.send(
+        new PutItemCommand({
+          TableName: tableName,
+          Item: marshall(item, { removeUndefinedValues: true }),
+          ConditionExpression: NEWER_THAN_STORED,
+          ExpressionAttributeValues: marshall({ ':sequencer': item.sequencer }),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      ),
   );
 }
 
@@ -31,7 +42,12 @@ export async function putItem(dynamodb: DynamoDBClient, tableName: string, item:
  * Marks a version (or a delete marker) deleted. An update, not a put: the metadata stored when the
  * version was created stays, so history is never erased.
  */
-export async function markDeleted(dynamodb: DynamoDBClient, tableName: string, event: ObjectEvent, processedAt: Date): Promise<WriteResult> {
+export async function markDeleted(
+  dynamodb: DynamoDBClient,
+  tableName: string,
+  event: ObjectEvent,
+  processedAt: Date,
+): Promise<WriteResult> {
   const key = { objectKey: event.key, versionId: event.versionId };
   const changes: Record<string, string> = {
     status: 'deleted',
@@ -64,14 +80,33 @@ export async function markDeleted(dynamodb: DynamoDBClient, tableName: string, e
  * one stored). DynamoDB returns the stored item with the failure; stores that do not (some
  * emulators) cost one consistent read, on this rare path only.
  */
-async function conditional(dynamodb: DynamoDBClient, tableName: string, key: Record<string, string>, sequencer: string, write: () => Promise<unknown>): Promise<WriteResult> {
+async function conditional(
+  dynamodb: DynamoDBClient,
+  tableName: string,
+  key: Record<string, string>,
+  sequencer: string,
+  write: () => Promise<unknown>,
+): Promise<WriteResult> {
   try {
     await write();
     return 'stored';
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    const stored = error.Item ?? (await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: marshall(key), ConsistentRead: true, ProjectionExpression: 'sequencer' }))).Item;
+    const stored =
+      error.Item ??
+      (
+        await dynamodb.send(
+          new GetItemCommand({
+            TableName: tableName,
+            Key: marshall(key),
+            ConsistentRead: true,
+            ProjectionExpression: 'sequencer',
+          }),
+        )
+      ).Item;
     const storedSequencer = stored ? unmarshall(stored).sequencer : undefined;
-    return typeof storedSequencer === 'string' && compareSequencers(storedSequencer, sequencer) === 0 ? 'duplicate' : 'stale';
+    return typeof storedSequencer === 'string' && compareSequencers(storedSequencer, sequencer) === 0
+      ? 'duplicate'
+      : 'stale';
   }
 }

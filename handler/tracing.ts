@@ -49,7 +49,9 @@ export interface SubsegmentInput {
 export function buildSubsegment(trace: TraceContext, input: SubsegmentInput): Record<string, unknown> {
   const status = input.metadata?.httpStatusCode;
   const name = input.error instanceof Error ? input.error.name : undefined;
-  const throttled = status === 429 || (name !== undefined && /Throttl|ProvisionedThroughputExceeded|SlowDown|RequestLimitExceeded/.test(name));
+  const throttled =
+    status === 429 ||
+    (name !== undefined && /Throttl|ProvisionedThroughputExceeded|SlowDown|RequestLimitExceeded/.test(name));
   return {
     type: 'subsegment',
     id: randomBytes(8).toString('hex'),
@@ -70,7 +72,15 @@ export function buildSubsegment(trace: TraceContext, input: SubsegmentInput): Re
       ? {
           ...(status !== undefined && status < 500 ? { error: true } : { fault: true }),
           ...(throttled ? { throttle: true } : {}),
-          cause: { exceptions: [{ id: randomBytes(8).toString('hex'), type: name, message: String((input.error as Error).message ?? input.error) }] },
+          cause: {
+            exceptions: [
+              {
+                id: randomBytes(8).toString('hex'),
+                type: name,
+                message: String((input.error as Error).message ?? input.error),
+              },
+            ],
+          },
         }
       : {}),
   };
@@ -94,7 +104,10 @@ function send(document: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
 interface MiddlewareClient {
   middlewareStack: {
     add(
-      middleware: (next: (args: unknown) => Promise<{ output: { $metadata?: SdkMetadata } }>, context: { commandName?: string }) => (args: unknown) => Promise<unknown>,
+      middleware: (
+        next: (args: unknown) => Promise<{ output: { $metadata?: SdkMetadata } }>,
+        context: { commandName?: string },
+      ) => (args: unknown) => Promise<unknown>,
       options: { step: 'initialize'; name: string },
     ): void;
   };
@@ -116,7 +129,17 @@ export function traceClient<T>(client: T, service: string, env: NodeJS.ProcessEn
       const region = await c.config.region().catch(() => undefined);
       try {
         const result = await next(args);
-        send(buildSubsegment(trace, { service, operation, region, start, end: Date.now(), metadata: result.output.$metadata }), env);
+        send(
+          buildSubsegment(trace, {
+            service,
+            operation,
+            region,
+            start,
+            end: Date.now(),
+            metadata: result.output.$metadata,
+          }),
+          env,
+        );
         return result;
       } catch (error) {
         const metadata = (error as { $metadata?: SdkMetadata }).$metadata;

@@ -20,7 +20,11 @@ export const bundleOptions = {
   logLevel: 'warning',
 };
 
-export async function buildHandler({ entry = path.join(root, 'handler/index.ts'), outfile = path.join(root, 'dist/handler/index.js'), metafile = false } = {}) {
+export async function buildHandler({
+  entry = path.join(root, 'handler/index.ts'),
+  outfile = path.join(root, 'dist/handler/index.js'),
+  metafile = false,
+} = {}) {
   // Imported here, not at the top: the up-to-date check before every synth then costs no esbuild start-up.
   const { build } = await import('esbuild');
   return build({ ...bundleOptions, entryPoints: [entry], outfile, metafile, absWorkingDir: root });
@@ -30,7 +34,8 @@ export async function buildHandler({ entry = path.join(root, 'handler/index.ts')
 export function bundleIsCurrent(outfile = path.join(root, 'dist/handler/index.js')) {
   if (!fs.existsSync(outfile)) return false;
   const inputs = [path.join(root, 'package-lock.json'), fileURLToPath(import.meta.url)];
-  for (const entry of fs.readdirSync(path.join(root, 'handler'), { recursive: true })) inputs.push(path.join(root, 'handler', String(entry)));
+  for (const entry of fs.readdirSync(path.join(root, 'handler'), { recursive: true }))
+    inputs.push(path.join(root, 'handler', String(entry)));
   const built = fs.statSync(outfile).mtimeMs;
   return inputs.every((file) => fs.statSync(file).mtimeMs < built);
 }

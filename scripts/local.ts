@@ -37,9 +37,14 @@ async function main() {
   const args = process.argv.slice(2).filter((a) => a !== '--verbose');
   const files = collectFiles(args);
   if (files.length === 0) throw new Error('no files to upload');
-  console.log(`Starting s3rver and dynalite on loopback, uploading ${files.length} file(s)${args.length ? '' : ' from samples/'}...`);
+  console.log(
+    `Starting s3rver and dynalite on loopback, uploading ${files.length} file(s)${args.length ? '' : ' from samples/'}...`,
+  );
   const pipeline = await startLocalPipeline({ logLevel: process.argv.includes('--verbose') ? 'INFO' : 'WARN' });
-  const bar = files.length > 5 ? new SingleBar({ format: '  {bar} {value}/{total} files | {eta_formatted} left' }, Presets.shades_classic) : undefined;
+  const bar =
+    files.length > 5
+      ? new SingleBar({ format: '  {bar} {value}/{total} files | {eta_formatted} left' }, Presets.shades_classic)
+      : undefined;
   bar?.start(files.length, 0);
   const problems: string[] = [];
   try {
@@ -48,7 +53,10 @@ async function main() {
         const event = await pipeline.upload(key, fs.readFileSync(file), contentTypeFor(file));
         await pipeline.invoke(event);
         const item = await pipeline.readItem(key);
-        if (!item || item.status !== 'present') problems.push(`${file}: uploaded as "${key}" but ${item ? `recorded as ${String(item.status)}` : 'not recorded'}`);
+        if (!item || item.status !== 'present')
+          problems.push(
+            `${file}: uploaded as "${key}" but ${item ? `recorded as ${String(item.status)}` : 'not recorded'}`,
+          );
         return { file, key, item };
       } catch (error) {
         problems.push(`${file}: ${(error as Error).message}`);

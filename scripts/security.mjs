@@ -22,15 +22,20 @@ export function readSkips(file = path.join(root, '.checkov.yaml')) {
 function checkov(bin, args) {
   let output;
   try {
-    output = execFileSync(path.join(bin, 'checkov'), [...args, '--config-file', path.join(root, '.checkov.yaml'), '-o', 'json'], {
-      cwd: root,
-      maxBuffer: 64 << 20,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }).toString();
+    output = execFileSync(
+      path.join(bin, 'checkov'),
+      [...args, '--config-file', path.join(root, '.checkov.yaml'), '-o', 'json'],
+      {
+        cwd: root,
+        maxBuffer: 64 << 20,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    ).toString();
   } catch (error) {
     // checkov exits 1 when a check fails; its JSON report is still on stdout.
     output = error.stdout?.toString() ?? '';
-    if (!output.trim().startsWith('{') && !output.trim().startsWith('[')) throw new Error(`checkov failed to run:\n${error.stderr}`);
+    if (!output.trim().startsWith('{') && !output.trim().startsWith('['))
+      throw new Error(`checkov failed to run:\n${error.stderr}`);
   }
   const reports = [JSON.parse(output)].flat();
   const summary = { passed: 0, failed: 0, skipped: 0, parsing_errors: 0 };
@@ -62,7 +67,9 @@ async function main() {
     ];
     for (const scan of scans) {
       const { summary, failed, passedResources } = checkov(bin, scan.args);
-      info(`${scan.name}: passed ${summary.passed}, failed ${summary.failed}, skipped ${summary.skipped} inline + ${skips.length} by .checkov.yaml, parsing errors ${summary.parsing_errors}`);
+      info(
+        `${scan.name}: passed ${summary.passed}, failed ${summary.failed}, skipped ${summary.skipped} inline + ${skips.length} by .checkov.yaml, parsing errors ${summary.parsing_errors}`,
+      );
       for (const f of failed) info(`  FAILED ${f}`);
       failures += summary.failed + summary.parsing_errors;
       if (summary.passed === 0) {

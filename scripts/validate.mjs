@@ -3,7 +3,19 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { FAKE_ACCOUNT_ID, info, planOffline, prepareStack, root, startStsStub, step, synth, terraformEnv, untaggedResources, writeCliConfig } from './lib/terraform.mjs';
+import {
+  FAKE_ACCOUNT_ID,
+  info,
+  planOffline,
+  prepareStack,
+  root,
+  startStsStub,
+  step,
+  synth,
+  terraformEnv,
+  untaggedResources,
+  writeCliConfig,
+} from './lib/terraform.mjs';
 
 export const REQUIRED_TAGS = ['Project', 'Environment', 'Owner', 'ManagedBy'];
 
@@ -17,7 +29,11 @@ export async function validate({ quiet = false } = {}) {
   const workRoot = path.join(root, '.work', 'validate');
   fs.mkdirSync(workRoot, { recursive: true });
   const { file: cliConfig, mirror } = writeCliConfig(workRoot);
-  log(mirror ? `hashicorp/aws 5.100.0 from the local mirror ${mirror}` : 'no local provider mirror found: hashicorp/aws comes from the registry');
+  log(
+    mirror
+      ? `hashicorp/aws 5.100.0 from the local mirror ${mirror}`
+      : 'no local provider mirror found: hashicorp/aws comes from the registry',
+  );
 
   const sts = await startStsStub();
   log(`STS stand-in on ${sts.url}: data.aws_caller_identity reads fake account ${FAKE_ACCOUNT_ID}`);
@@ -27,7 +43,9 @@ export async function validate({ quiet = false } = {}) {
       const dir = path.join(workRoot, stack.name);
       const { replaced } = prepareStack(stack.file, dir, { endpoints: { sts: sts.url } });
       for (const r of replaced) {
-        log(`hashicorp/archive is not reachable here: data.archive_file.${r.name} replaced by ${path.relative(root, r.zipFile)} (zip of ${path.relative(root, r.sourceDir)}, sha256 ${r.hash})`);
+        log(
+          `hashicorp/archive is not reachable here: data.archive_file.${r.name} replaced by ${path.relative(root, r.zipFile)} (zip of ${path.relative(root, r.sourceDir)}, sha256 ${r.hash})`,
+        );
       }
       if (!quiet) step(`terraform init, validate, plan: ${stack.name}`);
       const env = terraformEnv({ TF_CLI_CONFIG_FILE: cliConfig, TF_DATA_DIR: path.join(dir, '.terraform') });

@@ -17,5 +17,9 @@ declare module 's3rver' {
 
 declare module 'dynalite' {
   import type { Server } from 'node:http';
-  export default function dynalite(options?: { createTableMs?: number; deleteTableMs?: number; updateTableMs?: number }): Server;
+  export default function dynalite(options?: {
+    createTableMs?: number;
+    deleteTableMs?: number;
+    updateTableMs?: number;
+  }): Server;
 }

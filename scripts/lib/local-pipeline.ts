@@ -7,18 +7,42 @@ import path from 'node:path';
 import type { Context, S3Event } from 'aws-lambda';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { resourceNames } from '../../main';
-import { BUNDLE, createPipelineStorage, projectConfig, readMetadataItem, standInClients, startDynalite, startS3rver, STANDIN_CREDENTIALS, STANDIN_REGION } from './standins';
+import {
+  BUNDLE,
+  createPipelineStorage,
+  projectConfig,
+  readMetadataItem,
+  standInClients,
+  startDynalite,
+  startS3rver,
+  STANDIN_CREDENTIALS,
+  STANDIN_REGION,
+} from './standins';
 import { s3Event, s3Record } from './s3-events';
 
 export const LOCAL_ACCOUNT_ID = '000000000000';
 
 const CONTENT_TYPES: Record<string, string> = {
-  txt: 'text/plain', md: 'text/markdown', csv: 'text/csv', json: 'application/json', html: 'text/html',
-  png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', svg: 'image/svg+xml',
-  pdf: 'application/pdf', zip: 'application/zip', gz: 'application/gzip', mp4: 'video/mp4', mp3: 'audio/mpeg',
+  txt: 'text/plain',
+  md: 'text/markdown',
+  csv: 'text/csv',
+  json: 'application/json',
+  html: 'text/html',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  webp: 'image/webp',
+  svg: 'image/svg+xml',
+  pdf: 'application/pdf',
+  zip: 'application/zip',
+  gz: 'application/gzip',
+  mp4: 'video/mp4',
+  mp3: 'audio/mpeg',
 };
 /** What a browser or CLI would send as Content-Type: a guess from the extension, as S3 receives it. */
-export const contentTypeFor = (file: string) => CONTENT_TYPES[path.extname(file).slice(1).toLowerCase()] ?? 'application/octet-stream';
+export const contentTypeFor = (file: string) =>
+  CONTENT_TYPES[path.extname(file).slice(1).toLowerCase()] ?? 'application/octet-stream';
 
 type Handler = (event: S3Event, context: Context) => Promise<Record<string, number>>;
 
@@ -80,8 +104,12 @@ export async function startLocalPipeline({ logLevel = 'WARN' } = {}): Promise<Lo
     table: names.tableName,
     clients,
     async upload(key, body, contentType) {
-      const put = await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
-      return s3Event(s3Record({ bucket, key, size: body.length, eTag: put.ETag?.replace(/"/g, ''), versionId: put.VersionId }));
+      const put = await clients.s3.send(
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
+      );
+      return s3Event(
+        s3Record({ bucket, key, size: body.length, eTag: put.ETag?.replace(/"/g, ''), versionId: put.VersionId }),
+      );
     },
     invoke: (event) => handler(event, context()),
     readItem: (key, versionId) => readMetadataItem(clients.dynamodb, names.tableName, key, versionId),

@@ -2,11 +2,13 @@
 import type { S3Event, S3EventRecord } from 'aws-lambda';
 
 /** S3 encodes keys in events like an HTML form: percent-encoding, "+" for spaces, "/" kept. */
-export const encodeEventKey = (key: string): string => encodeURIComponent(key).replace(/%20/g, '+').replace(/%2F/g, '/');
+export const encodeEventKey = (key: string): string =>
+  encodeURIComponent(key).replace(/%20/g, '+').replace(/%2F/g, '/');
 
 let counter = 0;
 /** Monotonic hex sequencers, the way S3 hands them out for one key. */
-export const nextSequencer = (): string => (BigInt(Date.now()) * 4096n + BigInt(counter++ % 4096)).toString(16).toUpperCase();
+export const nextSequencer = (): string =>
+  (BigInt(Date.now()) * 4096n + BigInt(counter++ % 4096)).toString(16).toUpperCase();
 
 export interface ObjectEventInput {
   bucket: string;

@@ -67,7 +67,9 @@ export function standInClients(s3Endpoint: string, dynamodbEndpoint: string, max
  * variables. Scripts use this, not the bare defaults, so they agree with the synthesized stack.
  */
 export function projectConfig(env: NodeJS.ProcessEnv = process.env): TapConfig {
-  const cdktf = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../cdktf.json'), 'utf8')) as { context?: { tap?: Record<string, unknown> } };
+  const cdktf = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../cdktf.json'), 'utf8')) as {
+    context?: { tap?: Record<string, unknown> };
+  };
   return resolveConfig(cdktf.context?.tap ?? {}, env);
 }
 
@@ -85,7 +87,10 @@ export async function createPipelineStorage(
     new CreateTableCommand({
       TableName: names.table,
       BillingMode: 'PROVISIONED',
-      ProvisionedThroughput: { ReadCapacityUnits: config.tableReadCapacity, WriteCapacityUnits: config.tableWriteCapacity },
+      ProvisionedThroughput: {
+        ReadCapacityUnits: config.tableReadCapacity,
+        WriteCapacityUnits: config.tableWriteCapacity,
+      },
       KeySchema: [
         { AttributeName: TABLE_KEY_SCHEMA.partitionKey, KeyType: 'HASH' },
         { AttributeName: TABLE_KEY_SCHEMA.sortKey, KeyType: 'RANGE' },
@@ -96,11 +101,19 @@ export async function createPipelineStorage(
       ],
     }),
   );
-  await waitUntilTableExists({ client: clients.dynamodb, maxWaitTime: 30, minDelay: 1, maxDelay: 2 }, { TableName: names.table });
+  await waitUntilTableExists(
+    { client: clients.dynamodb, maxWaitTime: 30, minDelay: 1, maxDelay: 2 },
+    { TableName: names.table },
+  );
 }
 
 /** The stored item of one object version (consistent read), or undefined. */
-export async function readMetadataItem(dynamodb: DynamoDBClient, table: string, key: string, versionId = 'null'): Promise<Record<string, unknown> | undefined> {
+export async function readMetadataItem(
+  dynamodb: DynamoDBClient,
+  table: string,
+  key: string,
+  versionId = 'null',
+): Promise<Record<string, unknown> | undefined> {
   const { Item } = await dynamodb.send(
     new GetItemCommand({
       TableName: table,
@@ -118,10 +131,18 @@ export const BUNDLE = path.resolve(__dirname, '../../dist/handler/index.js');
  * Runs the bundle in a fresh Node process with only `env` (plus PATH), as Lambda would with the
  * function's environment, and returns what the handler returned for `event`.
  */
-export async function runBundleInChild(event: unknown, env: Record<string, string | undefined>): Promise<Record<string, number>> {
+export async function runBundleInChild(
+  event: unknown,
+  env: Record<string, string | undefined>,
+): Promise<Record<string, number>> {
   const script = `require(${JSON.stringify(BUNDLE)}).handler(JSON.parse(process.argv[1])).then((r) => console.log(JSON.stringify(r)))`;
   const { stdout } = await promisify(execFile)(process.execPath, ['-e', script, JSON.stringify(event)], {
-    env: { PATH: process.env.PATH, NODE_NO_WARNINGS: '1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+    env: {
+      PATH: process.env.PATH,
+      NODE_NO_WARNINGS: '1',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      ...env,
+    },
   });
   return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
 }
@@ -143,7 +164,10 @@ export interface FaultResponse {
  * A proxy in front of a stand-in that answers with `fault(request)` when it returns a response, and
  * forwards the request otherwise: throttling and 5xx on the wire, as the SDK sees them from AWS.
  */
-export async function startFaultProxy(target: string, fault: (request: ProxiedRequest) => FaultResponse | undefined): Promise<StandIn & { requests: ProxiedRequest[] }> {
+export async function startFaultProxy(
+  target: string,
+  fault: (request: ProxiedRequest) => FaultResponse | undefined,
+): Promise<StandIn & { requests: ProxiedRequest[] }> {
   const requests: ProxiedRequest[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];

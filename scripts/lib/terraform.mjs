@@ -38,14 +38,18 @@ export function run(command, args, { cwd = root, env = process.env, quiet = fals
     child.on('error', reject);
     child.on('close', (code) => {
       if (code === 0) resolve({ ms: Date.now() - started, output });
-      else reject(new Error(`${command} ${args.join(' ')} exited with ${code}${quiet ? `\n${output.slice(-4000)}` : ''}`));
+      else
+        reject(new Error(`${command} ${args.join(' ')} exited with ${code}${quiet ? `\n${output.slice(-4000)}` : ''}`));
     });
   });
 }
 
 /** `cdktf synth` (which also bundles the handler); returns the synthesized stack JSON's path. */
 export async function synth({ env = process.env } = {}) {
-  const { ms } = await run('npx', ['--no-install', 'cdktf', 'synth', '--hide-diff'], { env: { ...env, CHECKPOINT_DISABLE: '1' }, quiet: true });
+  const { ms } = await run('npx', ['--no-install', 'cdktf', 'synth', '--hide-diff'], {
+    env: { ...env, CHECKPOINT_DISABLE: '1' },
+    quiet: true,
+  });
   const stacksDir = path.join(root, 'cdktf.out', 'stacks');
   const stacks = fs.readdirSync(stacksDir).filter((d) => fs.existsSync(path.join(stacksDir, d, 'cdk.tf.json')));
   return { ms, stacks: stacks.map((name) => ({ name, file: path.join(stacksDir, name, 'cdk.tf.json') })) };
@@ -71,7 +75,9 @@ export function findProviderMirror() {
       /* not there */
     }
   }
-  return candidates.find((dir) => fs.existsSync(path.join(dir, 'registry.terraform.io/hashicorp/aws', AWS_PROVIDER_VERSION)));
+  return candidates.find((dir) =>
+    fs.existsSync(path.join(dir, 'registry.terraform.io/hashicorp/aws', AWS_PROVIDER_VERSION)),
+  );
 }
 
 /** A Terraform CLI config that takes hashicorp/aws from the mirror (when there is one) and nothing else from the network. */
@@ -92,7 +98,11 @@ export function zipDirectory(sourceDir, outputFile) {
     for (const name of fs.readdirSync(dir).sort()) {
       const full = path.join(dir, name);
       if (fs.statSync(full).isDirectory()) walk(full, `${prefix}${name}/`);
-      else entries[`${prefix}${name}`] = [fs.readFileSync(full), { mtime: new Date('1980-01-01T00:00:00Z'), attrs: 0o644 << 16 }];
+      else
+        entries[`${prefix}${name}`] = [
+          fs.readFileSync(full),
+          { mtime: new Date('1980-01-01T00:00:00Z'), attrs: 0o644 << 16 },
+        ];
     }
   };
   walk(sourceDir, '');
@@ -140,7 +150,10 @@ export function prepareStack(stackFile, dir, { endpoints, skipAccountLookup = fa
     skip_requesting_account_id: skipAccountLookup,
     ...(endpoints ? { endpoints: [endpoints] } : {}),
   };
-  fs.writeFileSync(path.join(dir, 'offline_override.tf.json'), JSON.stringify({ provider: { aws: [provider] } }, null, 2));
+  fs.writeFileSync(
+    path.join(dir, 'offline_override.tf.json'),
+    JSON.stringify({ provider: { aws: [provider] } }, null, 2),
+  );
   return { prepared, replaced };
 }
 
@@ -174,7 +187,11 @@ export async function planOffline(dir, { env }) {
   const plan = await tf(['plan', '-input=false', '-lock=false', '-no-color', '-out=tfplan'], { quiet: true });
   times.plan = plan.ms;
   const warnings = [...plan.output.matchAll(/^Warning: (.+)$/gm)].map((m) => m[1]);
-  const planJson = execFileSync('terraform', ['show', '-json', 'tfplan'], { cwd: dir, env, maxBuffer: 64 << 20 }).toString();
+  const planJson = execFileSync('terraform', ['show', '-json', 'tfplan'], {
+    cwd: dir,
+    env,
+    maxBuffer: 64 << 20,
+  }).toString();
   fs.writeFileSync(path.join(dir, 'plan.json'), planJson);
   return { times, warnings, plan: JSON.parse(planJson), planFile: path.join(dir, 'plan.json') };
 }

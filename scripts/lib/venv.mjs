@@ -12,12 +12,15 @@ export function ensureVenv(name) {
   const stamp = path.join(dir, '.requirements.sha256');
   const wanted = createHash('sha256').update(fs.readFileSync(requirements)).digest('hex');
   const python = path.join(dir, 'bin', 'python');
-  if (fs.existsSync(python) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === wanted) return path.join(dir, 'bin');
+  if (fs.existsSync(python) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === wanted)
+    return path.join(dir, 'bin');
   info(`creating .venv/${name} from tools/requirements-${name}.txt (first run only)`);
   const python3 = process.env.PYTHON ?? 'python3';
   execFileSync(python3, ['-m', 'venv', '--clear', dir], { stdio: 'inherit' });
   try {
-    execFileSync(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', requirements], { stdio: 'pipe' });
+    execFileSync(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', requirements], {
+      stdio: 'pipe',
+    });
   } catch (error) {
     throw new Error(`pip install -r tools/requirements-${name}.txt failed:\n${error.stderr?.toString().slice(-4000)}`);
   }
