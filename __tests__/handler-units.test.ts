@@ -65,12 +65,12 @@ describe('handler configuration', () => {
     );
   });
 
-  it('fails the cold start of the entry point when TABLE_NAME is missing', () => {
+  it('fails the cold start of the entry point when TABLE_NAME is missing', async () => {
     const saved = process.env.TABLE_NAME;
     delete process.env.TABLE_NAME;
     try {
-      jest.isolateModules(() => {
-        expect(() => require('../handler/index')).toThrow('TABLE_NAME is not set');
+      await jest.isolateModulesAsync(async () => {
+        await expect(import('../handler/index')).rejects.toThrow('TABLE_NAME is not set');
       });
     } finally {
       if (saved !== undefined) process.env.TABLE_NAME = saved;

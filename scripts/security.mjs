@@ -35,7 +35,7 @@ function checkov(bin, args) {
     // checkov exits 1 when a check fails; its JSON report is still on stdout.
     output = error.stdout?.toString() ?? '';
     if (!output.trim().startsWith('{') && !output.trim().startsWith('['))
-      throw new Error(`checkov failed to run:\n${error.stderr}`);
+      throw new Error(`checkov failed to run:\n${error.stderr}`, { cause: error });
   }
   const reports = [JSON.parse(output)].flat();
   const summary = { passed: 0, failed: 0, skipped: 0, parsing_errors: 0 };

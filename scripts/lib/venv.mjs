@@ -22,7 +22,9 @@ export function ensureVenv(name) {
       stdio: 'pipe',
     });
   } catch (error) {
-    throw new Error(`pip install -r tools/requirements-${name}.txt failed:\n${error.stderr?.toString().slice(-4000)}`);
+    throw new Error(`pip install -r tools/requirements-${name}.txt failed:\n${error.stderr?.toString().slice(-4000)}`, {
+      cause: error,
+    });
   }
   fs.writeFileSync(stamp, wanted);
   return path.join(dir, 'bin');
