@@ -1,4 +1,4 @@
-import { envVarName, resolveConfig, SETTING_NAMES, TapConfigError } from '../main';
+import { envVarName, resolveConfig, SETTING_NAMES, TapConfigError } from '../config';
 
 const problemsOf = (context: Record<string, unknown>, env: Record<string, string> = {}): string[] => {
   try {

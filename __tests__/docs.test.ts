@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { envVarName, SETTING_NAMES } from '../main';
+import { envVarName, SETTING_NAMES } from '../config';
 
 const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
 

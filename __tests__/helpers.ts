@@ -1,6 +1,7 @@
 import 'cdktf/lib/testing/adapters/jest'; // typings of the CDKTF jest matchers
 import { Testing } from 'cdktf';
-import { resolveConfig, TapStack } from '../main';
+import { resolveConfig } from '../config';
+import { TapStack } from '../main';
 
 export interface SynthesizedStack {
   readonly json: string;

@@ -7,10 +7,9 @@ import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { AttributeValue, ScanCommand, ScanCommandOutput } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { resourceNames } from '../main';
+import { projectConfig, resourceNames } from '../config';
 import {
   createPipelineStorage,
-  projectConfig,
   standInClients,
   startDynalite,
   startFaultProxy,

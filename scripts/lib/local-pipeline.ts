@@ -6,11 +6,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Context, S3Event } from 'aws-lambda';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { resourceNames } from '../../main';
+import { projectConfig, resourceNames } from '../../config';
 import {
   BUNDLE,
   createPipelineStorage,
-  projectConfig,
   readMetadataItem,
   standInClients,
   startDynalite,

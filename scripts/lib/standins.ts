@@ -12,7 +12,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import S3rver from 's3rver';
 import dynalite from 'dynalite';
-import { resolveConfig, TABLE_KEY_SCHEMA, TapConfig } from '../../main';
+import { projectConfig, TABLE_KEY_SCHEMA, TapConfig } from '../../config';
 
 export interface StandIn {
   readonly endpoint: string;
@@ -60,17 +60,6 @@ export function standInClients(s3Endpoint: string, dynamodbEndpoint: string, max
     s3: new S3Client({ ...common, endpoint: s3Endpoint, forcePathStyle: true }),
     dynamodb: new DynamoDBClient({ ...common, endpoint: dynamodbEndpoint }),
   };
-}
-
-/**
- * TapStack's configuration as `cdktf synth` resolves it: cdktf.json's `context.tap`, then TAP_*
- * variables. Scripts use this, not the bare defaults, so they agree with the synthesized stack.
- */
-export function projectConfig(env: NodeJS.ProcessEnv = process.env): TapConfig {
-  const cdktf = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../cdktf.json'), 'utf8')) as {
-    context?: { tap?: Record<string, unknown> };
-  };
-  return resolveConfig(cdktf.context?.tap ?? {}, env);
 }
 
 /**
