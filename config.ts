@@ -292,6 +292,12 @@ export const HANDLER_BUNDLE_DIR = 'dist/handler';
 
 export const TABLE_KEY_SCHEMA = { partitionKey: 'objectKey', sortKey: 'versionId' } as const;
 
+/** The Lambda runtime: the newest hashicorp/aws 5.100.0 accepts; arm64 costs 20% less per GB-second. */
+export const FUNCTION_RUNTIME = { runtime: 'nodejs22.x', architecture: 'arm64' } as const;
+
+/** The S3 events the function is subscribed to. */
+export const BUCKET_NOTIFICATION_EVENTS = ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'];
+
 /** Every resource name, from project and environment; the stack, scripts and CLI all use these. */
 export function resourceNames(config: Pick<TapConfig, 'project' | 'environment'>) {
   const prefix = `${config.project}-${config.environment}`;

@@ -48,6 +48,8 @@ import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
 import { ArchiveProvider } from '@cdktf/provider-archive/lib/provider';
 import { DataArchiveFile } from '@cdktf/provider-archive/lib/data-archive-file';
 import {
+  BUCKET_NOTIFICATION_EVENTS,
+  FUNCTION_RUNTIME,
   functionEnvironment,
   HANDLER_BUNDLE_DIR,
   pipelineSignals,
@@ -412,8 +414,8 @@ function metadataFunction(
     functionName: names.functionName,
     description: 'Extracts the metadata of each uploaded object version and stores it in DynamoDB',
     role: role.arn,
-    runtime: 'nodejs22.x',
-    architectures: ['arm64'],
+    runtime: FUNCTION_RUNTIME.runtime,
+    architectures: [FUNCTION_RUNTIME.architecture],
     handler: 'index.handler',
     filename: bundle.outputPath,
     sourceCodeHash: bundle.outputBase64Sha256,
@@ -463,7 +465,7 @@ function wireBucketToFunction(
       {
         id: 'extract-metadata',
         lambdaFunctionArn: fn.arn,
-        events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'],
+        events: BUCKET_NOTIFICATION_EVENTS,
         filterPrefix: config.notificationPrefix || undefined,
         filterSuffix: config.notificationSuffix || undefined,
       },
