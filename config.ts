@@ -19,7 +19,7 @@ export const LOG_RETENTION_DAYS = [
 ] as const;
 
 export interface TapConfig {
-  /** Lower-case name that prefixes every resource; with environment it must leave room in S3's 63-character bucket names. */
+  /** Lower-case name that prefixes every resource; with environment and region it must fit AWS's name limits. */
   readonly project: string;
   readonly environment: EnvironmentName;
   readonly region: string;
@@ -170,7 +170,8 @@ const SETTINGS: {
   lambdaTimeoutSeconds: { default: 30, parse: integer(3, 900) },
   // 100 WCU and one ~1 WCU write per object: one busy instance stores ~10 objects/s (about 100 ms
   // per object, measured), so 10 instances keep the write rate at or below the table's capacity.
-  lambdaReservedConcurrency: { default: 10, parse: integer(1, 1000) },
+  // 0 reserves nothing: for accounts whose concurrency quota cannot spare 10 (new accounts have 10).
+  lambdaReservedConcurrency: { default: 10, parse: integer(0, 1000) },
   lambdaMaxRetryAttempts: { default: 2, parse: integer(0, 2) },
   lambdaMaxEventAgeSeconds: { default: 21600, parse: integer(60, 21600) },
   sdkMaxAttempts: { default: 5, parse: integer(1, 10) },
@@ -209,9 +210,6 @@ export const SETTING_NAMES = Object.keys(SETTINGS) as (keyof TapConfig)[];
 /** TAP_ + the setting name in SCREAMING_SNAKE_CASE, e.g. tableWriteCapacity -> TAP_TABLE_WRITE_CAPACITY. */
 export const envVarName = (setting: string): string =>
   `TAP_${setting.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
-
-/** Longest `project-environment` that leaves room for "-uploads-<12-digit account>-<longest region>" in 63 characters. */
-const MAX_NAME_PREFIX = 63 - '-uploads-'.length - 12 - 1 - 'ap-southeast-5'.length;
 
 /**
  * Merges defaults, context and environment (later wins), validates every setting and the rules
@@ -253,11 +251,26 @@ export function resolveConfig(
 
 function crossCheck(config: TapConfig): string[] {
   const problems: string[] = [];
-  const prefix = `${config.project}-${config.environment}`;
-  if (prefix.length > MAX_NAME_PREFIX) {
-    problems.push(
-      `project: "${prefix}" is longer than ${MAX_NAME_PREFIX} characters, which leaves no room for the account and region in the bucket name`,
-    );
+  const names = resourceNames(config);
+  // Account ids are always 12 digits, so the longest bucket name is known before any account is.
+  const bucketName = names.bucketName('<12-digit account>', config.region);
+  const longestNames = [
+    { what: 'S3 bucket name', name: bucketName, length: bucketName.length - 18 + 12, limit: NAME_LIMITS.s3Bucket },
+    { what: 'IAM role name', name: names.roleName, length: names.roleName.length, limit: NAME_LIMITS.iamRole },
+    {
+      what: 'Lambda function name',
+      name: names.functionName,
+      length: names.functionName.length,
+      limit: NAME_LIMITS.lambdaFunction,
+    },
+  ];
+  for (const { what, name, length, limit } of longestNames) {
+    if (length > limit) {
+      problems.push(
+        `project: the ${what} "${name}" would be ${length} characters; AWS allows ${limit}. ` +
+          `Shorten project ("${config.project}", ${config.project.length} characters) by ${length - limit}`,
+      );
+    }
   }
   if (config.corsAllowedOrigins.includes('*') && !config.corsAllowAnyOrigin) {
     problems.push(
@@ -298,22 +311,38 @@ export const FUNCTION_RUNTIME = { runtime: 'nodejs22.x', architecture: 'arm64' }
 /** The S3 events the function is subscribed to. */
 export const BUCKET_NOTIFICATION_EVENTS = ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'];
 
-/** Every resource name, from project and environment; the stack, scripts and CLI all use these. */
-export function resourceNames(config: Pick<TapConfig, 'project' | 'environment'>) {
+/** The name-length limits AWS sets on the names this stack builds. */
+export const NAME_LIMITS = { s3Bucket: 63, iamRole: 64, lambdaFunction: 64 } as const;
+
+/**
+ * Every resource name, from project, environment and region; the stack, scripts and CLI all use these.
+ * Regional resources need no region in their names. IAM roles, IAM policies and CloudWatch dashboards
+ * are global per account, and S3 bucket names global everywhere: those carry the region, so the same
+ * project and environment can be deployed to a second region. State is per region too.
+ */
+export function resourceNames(config: Pick<TapConfig, 'project' | 'environment' | 'region'>) {
   const prefix = `${config.project}-${config.environment}`;
   const functionName = `${prefix}-metadata-extractor`;
   return {
     prefix,
     functionName,
-    roleName: functionName,
+    roleName: `${functionName}-${config.region}`,
+    uploadersPolicyName: `${prefix}-uploaders-${config.region}`,
     logGroupName: `/aws/lambda/${functionName}`,
     tableName: `${prefix}-file-metadata`,
     queueName: `${prefix}-metadata-failed-events`,
     topicName: `${prefix}-pipeline-alarms`,
     keyAlias: `alias/${prefix}-pipeline`,
-    dashboardName: `${prefix}-file-metadata-pipeline`,
+    dashboardName: `${prefix}-file-metadata-pipeline-${config.region}`,
     /** Unique per account and region, as S3 bucket names must be. */
     bucketName: (accountId: string, region: string) => `${prefix}-uploads-${accountId}-${region}`,
+    /** Local state, in the project folder: one file per environment and region. */
+    localStateFile: `terraform.${prefix}-${config.region}.tfstate`,
+    /** Remote state key when stateKey is not set. */
+    defaultStateKey: `${config.project}/${config.environment}/${config.region}/terraform.tfstate`,
+    /** Where state lived before names carried the region; never silently ignored (see legacyStateProblem). */
+    legacyLocalStateFile: `terraform.${prefix}.tfstate`,
+    legacyStateKey: `${config.project}/${config.environment}/terraform.tfstate`,
   };
 }
 export type ResourceNames = ReturnType<typeof resourceNames>;
@@ -446,4 +475,42 @@ export function pipelineSignals(p: {
         'The table consumed more than 80% of its provisioned write capacity for 10 minutes. Throttling is next: raise tableWriteCapacity, or lower lambdaReservedConcurrency to slow ingestion.',
     },
   ];
+}
+
+/**
+ * Local state written before names carried the region (terraform.<project>-<env>.tfstate) must not be
+ * silently left behind: Terraform would start from empty state and try to create resources that
+ * exist. Returns the message that stops synth, with the exact command to move the file, or undefined.
+ */
+export function legacyStateProblem(projectDir: string, config: TapConfig): string | undefined {
+  if (config.stateBucket) return undefined;
+  const names = resourceNames(config);
+  const legacy = path.join(projectDir, names.legacyLocalStateFile);
+  if (!fs.existsSync(legacy)) return undefined;
+  const current = path.join(projectDir, names.localStateFile);
+  const heading = `Local state from before region-qualified names found: ${names.legacyLocalStateFile}.`;
+  if (fs.existsSync(current)) {
+    return (
+      `${heading} ${names.localStateFile} exists too, so the stack would use it and ignore the old file. ` +
+      `Compare them, keep the one that holds the deployment under ${names.localStateFile}, and remove ` +
+      `${names.legacyLocalStateFile} (keep a copy until a plan shows no changes).`
+    );
+  }
+  const region = regionOfState(legacy);
+  if (region && region !== config.region) {
+    const target = resourceNames({ ...config, region }).localStateFile;
+    return (
+      `${heading} It holds resources in ${region}, not in the configured region ${config.region}. ` +
+      `For that deployment, set TAP_REGION=${region} and run: mv ${names.legacyLocalStateFile} ${target}`
+    );
+  }
+  return `${heading} This stack keeps its state in ${names.localStateFile} now; run: mv ${names.legacyLocalStateFile} ${names.localStateFile}`;
+}
+
+/** The region of the first regional ARN in a Terraform state file, if any. */
+function regionOfState(file: string): string | undefined {
+  const match = /"arn:aws[\w-]*:[\w-]+:([a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d):\d{12}:/.exec(
+    fs.readFileSync(file, 'utf8'),
+  );
+  return match?.[1];
 }

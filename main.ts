@@ -42,6 +42,7 @@ import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric
 import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboard';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { IamPolicy } from '@cdktf/provider-aws/lib/iam-policy';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-function-event-invoke-config';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
@@ -52,6 +53,7 @@ import {
   FUNCTION_RUNTIME,
   functionEnvironment,
   HANDLER_BUNDLE_DIR,
+  legacyStateProblem,
   pipelineSignals,
   resolveConfig,
   resourceNames,
@@ -71,19 +73,28 @@ export class TapStack extends TerraformStack {
 
     const key = pipelineKey(this, names, account);
     const uploads = uploadsBucket(this, config, names, account, key);
+    const uploaders = uploadersPolicy(this, names, account, { bucket: uploads.bucket, key });
     const table = metadataTable(this, config, names, key);
     const { queue, topic } = failureQueueAndAlarmTopic(this, config, names, account, key);
-    const fn = metadataFunction(this, config, names, account, { key, bucket: uploads.bucket, table, queue });
+    const { fn, logGroup } = metadataFunction(this, config, names, account, {
+      key,
+      bucket: uploads.bucket,
+      table,
+      queue,
+    });
     wireBucketToFunction(this, config, account, { uploads, fn });
-    alarmsAndDashboard(this, config, names, account, { fn, table, queue, topic });
+    const dashboard = alarmsAndDashboard(this, config, names, account, { fn, table, queue, topic });
 
     outputs(this, {
       s3_bucket_name: uploads.bucket.bucket,
       s3_bucket_arn: uploads.bucket.arn,
+      uploaders_policy_arn: uploaders.arn,
       dynamodb_table_name: table.name,
       lambda_function_name: fn.functionName,
+      cloudwatch_log_group_name: logGroup.name,
       dead_letter_queue_url: queue.url,
       alarm_topic_arn: topic.arn,
+      cloudwatch_dashboard_url: dashboardUrl(config.region, dashboard.dashboardName),
       kms_key_arn: key.arn,
     });
   }
@@ -113,16 +124,16 @@ function stateProviderAndAccount(scope: TerraformStack, config: TapConfig, names
   if (config.stateBucket) {
     new S3Backend(scope, {
       bucket: config.stateBucket,
-      key: config.stateKey || `${config.project}/${config.environment}/terraform.tfstate`,
+      key: config.stateKey || names.defaultStateKey,
       region: config.stateRegion || config.region,
       encrypt: true,
     });
     // S3-native locking (Terraform >= 1.10) replaces the DynamoDB lock table.
     if (config.stateUseLockfile) scope.addOverride('terraform.backend.s3.use_lockfile', true);
   } else {
-    // One state file per environment, in the project folder (not in cdktf.out, which synth may
-    // wipe), so dev and prod deployed from one checkout never share state.
-    new LocalBackend(scope, { path: fromStackDir(scope, `terraform.${names.prefix}.tfstate`) });
+    // One state file per environment and region, in the project folder (not in cdktf.out, which
+    // synth may wipe), so deployments from one checkout never share state.
+    new LocalBackend(scope, { path: fromStackDir(scope, names.localStateFile) });
   }
 
   new AwsProvider(scope, 'aws', {
@@ -288,6 +299,38 @@ function uploadsBucket(scope: Construct, config: TapConfig, names: ResourceNames
   return { bucket, policy };
 }
 
+/**
+ * The policy uploaders attach (users, roles, or the backend that signs presigned URLs): write objects
+ * and abort their multipart uploads, and use the pipeline key only through S3 in this region, which
+ * is all SSE-KMS needs (GenerateDataKey to write, Decrypt to complete a multipart upload).
+ */
+function uploadersPolicy(
+  scope: Construct,
+  names: ResourceNames,
+  account: Account,
+  uses: { bucket: S3Bucket; key: KmsKey },
+) {
+  return new IamPolicy(scope, 'uploaders', {
+    name: names.uploadersPolicyName,
+    description: `Lets a principal upload files to ${names.prefix}'s uploads bucket`,
+    policy: policyDocument(scope, 'uploaders_policy_document', [
+      {
+        sid: 'WriteUploads',
+        actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+        resources: [`${uses.bucket.arn}/*`],
+      },
+      {
+        sid: 'EncryptUploadsWithThePipelineKeyThroughS3',
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: [uses.key.arn],
+        condition: [
+          { test: 'StringEquals', variable: 'kms:ViaService', values: [`s3.${account.region}.amazonaws.com`] },
+        ],
+      },
+    ]).json,
+  });
+}
+
 /** One item per object version, provisioned capacity from config, encrypted, recoverable. */
 function metadataTable(scope: Construct, config: TapConfig, names: ResourceNames, key: KmsKey): DynamodbTable {
   return new DynamodbTable(scope, 'metadata', {
@@ -360,7 +403,7 @@ function metadataFunction(
   names: ResourceNames,
   account: Account,
   uses: { key: KmsKey; bucket: S3Bucket; table: DynamodbTable; queue: SqsQueue },
-): LambdaFunction {
+) {
   const { key, bucket, table, queue } = uses;
   const logGroup = new CloudwatchLogGroup(scope, 'function_logs', {
     name: names.logGroupName,
@@ -421,7 +464,8 @@ function metadataFunction(
     sourceCodeHash: bundle.outputBase64Sha256,
     memorySize: config.lambdaMemoryMb,
     timeout: config.lambdaTimeoutSeconds,
-    reservedConcurrentExecutions: config.lambdaReservedConcurrency,
+    // 0 means unreserved: the attribute is left out and the function shares the account's pool.
+    reservedConcurrentExecutions: config.lambdaReservedConcurrency || undefined,
     kmsKeyArn: key.arn,
     environment: { variables: functionEnvironment(config, { ...names, tableName: table.name }) },
     tracingConfig: { mode: 'Active' },
@@ -440,7 +484,7 @@ function metadataFunction(
     maximumEventAgeInSeconds: config.lambdaMaxEventAgeSeconds,
     destinationConfig: { onFailure: { destination: queue.arn } },
   });
-  return fn;
+  return { fn, logGroup };
 }
 
 /** S3 invokes the function for created and removed objects, from this bucket and account only. */
@@ -510,7 +554,7 @@ function alarmsAndDashboard(
       okActions: [topic.arn],
     });
   }
-  new CloudwatchDashboard(scope, 'dashboard', {
+  return new CloudwatchDashboard(scope, 'dashboard', {
     dashboardName: names.dashboardName,
     dashboardBody: JSON.stringify({
       widgets: signals.map((signal, index) => ({
@@ -532,6 +576,16 @@ function alarmsAndDashboard(
     }),
   });
 }
+
+/** The console address of a dashboard; China and GovCloud regions have consoles of their own. */
+const dashboardUrl = (region: string, dashboardName: string) => {
+  const host = region.startsWith('cn-')
+    ? 'console.amazonaws.cn'
+    : region.startsWith('us-gov-')
+      ? 'console.amazonaws-us-gov.com'
+      : `${region}.console.aws.amazon.com`;
+  return `https://${host}/cloudwatch/home?region=${region}#dashboards/dashboard/${dashboardName}`;
+};
 
 /** Outputs under names that say what they are (terraform-aws-modules style). */
 function outputs(scope: Construct, values: Record<string, string>) {
@@ -584,6 +638,8 @@ if (require.main === module) {
   const app = new App();
   try {
     const config = resolveConfig((app.node.tryGetContext('tap') as Record<string, unknown>) ?? {}, process.env);
+    const staleState = legacyStateProblem(__dirname, config);
+    if (staleState) throw new Error(staleState);
     const entry = path.resolve(__dirname, HANDLER_BUNDLE_DIR, 'index.js');
     if (!fs.existsSync(entry)) {
       throw new Error(`Lambda bundle not found at ${entry}: run "npm run build:handler" first`);

@@ -1,4 +1,7 @@
-import { envVarName, resolveConfig, SETTING_NAMES, TapConfigError } from '../config';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { envVarName, legacyStateProblem, resolveConfig, resourceNames, SETTING_NAMES, TapConfigError } from '../config';
 
 const problemsOf = (context: Record<string, unknown>, env: Record<string, string> = {}): string[] => {
   try {
@@ -131,9 +134,21 @@ describe('resolveConfig', () => {
     expect(resolveConfig({ corsAllowedOrigins: ['*'], corsAllowAnyOrigin: true }).corsAllowedOrigins).toEqual(['*']);
   });
 
-  it('refuses a project and environment too long for a 63-character bucket name', () => {
-    expect(problemsOf({ project: 'a-very-long-project1', environment: 'staging' })).toEqual([
-      'project: "a-very-long-project1-staging" is longer than 27 characters, which leaves no room for the account and region in the bucket name',
+  it('refuses a project, environment and region too long for a 63-character bucket name, naming the limit', () => {
+    // Act & Assess
+    expect(problemsOf({ project: 'a-very-long-project1', environment: 'staging', region: 'ap-southeast-5' })).toEqual([
+      'project: the S3 bucket name "a-very-long-project1-staging-uploads-<12-digit account>-ap-southeast-5" would be 64 characters; AWS allows 63. Shorten project ("a-very-long-project1", 20 characters) by 1',
+    ]);
+    expect(resolveConfig({ project: 'a-very-long-project1', environment: 'staging', region: 'us-east-1' }).region).toBe(
+      'us-east-1',
+    );
+  });
+
+  it('accepts 0 reserved concurrency (unreserved) and refuses a negative one', () => {
+    // Act & Assess
+    expect(resolveConfig({}, { TAP_LAMBDA_RESERVED_CONCURRENCY: '0' }).lambdaReservedConcurrency).toBe(0);
+    expect(problemsOf({ lambdaReservedConcurrency: -1 })).toEqual([
+      'lambdaReservedConcurrency (from context tap.lambdaReservedConcurrency): expected an integer from 0 to 1000, got -1',
     ]);
   });
 
@@ -147,5 +162,81 @@ describe('resolveConfig', () => {
     expect(() => resolveConfig({ tableWriteCapacity: 0 })).toThrow(
       'Invalid TapStack configuration:\n  - tableWriteCapacity (from context tap.tableWriteCapacity): expected an integer from 1 to 40000, got 0',
     );
+  });
+});
+
+describe('resourceNames', () => {
+  it('puts the region into the names that are global per account, and into state', () => {
+    // Act
+    const names = resourceNames(resolveConfig({ environment: 'prod', region: 'eu-west-1' }));
+    // Assess
+    expect(names).toMatchObject({
+      roleName: 'tap-prod-metadata-extractor-eu-west-1',
+      uploadersPolicyName: 'tap-prod-uploaders-eu-west-1',
+      dashboardName: 'tap-prod-file-metadata-pipeline-eu-west-1',
+      functionName: 'tap-prod-metadata-extractor',
+      tableName: 'tap-prod-file-metadata',
+      localStateFile: 'terraform.tap-prod-eu-west-1.tfstate',
+      defaultStateKey: 'tap/prod/eu-west-1/terraform.tfstate',
+    });
+    expect(names.bucketName('123456789012', 'eu-west-1')).toBe('tap-prod-uploads-123456789012-eu-west-1');
+  });
+});
+
+describe('local state from before region-qualified names', () => {
+  const config = resolveConfig({ environment: 'prod', region: 'eu-west-1' });
+  const stateWith = (arn: string) =>
+    JSON.stringify({ version: 4, resources: [{ instances: [{ attributes: { arn } }] }] });
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tap-state-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('is no problem when there is none, or when state is remote', () => {
+    // Prepare
+    fs.writeFileSync(path.join(dir, 'terraform.tap-prod.tfstate'), stateWith('arn:aws:sqs:eu-west-1:123456789012:q'));
+    // Act & Assess
+    expect(legacyStateProblem(fs.mkdtempSync(path.join(os.tmpdir(), 'tap-empty-')), config)).toBeUndefined();
+    expect(legacyStateProblem(dir, { ...config, stateBucket: 'tf-state' })).toBeUndefined();
+  });
+
+  it('stops synth with the exact command that moves it', () => {
+    // Prepare
+    fs.writeFileSync(path.join(dir, 'terraform.tap-prod.tfstate'), stateWith('arn:aws:sqs:eu-west-1:123456789012:q'));
+    // Act
+    const problem = legacyStateProblem(dir, config);
+    // Assess
+    expect(problem).toBe(
+      'Local state from before region-qualified names found: terraform.tap-prod.tfstate. This stack keeps its state in terraform.tap-prod-eu-west-1.tfstate now; run: mv terraform.tap-prod.tfstate terraform.tap-prod-eu-west-1.tfstate',
+    );
+  });
+
+  it('names the region the old state belongs to when it is not the configured one', () => {
+    // Prepare
+    fs.writeFileSync(
+      path.join(dir, 'terraform.tap-prod.tfstate'),
+      stateWith('arn:aws:dynamodb:us-west-2:123456789012:table/t'),
+    );
+    // Act
+    const problem = legacyStateProblem(dir, config);
+    // Assess
+    expect(problem).toContain('It holds resources in us-west-2, not in the configured region eu-west-1.');
+    expect(problem).toContain(
+      'set TAP_REGION=us-west-2 and run: mv terraform.tap-prod.tfstate terraform.tap-prod-us-west-2.tfstate',
+    );
+  });
+
+  it('refuses to pick one silently when both the old and the new file exist', () => {
+    // Prepare
+    fs.writeFileSync(path.join(dir, 'terraform.tap-prod.tfstate'), stateWith('arn:aws:sqs:eu-west-1:123456789012:q'));
+    fs.writeFileSync(
+      path.join(dir, 'terraform.tap-prod-eu-west-1.tfstate'),
+      stateWith('arn:aws:sqs:eu-west-1:123456789012:q'),
+    );
+    // Act
+    const problem = legacyStateProblem(dir, config);
+    // Assess
+    expect(problem).toContain('terraform.tap-prod-eu-west-1.tfstate exists too');
   });
 });

@@ -24,6 +24,7 @@ const { json, parsed } = synthTapStack({
   notificationPrefix: 'incoming/',
   notificationSuffix: '.pdf',
   stateBucket: 'tf-state-bucket',
+  lambdaReservedConcurrency: 0,
 });
 
 describe('TapStack with every option set', () => {
@@ -90,15 +91,30 @@ describe('TapStack with every option set', () => {
     });
   });
 
-  it('stores state in S3, encrypted, with S3-native locking and a per-environment key', () => {
+  it('stores state in S3, encrypted, with S3-native locking and a key per environment and region', () => {
     expect(parsed.terraform.backend).toEqual({
       s3: {
         bucket: 'tf-state-bucket',
-        key: 'tap/prod/terraform.tfstate',
+        key: 'tap/prod/eu-west-1/terraform.tfstate',
         region: 'eu-west-1',
         encrypt: true,
         use_lockfile: true,
       },
     });
+  });
+
+  it('reserves no concurrency when lambdaReservedConcurrency is 0', () => {
+    const fn = parsed.resource.aws_lambda_function.metadata_extractor;
+    expect(fn).not.toHaveProperty('reserved_concurrent_executions');
+  });
+
+  it('names the region in the account-global names and leads to the console of that region', () => {
+    expect(parsed.resource.aws_iam_role.function_role.name).toBe('tap-prod-metadata-extractor-eu-west-1');
+    expect(parsed.resource.aws_cloudwatch_dashboard.dashboard.dashboard_name).toBe(
+      'tap-prod-file-metadata-pipeline-eu-west-1',
+    );
+    expect(parsed.output.cloudwatch_dashboard_url.value).toMatch(
+      /^https:\/\/eu-west-1\.console\.aws\.amazon\.com\/cloudwatch\/home\?region=eu-west-1#dashboards\/dashboard\//,
+    );
   });
 });

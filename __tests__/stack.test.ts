@@ -21,6 +21,7 @@ import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic';
 import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
+import { IamPolicy } from '@cdktf/provider-aws/lib/iam-policy';
 import { DataArchiveFile } from '@cdktf/provider-archive/lib/data-archive-file';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { ref, statementsOf, synthTapStack } from './helpers';
@@ -45,9 +46,9 @@ describe('provider and tags', () => {
     expect((parsed.terraform.required_providers as Record<string, { version: string }>).aws.version).toBe('5.100.0');
   });
 
-  it('keeps local state per environment in the project folder', () => {
+  it('keeps local state per environment and region in the project folder', () => {
     expect((parsed.terraform.backend as { local: { path: string } }).local.path).toMatch(
-      /terraform\.tap-dev\.tfstate$/,
+      /\/terraform\.tap-dev-us-east-1\.tfstate$/,
     );
   });
 
@@ -65,10 +66,22 @@ describe('provider and tags', () => {
     for (const name of names) expect(name).toContain('tap-dev-');
   });
 
-  it('hard-codes no account id or region into resource definitions', () => {
+  it('hard-codes no account id, and names the region only where a name is global per account', () => {
     const definitions = JSON.stringify(resources);
     expect(definitions).not.toMatch(/\b\d{12}\b/);
-    expect(definitions).not.toMatch(/us-east-1/);
+    const regional = JSON.stringify(resources, (_key, value) =>
+      typeof value === 'string' && /-us-east-1$/.test(value) ? 'GLOBAL-NAME' : value,
+    );
+    expect(regional).not.toMatch(/us-east-1/);
+    expect([
+      resources.aws_iam_role.function_role.name,
+      resources.aws_iam_policy.uploaders.name,
+      resources.aws_cloudwatch_dashboard.dashboard.dashboard_name,
+    ]).toEqual([
+      'tap-dev-metadata-extractor-us-east-1',
+      'tap-dev-uploaders-us-east-1',
+      'tap-dev-file-metadata-pipeline-us-east-1',
+    ]);
   });
 });
 
@@ -346,6 +359,32 @@ describe('IAM', () => {
       }
     }
   });
+
+  it('gives uploaders a policy: write objects, and use the key only through S3 in this region', () => {
+    expect(json).toHaveResourceWithProperties(IamPolicy, {
+      name: 'tap-dev-uploaders-us-east-1',
+      policy: ref('data.aws_iam_policy_document', 'uploaders_policy_document', 'json'),
+    });
+    expect(statementsOf(stack, 'uploaders_policy_document')).toEqual({
+      WriteUploads: {
+        sid: 'WriteUploads',
+        actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+        resources: [`${bucketArn}/*`],
+      },
+      EncryptUploadsWithThePipelineKeyThroughS3: {
+        sid: 'EncryptUploadsWithThePipelineKeyThroughS3',
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: [key],
+        condition: [
+          {
+            test: 'StringEquals',
+            variable: 'kms:ViaService',
+            values: [`s3.${ref('data.aws_region', 'region', 'name')}.amazonaws.com`],
+          },
+        ],
+      },
+    });
+  });
 });
 
 describe('S3 -> Lambda wiring', () => {
@@ -424,13 +463,26 @@ describe('outputs', () => {
   it('exposes names and ARNs under descriptive names', () => {
     expect(Object.keys(parsed.output).sort()).toEqual([
       'alarm_topic_arn',
+      'cloudwatch_dashboard_url',
+      'cloudwatch_log_group_name',
       'dead_letter_queue_url',
       'dynamodb_table_name',
       'kms_key_arn',
       'lambda_function_name',
       's3_bucket_arn',
       's3_bucket_name',
+      'uploaders_policy_arn',
     ]);
     expect(parsed.output.s3_bucket_name.value).toBe(ref('aws_s3_bucket', 'uploads', 'bucket'));
+    expect(parsed.output.uploaders_policy_arn.value).toBe(ref('aws_iam_policy', 'uploaders', 'arn'));
+    expect(parsed.output.cloudwatch_log_group_name.value).toBe(
+      ref('aws_cloudwatch_log_group', 'function_logs', 'name'),
+    );
+  });
+
+  it('leads to the dashboard in the console of the configured region', () => {
+    expect(parsed.output.cloudwatch_dashboard_url.value).toBe(
+      `https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/${ref('aws_cloudwatch_dashboard', 'dashboard', 'dashboard_name')}`,
+    );
   });
 });
