@@ -1,0 +1,67 @@
+// tap show KEY: every version's item for one object key, newest event first.
+import type { Command } from 'commander';
+import { QueryCommand, QueryCommandOutput } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { TABLE_KEY_SCHEMA } from '../../config';
+import { Target, TargetOptions } from '../context';
+import { about, CliError } from '../errors';
+import { formatTable, printJson } from '../output';
+
+export type StoredItem = Record<string, unknown>;
+
+/** Every item stored for `key` (one per version or delete marker), ordered by sequencer, newest first. */
+export async function itemsForKey(target: Target, key: string): Promise<StoredItem[]> {
+  const items: StoredItem[] = [];
+  let start: QueryCommandOutput['LastEvaluatedKey'];
+  do {
+    const page: QueryCommandOutput = await about({ kind: 'DynamoDB table', name: target.table }, () =>
+      target.dynamodb.send(
+        new QueryCommand({
+          TableName: target.table,
+          KeyConditionExpression: '#pk = :key',
+          ExpressionAttributeNames: { '#pk': TABLE_KEY_SCHEMA.partitionKey },
+          ExpressionAttributeValues: { ':key': { S: key } },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      ),
+    );
+    items.push(...(page.Items ?? []).map((item) => unmarshall(item)));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items.sort((a, b) => String(b.sequencer ?? '').localeCompare(String(a.sequencer ?? '')));
+}
+
+const cell = (value: unknown) => (value === undefined || value === null ? '-' : String(value));
+
+export function showRows(items: readonly StoredItem[]): Record<string, string>[] {
+  return items.map((item) => ({
+    versionId: cell(item.versionId),
+    status: cell(item.status),
+    size: cell(item.size),
+    contentType: cell(item.contentType),
+    detected: cell(item.detectedContentType),
+    storageClass: cell(item.storageClass),
+    eventName: cell(item.eventName),
+    eventTime: cell(item.eventTime),
+  }));
+}
+
+export function registerShow(program: Command, targetOf: (options: TargetOptions) => Target): void {
+  program
+    .command('show')
+    .description("every version's item for one object key, newest first")
+    .argument('<key>', 'the object key, as stored (not URL-encoded)')
+    .option('--json', 'print the items as one JSON array')
+    .action(async (key: string, options: { json?: boolean }, command: Command) => {
+      const target = targetOf(command.optsWithGlobals<TargetOptions>());
+      try {
+        const items = await itemsForKey(target, key);
+        if (options.json) return printJson(items);
+        if (items.length === 0) throw new CliError(`no item for key "${key}" in table ${target.table}`, 1);
+        console.log(formatTable(showRows(items)));
+      } finally {
+        target.close();
+      }
+    });
+}

@@ -1,0 +1,92 @@
+// What every command works on: the stack's resolved configuration and names (as `cdktf synth` resolves
+// them: cdktf.json context, then TAP_*), overridden by flags, and SDK clients configured like the
+// handler's own (AWS_ENDPOINT_URL_* is read by the SDK; S3_FORCE_PATH_STYLE by us), so every command
+// also runs against the stand-ins.
+import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { projectConfig, resourceNames, ResourceNames, TapConfig } from '../config';
+import { about, CliError } from './errors';
+
+/** Flags every command accepts to point at resources other than the stack's defaults. */
+export interface TargetOptions {
+  readonly region?: string;
+  readonly bucket?: string;
+  readonly table?: string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function s3ForcePathStyle(env: Env): boolean {
+  const value = env.S3_FORCE_PATH_STYLE ?? 'false';
+  if (value !== 'true' && value !== 'false')
+    throw new CliError(`S3_FORCE_PATH_STYLE must be true or false, got "${value}"`);
+  return value === 'true';
+}
+
+/** The stack's configuration, names and region for this invocation, with SDK clients created on first use. */
+export class Target {
+  readonly config: TapConfig;
+  readonly names: ResourceNames;
+  readonly region: string;
+  readonly table: string;
+  private readonly clients = new Map<string, { destroy(): void }>();
+  private bucketName?: string;
+  private accountId?: string;
+
+  constructor(
+    readonly options: TargetOptions = {},
+    readonly env: Env = process.env,
+  ) {
+    try {
+      this.config = projectConfig(env);
+    } catch (error) {
+      throw new CliError((error as Error).message);
+    }
+    this.region = options.region ?? this.config.region;
+    this.names = resourceNames({ ...this.config, region: this.region });
+    this.table = options.table ?? this.names.tableName;
+  }
+
+  /** One client per service for the whole command, destroyed by close(). */
+  client<T extends { destroy(): void }>(Client: new (config: { region: string }) => T): T {
+    const existing = this.clients.get(Client.name);
+    if (existing) return existing as T;
+    const config =
+      Client === (S3Client as unknown)
+        ? { region: this.region, forcePathStyle: s3ForcePathStyle(this.env) }
+        : { region: this.region };
+    const client = new Client(config);
+    this.clients.set(Client.name, client);
+    return client;
+  }
+
+  get s3(): S3Client {
+    return this.client(S3Client);
+  }
+
+  get dynamodb(): DynamoDBClient {
+    return this.client(DynamoDBClient);
+  }
+
+  async account(): Promise<string> {
+    this.accountId ??= (
+      await about({ kind: 'AWS account', name: 'of the current credentials' }, () =>
+        this.client(STSClient).send(new GetCallerIdentityCommand({})),
+      )
+    ).Account;
+    if (!this.accountId) throw new CliError('STS GetCallerIdentity returned no account');
+    return this.accountId;
+  }
+
+  /** --bucket, or the stack's bucket name (which needs the account id). */
+  async bucket(): Promise<string> {
+    this.bucketName ??= this.options.bucket ?? this.names.bucketName(await this.account(), this.region);
+    return this.bucketName;
+  }
+
+  close(): void {
+    for (const client of this.clients.values()) client.destroy();
+    this.clients.clear();
+  }
+}
