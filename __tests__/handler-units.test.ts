@@ -5,7 +5,7 @@ import { ConfigurationError } from '../handler/errors';
 import { compareSequencers, normalizeSequencer } from '../handler/sequencer';
 import { mapBounded } from '../handler/concurrency';
 import { decodeS3Key } from '../handler/event';
-import { boundUserMetadata, extensionOf } from '../handler/metadata';
+import { boundUserMetadata, extensionOf } from '../handler/item';
 import { buildSubsegment, parseDaemonAddress, parseTraceHeader, traceClient } from '../handler/tracing';
 import { S3Client, HeadObjectCommand } from '@aws-sdk/client-s3';
 

@@ -7,7 +7,8 @@ import { HandlerConfig } from './config';
 import { mapBounded } from './concurrency';
 import { describeError, InvalidEventError, RecordFailure, RecordsFailedError } from './errors';
 import { describeObject, ObjectEvent, parseS3Event } from './event';
-import { describeS3Object, goneItem, presentItem } from './metadata';
+import { deletedAttributes, goneItem, itemKey, presentItem } from './item';
+import { headAndSniff } from './s3-object';
 import { markDeleted, putItem } from './store';
 
 export interface Dependencies {
@@ -44,10 +45,10 @@ export async function processObjectEvent(event: ObjectEvent, deps: Dependencies)
   const { s3, dynamodb, config } = deps;
   const now = deps.clock?.() ?? new Date();
   if (event.kind === 'removed') {
-    const result = await markDeleted(dynamodb, config.tableName, event, now);
+    const result = await markDeleted(dynamodb, config.tableName, itemKey(event), deletedAttributes(event, now));
     return result === 'stored' ? 'deleted' : result;
   }
-  const description = await describeS3Object(s3, event, config.sniffBytes);
+  const description = await headAndSniff(s3, event, config.sniffBytes);
   const item = description ? presentItem(event, description, now, config.maxUserMetadataBytes) : goneItem(event, now);
   const result = await putItem(dynamodb, config.tableName, item);
   return result === 'stored' ? (description ? 'stored' : 'gone') : result;

@@ -6,8 +6,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { ObjectEvent } from './event';
-import { MetadataItem } from './metadata';
+import { EventAttributes, ItemKey, MetadataItem } from './item';
 import { compareSequencers } from './sequencer';
 
 /** stored: the write happened; duplicate: this very event was stored before; stale: a newer event was. */
@@ -45,30 +44,20 @@ export async function putItem(dynamodb: DynamoDBClient, tableName: string, item:
 export async function markDeleted(
   dynamodb: DynamoDBClient,
   tableName: string,
-  event: ObjectEvent,
-  processedAt: Date,
+  key: ItemKey,
+  changes: EventAttributes,
 ): Promise<WriteResult> {
-  const key = { objectKey: event.key, versionId: event.versionId };
-  const changes: Record<string, string> = {
-    status: 'deleted',
-    bucket: event.bucket,
-    key: event.key,
-    eventName: event.eventName,
-    eventTime: event.eventTime,
-    sequencer: event.sequencer,
-    processedAt: processedAt.toISOString(),
-  };
   // Every name goes through a placeholder: "status", "bucket" and "key" are DynamoDB reserved words.
-  const names = Object.keys(changes);
-  return conditional(dynamodb, tableName, key, event.sequencer, () =>
+  const attributes = Object.entries(changes);
+  return conditional(dynamodb, tableName, key, changes.sequencer, () =>
     dynamodb.send(
       new UpdateItemCommand({
         TableName: tableName,
         Key: marshall(key),
-        UpdateExpression: `SET ${names.map((n) => `#${n} = :${n}`).join(', ')}`,
+        UpdateExpression: `SET ${attributes.map(([n]) => `#${n} = :${n}`).join(', ')}`,
         ConditionExpression: NEWER_THAN_STORED,
-        ExpressionAttributeNames: Object.fromEntries(names.map((n) => [`#${n}`, n])),
-        ExpressionAttributeValues: marshall(Object.fromEntries(names.map((n) => [`:${n}`, changes[n]]))),
+        ExpressionAttributeNames: Object.fromEntries(attributes.map(([n]) => [`#${n}`, n])),
+        ExpressionAttributeValues: marshall(Object.fromEntries(attributes.map(([n, value]) => [`:${n}`, value]))),
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     ),
@@ -83,7 +72,7 @@ export async function markDeleted(
 async function conditional(
   dynamodb: DynamoDBClient,
   tableName: string,
-  key: Record<string, string>,
+  key: ItemKey,
   sequencer: string,
   write: () => Promise<unknown>,
 ): Promise<WriteResult> {
