@@ -9,7 +9,7 @@ import { describeError, InvalidEventError, RecordFailure, RecordsFailedError } f
 import { describeObject, ObjectEvent, parseS3Event } from './event';
 import { deletedAttributes, goneItem, itemKey, presentItem } from './item';
 import { headAndSniff } from './s3-object';
-import { markDeleted, putItem } from './store';
+import { markDeletedIfNewer, putItemIfNewer } from './store';
 
 export interface Dependencies {
   readonly s3: S3Client;
@@ -45,12 +45,12 @@ export async function processObjectEvent(event: ObjectEvent, deps: Dependencies)
   const { s3, dynamodb, config } = deps;
   const now = deps.clock?.() ?? new Date();
   if (event.kind === 'removed') {
-    const result = await markDeleted(dynamodb, config.tableName, itemKey(event), deletedAttributes(event, now));
+    const result = await markDeletedIfNewer(dynamodb, config.tableName, itemKey(event), deletedAttributes(event, now));
     return result === 'stored' ? 'deleted' : result;
   }
   const description = await headAndSniff(s3, event, config.sniffBytes);
   const item = description ? presentItem(event, description, now, config.maxUserMetadataBytes) : goneItem(event, now);
-  const result = await putItem(dynamodb, config.tableName, item);
+  const result = await putItemIfNewer(dynamodb, config.tableName, item);
   return result === 'stored' ? (description ? 'stored' : 'gone') : result;
 }
 

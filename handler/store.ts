@@ -17,9 +17,13 @@ export type WriteResult = 'stored' | 'duplicate' | 'stale';
 // orders them as S3 documents.
 const NEWER_THAN_STORED = 'attribute_not_exists(objectKey) OR sequencer < :sequencer';
 
-/** Writes the whole item for a created (or gone) object version. */
-export async function putItem(dynamodb: DynamoDBClient, tableName: string, item: MetadataItem): Promise<WriteResult> {
-  return conditional(
+/** Writes the whole item of a created (or gone) object version, if its event is newer than the stored one. */
+export async function putItemIfNewer(
+  dynamodb: DynamoDBClient,
+  tableName: string,
+  item: MetadataItem,
+): Promise<WriteResult> {
+  return writeIfNewer(
     dynamodb,
     tableName,
     { objectKey: item.objectKey, versionId: item.versionId },
@@ -38,10 +42,10 @@ export async function putItem(dynamodb: DynamoDBClient, tableName: string, item:
 }
 
 /**
- * Marks a version (or a delete marker) deleted. An update, not a put: the metadata stored when the
- * version was created stays, so history is never erased.
+ * Marks a version (or a delete marker) deleted, if its event is newer than the stored one. An update,
+ * not a put: the metadata stored when the version was created stays, so history is never erased.
  */
-export async function markDeleted(
+export async function markDeletedIfNewer(
   dynamodb: DynamoDBClient,
   tableName: string,
   key: ItemKey,
@@ -49,7 +53,7 @@ export async function markDeleted(
 ): Promise<WriteResult> {
   // Every name goes through a placeholder: "status", "bucket" and "key" are DynamoDB reserved words.
   const attributes = Object.entries(changes);
-  return conditional(dynamodb, tableName, key, changes.sequencer, () =>
+  return writeIfNewer(dynamodb, tableName, key, changes.sequencer, () =>
     dynamodb.send(
       new UpdateItemCommand({
         TableName: tableName,
@@ -65,11 +69,11 @@ export async function markDeleted(
 }
 
 /**
- * Runs a conditional write and tells a duplicate (same sequencer stored) from a stale event (newer
- * one stored). DynamoDB returns the stored item with the failure; stores that do not (some
- * emulators) cost one consistent read, on this rare path only.
+ * Runs a write conditional on NEWER_THAN_STORED and, when the condition fails, tells a duplicate (same
+ * sequencer stored) from a stale event (newer one stored). DynamoDB returns the stored item with the
+ * failure; stores that do not (some emulators) cost one consistent read, on this rare path only.
  */
-async function conditional(
+async function writeIfNewer(
   dynamodb: DynamoDBClient,
   tableName: string,
   key: ItemKey,
