@@ -69,7 +69,7 @@ describe('created objects', () => {
     // Act
     const summary = await handler(s3Event(record));
     // Assess
-    expect(summary).toEqual({ records: 1, stored: 1, deleted: 0, gone: 0, duplicates: 0, stale: 0 });
+    expect(summary).toEqual({ records: 1, stored: 1, deleted: 0, gone: 0, duplicate: 0, stale: 0 });
     expect(putItems()).toEqual([
       {
         objectKey: 'photos/cat.png',
@@ -261,7 +261,7 @@ describe('at-least-once and out-of-order delivery', () => {
     dynamoMock.on(PutItemCommand).rejects(conditionFailed('0055'));
     const { handler, values } = handlerWith(clients);
     const summary = await handler(s3Event(s3Record({ bucket: BUCKET, key: 'a.png', sequencer: '0055' })));
-    expect(summary).toMatchObject({ stored: 0, duplicates: 1, stale: 0 });
+    expect(summary).toMatchObject({ stored: 0, duplicate: 1, stale: 0 });
     expect(values.DuplicateEvents).toEqual([1]);
   });
 
@@ -274,7 +274,7 @@ describe('at-least-once and out-of-order delivery', () => {
     const summary = await handler(
       s3Event(s3Record({ bucket: BUCKET, key: 'a.png', versionId: 'v3', sequencer: '0055' })),
     );
-    expect(summary).toMatchObject({ duplicates: 1 });
+    expect(summary).toMatchObject({ duplicate: 1 });
     expect(dynamoMock).toHaveReceivedCommandWith(GetItemCommand, {
       TableName: 'tap-test-file-metadata',
       Key: marshall({ objectKey: 'a.png', versionId: 'v3' }),

@@ -20,25 +20,25 @@ export interface Dependencies {
   readonly clock?: () => Date;
 }
 
-/** What happened to one record. duplicate and stale are normal under at-least-once, out-of-order delivery. */
-export type Outcome = 'stored' | 'deleted' | 'gone' | 'duplicate' | 'stale';
-
-export interface InvocationSummary {
-  readonly records: number;
-  readonly stored: number;
-  readonly deleted: number;
-  readonly gone: number;
-  readonly duplicates: number;
-  readonly stale: number;
-}
-
-const METRIC_OF: Record<Outcome, string> = {
+/**
+ * What can happen to one record, each with the metric that counts it: the one list the outcome type,
+ * the invocation summary and the metrics come from. duplicate and stale are normal under
+ * at-least-once, out-of-order delivery.
+ */
+const OUTCOME_METRICS = {
   stored: 'ObjectsStored',
   deleted: 'DeletionsRecorded',
   gone: 'ObjectsGone',
   duplicate: 'DuplicateEvents',
   stale: 'StaleEvents',
-};
+} as const;
+
+export type Outcome = keyof typeof OUTCOME_METRICS;
+
+const OUTCOMES = Object.keys(OUTCOME_METRICS) as Outcome[];
+
+/** How many records the event had, and how many of them had each outcome. */
+export type InvocationSummary = { readonly records: number } & { readonly [O in Outcome]: number };
 
 /** One record: read the object version (created events only), then write its item conditionally. */
 export async function processObjectEvent(event: ObjectEvent, deps: Dependencies): Promise<Outcome> {
@@ -99,24 +99,17 @@ export function createHandler(deps: Dependencies) {
         }
       });
 
-      const tally: Record<Outcome, number> = { stored: 0, deleted: 0, gone: 0, duplicate: 0, stale: 0 };
+      const tally = Object.fromEntries(OUTCOMES.map((outcome) => [outcome, 0])) as Record<Outcome, number>;
       for (const outcome of outcomes) if (outcome) tally[outcome]++;
-      for (const outcome of Object.keys(METRIC_OF) as Outcome[]) {
-        if (tally[outcome] > 0) metrics.addMetric(METRIC_OF[outcome], MetricUnit.Count, tally[outcome]);
+      for (const outcome of OUTCOMES) {
+        if (tally[outcome] > 0) metrics.addMetric(OUTCOME_METRICS[outcome], MetricUnit.Count, tally[outcome]);
       }
       if (failures.length > 0) {
         metrics.addMetric('RecordFailures', MetricUnit.Count, failures.length);
         failures.sort((a, b) => a.index - b.index);
         throw new RecordsFailedError(failures, parsed.invalid.length + parsed.records.length);
       }
-      return {
-        records: parsed.records.length,
-        stored: tally.stored,
-        deleted: tally.deleted,
-        gone: tally.gone,
-        duplicates: tally.duplicate,
-        stale: tally.stale,
-      };
+      return { records: parsed.records.length, ...tally };
     } finally {
       metrics.publishStoredMetrics();
     }
