@@ -6,7 +6,7 @@ import { compareSequencers, normalizeSequencer } from '../handler/sequencer';
 import { mapBounded } from '../handler/concurrency';
 import { decodeS3Key } from '../handler/event';
 import { boundUserMetadata, extensionOf } from '../handler/item';
-import { buildSubsegment, parseDaemonAddress, parseTraceHeader, traceClient } from '../handler/tracing';
+import { buildSubsegment, currentTrace, parseDaemonAddress, traceClient } from '../handler/tracing';
 import { S3Client, HeadObjectCommand } from '@aws-sdk/client-s3';
 
 describe('sequencer ordering (as S3 documents it)', () => {
@@ -105,35 +105,63 @@ describe('small pieces', () => {
 });
 
 describe('X-Ray subsegments', () => {
-  it('reads the trace header only when the invocation is sampled', () => {
-    expect(parseTraceHeader('Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1')).toEqual({
-      traceId: '1-5759e988-bd862e3fe1be46a994272793',
-      parentId: '53995c3f42cd8ad8',
-    });
-    expect(
-      parseTraceHeader('Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0'),
-    ).toBeUndefined();
-    expect(parseTraceHeader(undefined)).toBeUndefined();
+  const SAMPLED = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1';
+
+  /** Runs `fn` with Lambda's trace header set to `header` (unset when undefined), then restores it. */
+  async function withTraceHeader<T>(header: string | undefined, fn: () => T | Promise<T>): Promise<T> {
+    const saved = process.env._X_AMZN_TRACE_ID;
+    const set = (value: string | undefined) => {
+      if (value === undefined) delete process.env._X_AMZN_TRACE_ID;
+      else process.env._X_AMZN_TRACE_ID = value;
+    };
+    set(header);
+    try {
+      return await fn();
+    } finally {
+      set(saved);
+    }
+  }
+
+  it('reads the trace header only when the invocation is sampled', async () => {
+    // Act
+    const sampled = await withTraceHeader(SAMPLED, currentTrace);
+    const notSampled = await withTraceHeader(SAMPLED.replace('Sampled=1', 'Sampled=0'), currentTrace);
+    const untraced = await withTraceHeader(undefined, currentTrace);
+    // Assess
+    expect(sampled).toEqual({ traceId: '1-5759e988-bd862e3fe1be46a994272793', parentId: '53995c3f42cd8ad8' });
+    expect(notSampled).toBeUndefined();
+    expect(untraced).toBeUndefined();
   });
 
   it('parses both forms of the daemon address', () => {
+    // Act & Assess
     expect(parseDaemonAddress('169.254.79.129:2000')).toEqual({ host: '169.254.79.129', port: 2000 });
     expect(parseDaemonAddress('tcp:127.0.0.1:2000 udp:127.0.0.2:2001')).toEqual({ host: '127.0.0.2', port: 2001 });
   });
 
   it('marks throttling as an error with throttle, and 5xx as a fault', () => {
+    // Prepare
     const trace = { traceId: '1-a-b', parentId: 'p' };
     const throttled = Object.assign(new Error('slow down'), { name: 'ProvisionedThroughputExceededException' });
-    expect(
-      buildSubsegment(trace, {
-        service: 'DynamoDB',
-        operation: 'PutItem',
-        start: 1000,
-        end: 1500,
-        metadata: { httpStatusCode: 400, attempts: 3 },
-        error: throttled,
-      }),
-    ).toMatchObject({
+    // Act
+    const throttling = buildSubsegment(trace, {
+      service: 'DynamoDB',
+      operation: 'PutItem',
+      start: 1000,
+      end: 1500,
+      metadata: { httpStatusCode: 400, attempts: 3 },
+      error: throttled,
+    });
+    const serverError = buildSubsegment(trace, {
+      service: 'S3',
+      operation: 'HeadObject',
+      start: 0,
+      end: 1,
+      metadata: { httpStatusCode: 503 },
+      error: new Error('x'),
+    });
+    // Assess
+    expect(throttling).toMatchObject({
       name: 'DynamoDB',
       namespace: 'aws',
       start_time: 1,
@@ -142,16 +170,7 @@ describe('X-Ray subsegments', () => {
       throttle: true,
       aws: { operation: 'PutItem', retries: 2 },
     });
-    expect(
-      buildSubsegment(trace, {
-        service: 'S3',
-        operation: 'HeadObject',
-        start: 0,
-        end: 1,
-        metadata: { httpStatusCode: 503 },
-        error: new Error('x'),
-      }),
-    ).toMatchObject({ fault: true });
+    expect(serverError).toMatchObject({ fault: true });
   });
 
   it('sends one subsegment per SDK call to the daemon over UDP', async () => {
@@ -159,10 +178,7 @@ describe('X-Ray subsegments', () => {
     const daemon = createSocket('udp4');
     await new Promise<void>((resolve) => daemon.bind(0, '127.0.0.1', resolve));
     const received = new Promise<string>((resolve) => daemon.once('message', (m) => resolve(m.toString())));
-    const env = {
-      _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
-      AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${(daemon.address() as AddressInfo).port}`,
-    };
+    const env = { AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${(daemon.address() as AddressInfo).port}` };
     const s3 = traceClient(
       new S3Client({
         region: 'us-east-1',
@@ -175,7 +191,9 @@ describe('X-Ray subsegments', () => {
       env,
     );
     // Act
-    await expect(s3.send(new HeadObjectCommand({ Bucket: 'b', Key: 'k' }))).rejects.toThrow();
+    await withTraceHeader(SAMPLED, () =>
+      expect(s3.send(new HeadObjectCommand({ Bucket: 'b', Key: 'k' }))).rejects.toThrow(),
+    );
     const [header, document] = (await received).split('\n');
     daemon.close();
     // Assess
