@@ -49,20 +49,24 @@ describe('handler configuration', () => {
     );
   });
 
-  it('reads its settings and rejects bad ones by name', () => {
-    expect(readConfig({ TABLE_NAME: 't', S3_FORCE_PATH_STYLE: 'true', MAX_CONCURRENCY: '2' })).toEqual({
+  it('reads its two settings and rejects a bad one by name', () => {
+    // Act & Assess
+    expect(readConfig({ TABLE_NAME: 't', S3_FORCE_PATH_STYLE: 'true' })).toEqual({
       tableName: 't',
       s3ForcePathStyle: true,
-      maxConcurrency: 2,
-      sniffBytes: 4100,
-      maxUserMetadataBytes: 400,
     });
-    expect(() => readConfig({ TABLE_NAME: 't', MAX_CONCURRENCY: '0' })).toThrow(
-      'MAX_CONCURRENCY must be an integer from 1 to 64, got "0"',
-    );
     expect(() => readConfig({ TABLE_NAME: 't', S3_FORCE_PATH_STYLE: 'yes' })).toThrow(
       'S3_FORCE_PATH_STYLE must be true or false, got "yes"',
     );
+  });
+
+  it('ignores the former tuning variables: the limits are fixed', () => {
+    // Prepare
+    const env = { TABLE_NAME: 't', MAX_CONCURRENCY: '0', SNIFF_BYTES: '1', MAX_USER_METADATA_BYTES: '99999' };
+    // Act
+    const config = readConfig(env);
+    // Assess
+    expect(config).toEqual({ tableName: 't', s3ForcePathStyle: false });
   });
 
   it('fails the cold start of the entry point when TABLE_NAME is missing', async () => {

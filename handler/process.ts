@@ -3,7 +3,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
-import { HandlerConfig } from './config';
+import { HandlerConfig, Limits, LIMITS } from './config';
 import { mapBounded } from './concurrency';
 import { describeError, InvalidEventError, RecordFailure, RecordsFailedError } from './errors';
 import { describeObject, ObjectEvent, parseS3Event } from './event';
@@ -17,6 +17,8 @@ export interface Dependencies {
   readonly config: HandlerConfig;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** LIMITS unless a test needs others. */
+  readonly limits?: Limits;
   readonly clock?: () => Date;
 }
 
@@ -43,13 +45,14 @@ export type InvocationSummary = { readonly records: number } & { readonly [O in 
 /** One record: read the object version (created events only), then write its item conditionally. */
 export async function processObjectEvent(event: ObjectEvent, deps: Dependencies): Promise<Outcome> {
   const { s3, dynamodb, config } = deps;
+  const { sniffBytes, maxUserMetadataBytes } = deps.limits ?? LIMITS;
   const now = deps.clock?.() ?? new Date();
   if (event.kind === 'removed') {
     const result = await markDeletedIfNewer(dynamodb, config.tableName, itemKey(event), deletedAttributes(event, now));
     return result === 'stored' ? 'deleted' : result;
   }
-  const description = await headAndSniff(s3, event, config.sniffBytes);
-  const item = description ? presentItem(event, description, now, config.maxUserMetadataBytes) : goneItem(event, now);
+  const description = await headAndSniff(s3, event, sniffBytes);
+  const item = description ? presentItem(event, description, now, maxUserMetadataBytes) : goneItem(event, now);
   const result = await putItemIfNewer(dynamodb, config.tableName, item);
   return result === 'stored' ? (description ? 'stored' : 'gone') : result;
 }
@@ -61,6 +64,7 @@ export async function processObjectEvent(event: ObjectEvent, deps: Dependencies)
  */
 export function createHandler(deps: Dependencies) {
   const { logger, metrics } = deps;
+  const { maxConcurrency } = deps.limits ?? LIMITS;
   return async (event: unknown, context?: Context): Promise<InvocationSummary> => {
     if (context) logger.addContext(context);
     try {
@@ -77,7 +81,7 @@ export function createHandler(deps: Dependencies) {
       const failures: RecordFailure[] = [...parsed.invalid];
       for (const failure of parsed.invalid) logger.error('Malformed S3 event record', { ...failure });
 
-      const outcomes = await mapBounded(parsed.records, deps.config.maxConcurrency, async (record) => {
+      const outcomes = await mapBounded(parsed.records, maxConcurrency, async (record) => {
         const started = Date.now();
         const where = {
           bucket: record.bucket,
