@@ -5,7 +5,7 @@ import { ConfigurationError } from '../handler/errors';
 import { compareSequencers, normalizeSequencer } from '../handler/sequencer';
 import { mapBounded } from '../handler/concurrency';
 import { decodeS3Key } from '../handler/event';
-import { boundUserMetadata, extensionOf } from '../handler/item';
+import { boundUserMetadata, extensionOf, unquoteETag } from '../handler/item';
 import { buildSubsegment, currentTrace, parseDaemonAddress, traceClient } from '../handler/tracing';
 import { S3Client, HeadObjectCommand } from '@aws-sdk/client-s3';
 
@@ -19,12 +19,15 @@ describe('sequencer ordering (as S3 documents it)', () => {
     ['0056', '0055AED6DCD90281E5', 1],
     ['00ab', '00AB', 0],
   ])('compares %s with %s as %i', (a, b, expected) => {
+    // Act & Assess
     expect(Math.sign(compareSequencers(a, b))).toBe(expected);
   });
 
   it('normalizes to one width so DynamoDB string comparison keeps the order', () => {
+    // Act
     const older = normalizeSequencer('0055AED6DCD90281E5');
     const newer = normalizeSequencer('0055AED6DCD90281E501');
+    // Assess
     expect(older.length).toBe(newer.length);
     expect(older < newer).toBe(true);
   });
@@ -38,12 +41,14 @@ describe('key decoding', () => {
     ['%E6%97%A5%E6%9C%AC.png', '日本.png'],
     ['dir/sub/file', 'dir/sub/file'],
   ])('decodes %s to %s', (raw, decoded) => {
+    // Act & Assess
     expect(decodeS3Key(raw)).toBe(decoded);
   });
 });
 
 describe('handler configuration', () => {
   it('requires TABLE_NAME, with an error that says why', () => {
+    // Act & Assess
     expect(() => readConfig({})).toThrow(
       new ConfigurationError('TABLE_NAME is not set: the function cannot know which DynamoDB table to write to'),
     );
@@ -70,9 +75,11 @@ describe('handler configuration', () => {
   });
 
   it('fails the cold start of the entry point when TABLE_NAME is missing', async () => {
+    // Prepare
     const saved = process.env.TABLE_NAME;
     delete process.env.TABLE_NAME;
     try {
+      // Act & Assess
       await jest.isolateModulesAsync(async () => {
         await expect(import('../handler/index')).rejects.toThrow('TABLE_NAME is not set');
       });
@@ -84,27 +91,39 @@ describe('handler configuration', () => {
 
 describe('small pieces', () => {
   it('never runs more than the limit at once and keeps order', async () => {
+    // Prepare
     let inFlight = 0;
     let peak = 0;
+    // Act
     const out = await mapBounded([5, 1, 4, 2, 3], 2, async (n) => {
       peak = Math.max(peak, ++inFlight);
       await new Promise((r) => setTimeout(r, n));
       inFlight--;
       return n * 10;
     });
+    // Assess
     expect(out).toEqual([50, 10, 40, 20, 30]);
     expect(peak).toBe(2);
   });
 
   it('takes the extension of the last path segment only', () => {
+    // Act & Assess
     expect(extensionOf('a.dir/file.TAR')).toBe('tar');
     expect(extensionOf('a.dir/file')).toBeUndefined();
     expect(extensionOf('.bashrc')).toBeUndefined();
   });
 
   it('keeps small user metadata whole', () => {
+    // Act & Assess
     expect(boundUserMetadata({ a: '1' }, 400)).toEqual({ userMetadata: { a: '1' } });
     expect(boundUserMetadata({}, 400)).toEqual({});
+  });
+
+  it('unquotes ETags, as HEAD sends them, and leaves bare ones alone', () => {
+    // Act & Assess
+    expect(unquoteETag('"0123abcd"')).toBe('0123abcd');
+    expect(unquoteETag('0123abcd')).toBe('0123abcd');
+    expect(unquoteETag(undefined)).toBeUndefined();
   });
 });
 
