@@ -2,7 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { HandlerConfig } from '../handler/config';
+import { HandlerConfig, Limits, LIMITS } from '../handler/config';
 import { createHandler } from '../handler/process';
 
 export interface LogEntry {
@@ -36,16 +36,15 @@ export function observability() {
 export const TEST_CONFIG: HandlerConfig = {
   tableName: 'tap-test-file-metadata',
   s3ForcePathStyle: true,
-  maxConcurrency: 4,
-  sniffBytes: 4100,
-  maxUserMetadataBytes: 400,
 };
 
-export function handlerWith(clients: { s3: S3Client; dynamodb: DynamoDBClient }, config: Partial<HandlerConfig> = {}) {
+/** A handler over `clients` with the fixed LIMITS, or others for a test that needs them. */
+export function handlerWith(clients: { s3: S3Client; dynamodb: DynamoDBClient }, limits: Partial<Limits> = {}) {
   const o = observability();
   const handler = createHandler({
     ...clients,
-    config: { ...TEST_CONFIG, ...config },
+    config: TEST_CONFIG,
+    limits: { ...LIMITS, ...limits },
     logger: o.logger,
     metrics: o.metrics,
     clock: () => new Date('2026-11-29T12:00:00.000Z'),

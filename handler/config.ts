@@ -1,25 +1,34 @@
 import { ConfigurationError } from './errors';
 
+/** What the handler reads from its environment: where it runs, not how it works. */
 export interface HandlerConfig {
   readonly tableName: string;
   /** Path-style S3 addressing, for S3 stand-ins such as s3rver or moto. */
   readonly s3ForcePathStyle: boolean;
+}
+
+export interface Limits {
   /** Records of one event processed at once. */
   readonly maxConcurrency: number;
-  /** Bytes read from the start of an object to detect its real type (file-type needs up to 4100). */
+  /** Bytes read from the start of an object to detect its real type. */
   readonly sniffBytes: number;
-  /** Serialized user metadata kept per item; more is cut so a typical item stays under 1 KB (1 WCU). */
+  /** Serialized user metadata kept per item; more is cut and flagged. */
   readonly maxUserMetadataBytes: number;
 }
 
-const intFrom = (env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number => {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigurationError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
-  }
-  return value;
+/**
+ * Fixed, not settings: each value follows from a library or a price, not from a preference, so an
+ * environment variable would only let a deployment get them wrong.
+ */
+export const LIMITS: Limits = {
+  // Each record has at most two S3 requests and one DynamoDB write in flight: 8 records stay far below
+  // the SDK's 50 sockets per client, so no request waits for a connection.
+  maxConcurrency: 8,
+  // file-type needs up to 4100 bytes to name every type it knows (its reasonableDetectionSizeInBytes).
+  sniffBytes: 4100,
+  // A typical item is ~490 bytes before user metadata; at most 400 more keeps it under the 1 KB one WCU
+  // writes, so 2 KB of metadata cannot make every write cost 3 WCU.
+  maxUserMetadataBytes: 400,
 };
 
 /** Reads the handler's settings from its environment; the SDK reads AWS_MAX_ATTEMPTS, AWS_RETRY_MODE and AWS_ENDPOINT_URL_* itself. */
@@ -32,11 +41,5 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): HandlerConfig 
   if (pathStyle !== 'true' && pathStyle !== 'false') {
     throw new ConfigurationError(`S3_FORCE_PATH_STYLE must be true or false, got "${pathStyle}"`);
   }
-  return {
-    tableName,
-    s3ForcePathStyle: pathStyle === 'true',
-    maxConcurrency: intFrom(env, 'MAX_CONCURRENCY', 8, 1, 64),
-    sniffBytes: intFrom(env, 'SNIFF_BYTES', 4100, 16, 65536),
-    maxUserMetadataBytes: intFrom(env, 'MAX_USER_METADATA_BYTES', 400, 0, 2048),
-  };
+  return { tableName, s3ForcePathStyle: pathStyle === 'true' };
 }

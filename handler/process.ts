@@ -3,12 +3,13 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
-import { HandlerConfig } from './config';
+import { HandlerConfig, Limits, LIMITS } from './config';
 import { mapBounded } from './concurrency';
 import { describeError, InvalidEventError, RecordFailure, RecordsFailedError } from './errors';
 import { describeObject, ObjectEvent, parseS3Event } from './event';
-import { describeS3Object, goneItem, presentItem } from './metadata';
-import { markDeleted, putItem } from './store';
+import { deletedAttributes, goneItem, itemKey, presentItem } from './item';
+import { headAndSniff } from './s3-object';
+import { markDeletedIfNewer, putItemIfNewer } from './store';
 
 export interface Dependencies {
   readonly s3: S3Client;
@@ -16,40 +17,43 @@ export interface Dependencies {
   readonly config: HandlerConfig;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** LIMITS unless a test needs others. */
+  readonly limits?: Limits;
   readonly clock?: () => Date;
 }
 
-/** What happened to one record. duplicate and stale are normal under at-least-once, out-of-order delivery. */
-export type Outcome = 'stored' | 'deleted' | 'gone' | 'duplicate' | 'stale';
-
-export interface InvocationSummary {
-  readonly records: number;
-  readonly stored: number;
-  readonly deleted: number;
-  readonly gone: number;
-  readonly duplicates: number;
-  readonly stale: number;
-}
-
-const METRIC_OF: Record<Outcome, string> = {
+/**
+ * What can happen to one record, each with the metric that counts it: the one list the outcome type,
+ * the invocation summary and the metrics come from. duplicate and stale are normal under
+ * at-least-once, out-of-order delivery.
+ */
+const OUTCOME_METRICS = {
   stored: 'ObjectsStored',
   deleted: 'DeletionsRecorded',
   gone: 'ObjectsGone',
   duplicate: 'DuplicateEvents',
   stale: 'StaleEvents',
-};
+} as const;
+
+export type Outcome = keyof typeof OUTCOME_METRICS;
+
+const OUTCOMES = Object.keys(OUTCOME_METRICS) as Outcome[];
+
+/** How many records the event had, and how many of them had each outcome. */
+export type InvocationSummary = { readonly records: number } & { readonly [O in Outcome]: number };
 
 /** One record: read the object version (created events only), then write its item conditionally. */
 export async function processObjectEvent(event: ObjectEvent, deps: Dependencies): Promise<Outcome> {
   const { s3, dynamodb, config } = deps;
+  const { sniffBytes, maxUserMetadataBytes } = deps.limits ?? LIMITS;
   const now = deps.clock?.() ?? new Date();
   if (event.kind === 'removed') {
-    const result = await markDeleted(dynamodb, config.tableName, event, now);
+    const result = await markDeletedIfNewer(dynamodb, config.tableName, itemKey(event), deletedAttributes(event, now));
     return result === 'stored' ? 'deleted' : result;
   }
-  const description = await describeS3Object(s3, event, config.sniffBytes);
-  const item = description ? presentItem(event, description, now, config.maxUserMetadataBytes) : goneItem(event, now);
-  const result = await putItem(dynamodb, config.tableName, item);
+  const description = await headAndSniff(s3, event, sniffBytes);
+  const item = description ? presentItem(event, description, now, maxUserMetadataBytes) : goneItem(event, now);
+  const result = await putItemIfNewer(dynamodb, config.tableName, item);
   return result === 'stored' ? (description ? 'stored' : 'gone') : result;
 }
 
@@ -60,6 +64,7 @@ export async function processObjectEvent(event: ObjectEvent, deps: Dependencies)
  */
 export function createHandler(deps: Dependencies) {
   const { logger, metrics } = deps;
+  const { maxConcurrency } = deps.limits ?? LIMITS;
   return async (event: unknown, context?: Context): Promise<InvocationSummary> => {
     if (context) logger.addContext(context);
     try {
@@ -76,7 +81,7 @@ export function createHandler(deps: Dependencies) {
       const failures: RecordFailure[] = [...parsed.invalid];
       for (const failure of parsed.invalid) logger.error('Malformed S3 event record', { ...failure });
 
-      const outcomes = await mapBounded(parsed.records, deps.config.maxConcurrency, async (record) => {
+      const outcomes = await mapBounded(parsed.records, maxConcurrency, async (record) => {
         const started = Date.now();
         const where = {
           bucket: record.bucket,
@@ -98,24 +103,17 @@ export function createHandler(deps: Dependencies) {
         }
       });
 
-      const tally: Record<Outcome, number> = { stored: 0, deleted: 0, gone: 0, duplicate: 0, stale: 0 };
+      const tally = Object.fromEntries(OUTCOMES.map((outcome) => [outcome, 0])) as Record<Outcome, number>;
       for (const outcome of outcomes) if (outcome) tally[outcome]++;
-      for (const outcome of Object.keys(METRIC_OF) as Outcome[]) {
-        if (tally[outcome] > 0) metrics.addMetric(METRIC_OF[outcome], MetricUnit.Count, tally[outcome]);
+      for (const outcome of OUTCOMES) {
+        if (tally[outcome] > 0) metrics.addMetric(OUTCOME_METRICS[outcome], MetricUnit.Count, tally[outcome]);
       }
       if (failures.length > 0) {
         metrics.addMetric('RecordFailures', MetricUnit.Count, failures.length);
         failures.sort((a, b) => a.index - b.index);
         throw new RecordsFailedError(failures, parsed.invalid.length + parsed.records.length);
       }
-      return {
-        records: parsed.records.length,
-        stored: tally.stored,
-        deleted: tally.deleted,
-        gone: tally.gone,
-        duplicates: tally.duplicate,
-        stale: tally.stale,
-      };
+      return { records: parsed.records.length, ...tally };
     } finally {
       metrics.publishStoredMetrics();
     }

@@ -6,8 +6,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { ObjectEvent } from './event';
-import { MetadataItem } from './metadata';
+import { EventAttributes, ItemKey, MetadataItem } from './item';
 import { compareSequencers } from './sequencer';
 
 /** stored: the write happened; duplicate: this very event was stored before; stale: a newer event was. */
@@ -18,9 +17,13 @@ export type WriteResult = 'stored' | 'duplicate' | 'stale';
 // orders them as S3 documents.
 const NEWER_THAN_STORED = 'attribute_not_exists(objectKey) OR sequencer < :sequencer';
 
-/** Writes the whole item for a created (or gone) object version. */
-export async function putItem(dynamodb: DynamoDBClient, tableName: string, item: MetadataItem): Promise<WriteResult> {
-  return conditional(
+/** Writes the whole item of a created (or gone) object version, if its event is newer than the stored one. */
+export async function putItemIfNewer(
+  dynamodb: DynamoDBClient,
+  tableName: string,
+  item: MetadataItem,
+): Promise<WriteResult> {
+  return writeIfNewer(
     dynamodb,
     tableName,
     { objectKey: item.objectKey, versionId: item.versionId },
@@ -39,36 +42,26 @@ export async function putItem(dynamodb: DynamoDBClient, tableName: string, item:
 }
 
 /**
- * Marks a version (or a delete marker) deleted. An update, not a put: the metadata stored when the
- * version was created stays, so history is never erased.
+ * Marks a version (or a delete marker) deleted, if its event is newer than the stored one. An update,
+ * not a put: the metadata stored when the version was created stays, so history is never erased.
  */
-export async function markDeleted(
+export async function markDeletedIfNewer(
   dynamodb: DynamoDBClient,
   tableName: string,
-  event: ObjectEvent,
-  processedAt: Date,
+  key: ItemKey,
+  changes: EventAttributes,
 ): Promise<WriteResult> {
-  const key = { objectKey: event.key, versionId: event.versionId };
-  const changes: Record<string, string> = {
-    status: 'deleted',
-    bucket: event.bucket,
-    key: event.key,
-    eventName: event.eventName,
-    eventTime: event.eventTime,
-    sequencer: event.sequencer,
-    processedAt: processedAt.toISOString(),
-  };
   // Every name goes through a placeholder: "status", "bucket" and "key" are DynamoDB reserved words.
-  const names = Object.keys(changes);
-  return conditional(dynamodb, tableName, key, event.sequencer, () =>
+  const attributes = Object.entries(changes);
+  return writeIfNewer(dynamodb, tableName, key, changes.sequencer, () =>
     dynamodb.send(
       new UpdateItemCommand({
         TableName: tableName,
         Key: marshall(key),
-        UpdateExpression: `SET ${names.map((n) => `#${n} = :${n}`).join(', ')}`,
+        UpdateExpression: `SET ${attributes.map(([n]) => `#${n} = :${n}`).join(', ')}`,
         ConditionExpression: NEWER_THAN_STORED,
-        ExpressionAttributeNames: Object.fromEntries(names.map((n) => [`#${n}`, n])),
-        ExpressionAttributeValues: marshall(Object.fromEntries(names.map((n) => [`:${n}`, changes[n]]))),
+        ExpressionAttributeNames: Object.fromEntries(attributes.map(([n]) => [`#${n}`, n])),
+        ExpressionAttributeValues: marshall(Object.fromEntries(attributes.map(([n, value]) => [`:${n}`, value]))),
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     ),
@@ -76,14 +69,14 @@ export async function markDeleted(
 }
 
 /**
- * Runs a conditional write and tells a duplicate (same sequencer stored) from a stale event (newer
- * one stored). DynamoDB returns the stored item with the failure; stores that do not (some
- * emulators) cost one consistent read, on this rare path only.
+ * Runs a write conditional on NEWER_THAN_STORED and, when the condition fails, tells a duplicate (same
+ * sequencer stored) from a stale event (newer one stored). DynamoDB returns the stored item with the
+ * failure; stores that do not (some emulators) cost one consistent read, on this rare path only.
  */
-async function conditional(
+async function writeIfNewer(
   dynamodb: DynamoDBClient,
   tableName: string,
-  key: Record<string, string>,
+  key: ItemKey,
   sequencer: string,
   write: () => Promise<unknown>,
 ): Promise<WriteResult> {

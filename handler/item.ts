@@ -1,12 +1,6 @@
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  HeadObjectCommandOutput,
-  S3Client,
-  S3ServiceException,
-} from '@aws-sdk/client-s3';
-import { fileTypeFromBuffer } from 'file-type/core';
+import type { HeadObjectCommandOutput } from '@aws-sdk/client-s3';
 import { ObjectEvent } from './event';
+import { ObjectDescription } from './s3-object';
 
 export type ObjectStatus = 'present' | 'deleted' | 'gone';
 
@@ -36,69 +30,38 @@ export interface MetadataItem {
   extension?: string;
 }
 
-export interface ObjectDescription {
-  readonly head: HeadObjectCommandOutput;
-  readonly detectedContentType?: string;
-}
+/** The table's key: partition key objectKey, sort key versionId. */
+export type ItemKey = Pick<MetadataItem, 'objectKey' | 'versionId'>;
+
+/** The attributes every write sets, whatever happened to the object: its status and what the event says. */
+export type EventAttributes = Pick<
+  MetadataItem,
+  'status' | 'bucket' | 'key' | 'eventName' | 'eventTime' | 'sequencer' | 'processedAt'
+>;
 
 const CHECKSUMS = ['CRC64NVME', 'CRC32', 'CRC32C', 'SHA256', 'SHA1'] as const;
 
-export const isNotFound = (error: unknown): boolean =>
-  error instanceof S3ServiceException &&
-  (error.name === 'NotFound' ||
-    error.name === 'NoSuchKey' ||
-    error.name === 'NoSuchVersion' ||
-    error.$metadata?.httpStatusCode === 404);
+export const itemKey = (event: ObjectEvent): ItemKey => ({ objectKey: event.key, versionId: event.versionId });
+
+export const eventAttributes = (event: ObjectEvent, status: ObjectStatus, processedAt: Date): EventAttributes => ({
+  status,
+  bucket: event.bucket,
+  key: event.key,
+  eventName: event.eventName,
+  eventTime: event.eventTime,
+  sequencer: event.sequencer,
+  processedAt: processedAt.toISOString(),
+});
 
 /**
- * HEAD of the exact version plus a ranged GET of its first bytes, in parallel: one request each,
- * never the whole object. Returns undefined when the object (version) no longer exists.
+ * What a delete writes: the event attributes only, so the metadata stored when the version was
+ * created stays and history is never erased.
  */
-export async function describeS3Object(
-  s3: S3Client,
-  event: ObjectEvent,
-  sniffBytes: number,
-): Promise<ObjectDescription | undefined> {
-  const target = { Bucket: event.bucket, Key: event.key, VersionId: event.hasVersionId ? event.versionId : undefined };
-  const sniff = event.size === 0 ? Promise.resolve(undefined) : readFirstBytes(s3, target, sniffBytes);
-  // Both requests start at once; a failed sniff must not be left unhandled while HEAD is awaited.
-  sniff.catch(() => undefined);
-  let head: HeadObjectCommandOutput;
-  try {
-    head = await s3.send(new HeadObjectCommand({ ...target, ChecksumMode: 'ENABLED' }));
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
-  let bytes: Uint8Array | undefined;
-  try {
-    bytes = await sniff;
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
-  const detected = bytes && bytes.length > 0 ? await fileTypeFromBuffer(bytes) : undefined;
-  return { head, detectedContentType: detected?.mime };
-}
+export const deletedAttributes = (event: ObjectEvent, processedAt: Date): EventAttributes =>
+  eventAttributes(event, 'deleted', processedAt);
 
-async function readFirstBytes(
-  s3: S3Client,
-  target: { Bucket: string; Key: string; VersionId?: string },
-  sniffBytes: number,
-): Promise<Uint8Array | undefined> {
-  try {
-    const response = await s3.send(new GetObjectCommand({ ...target, Range: `bytes=0-${sniffBytes - 1}` }));
-    return response.Body ? await response.Body.transformToByteArray() : undefined;
-  } catch (error) {
-    // An empty object has no byte 0: S3 answers 416 InvalidRange.
-    if (
-      error instanceof S3ServiceException &&
-      (error.name === 'InvalidRange' || error.$metadata?.httpStatusCode === 416)
-    )
-      return undefined;
-    throw error;
-  }
-}
+/** S3 sends ETags quoted in HEAD responses and unquoted in events; items keep them bare. */
+export const unquoteETag = (eTag: string | undefined): string | undefined => eTag?.replace(/^"|"$/g, '');
 
 /** Lower-case extension of the key's last path segment, without the dot. */
 export function extensionOf(key: string): string | undefined {
@@ -111,8 +74,6 @@ export function extensionOf(key: string): string | undefined {
         .slice(0, 16)
     : undefined;
 }
-
-const stripQuotes = (eTag: string | undefined) => eTag?.replace(/^"|"$/g, '');
 
 /**
  * Keeps user metadata entries in key order until their JSON would pass `maxBytes`; the rest is cut
@@ -141,6 +102,7 @@ export function boundUserMetadata(
   };
 }
 
+/** The object's additional checksum, which HEAD returns with checksum mode on, if it has one. */
 function checksumOf(head: HeadObjectCommandOutput): MetadataItem['checksum'] {
   for (const algorithm of CHECKSUMS) {
     const value = head[`Checksum${algorithm}`];
@@ -150,15 +112,8 @@ function checksumOf(head: HeadObjectCommandOutput): MetadataItem['checksum'] {
 }
 
 const baseItem = (event: ObjectEvent, status: ObjectStatus, processedAt: Date): MetadataItem => ({
-  objectKey: event.key,
-  versionId: event.versionId,
-  bucket: event.bucket,
-  key: event.key,
-  status,
-  eventName: event.eventName,
-  eventTime: event.eventTime,
-  sequencer: event.sequencer,
-  processedAt: processedAt.toISOString(),
+  ...itemKey(event),
+  ...eventAttributes(event, status, processedAt),
   extension: extensionOf(event.key),
 });
 
@@ -174,7 +129,7 @@ export function presentItem(
   return {
     ...baseItem(event, 'present', processedAt),
     size: head.ContentLength ?? event.size,
-    eTag: stripQuotes(head.ETag ?? event.eTag),
+    eTag: unquoteETag(head.ETag ?? event.eTag),
     contentType,
     detectedContentType,
     contentTypeMismatch:
@@ -194,5 +149,5 @@ export function presentItem(
 export const goneItem = (event: ObjectEvent, processedAt: Date): MetadataItem => ({
   ...baseItem(event, 'gone', processedAt),
   size: event.size,
-  eTag: stripQuotes(event.eTag),
+  eTag: unquoteETag(event.eTag),
 });
