@@ -122,7 +122,7 @@ describe('delivery order', () => {
     const stored = await readItem('dup.txt');
     const second = handlerWith({ s3, dynamodb });
     const summary = await second.handler(s3Event(record));
-    expect(summary).toMatchObject({ stored: 0, duplicates: 1 });
+    expect(summary).toMatchObject({ stored: 0, duplicate: 1 });
     expect(second.values.DuplicateEvents).toEqual([1]);
     expect(await readItem('dup.txt')).toEqual(stored);
   });
