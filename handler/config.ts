@@ -37,9 +37,14 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): HandlerConfig 
   if (!tableName) {
     throw new ConfigurationError('TABLE_NAME is not set: the function cannot know which DynamoDB table to write to');
   }
+  return { tableName, s3ForcePathStyle: readS3ForcePathStyle(env) };
+}
+
+/** S3_FORCE_PATH_STYLE, read the same way by the handler and the tap CLI (stand-ins need path style). */
+export function readS3ForcePathStyle(env: Readonly<Record<string, string | undefined>>): boolean {
   const pathStyle = env.S3_FORCE_PATH_STYLE ?? 'false';
   if (pathStyle !== 'true' && pathStyle !== 'false') {
     throw new ConfigurationError(`S3_FORCE_PATH_STYLE must be true or false, got "${pathStyle}"`);
   }
-  return { tableName, s3ForcePathStyle: pathStyle === 'true' };
+  return pathStyle === 'true';
 }
