@@ -6,6 +6,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { projectConfig, resourceNames, ResourceNames, TapConfig } from '../config';
+import { readS3ForcePathStyle } from '../handler/config';
 import { about, CliError } from './errors';
 
 /** Flags every command accepts to point at resources other than the stack's defaults. */
@@ -16,13 +17,6 @@ export interface TargetOptions {
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
-
-export function s3ForcePathStyle(env: Env): boolean {
-  const value = env.S3_FORCE_PATH_STYLE ?? 'false';
-  if (value !== 'true' && value !== 'false')
-    throw new CliError(`S3_FORCE_PATH_STYLE must be true or false, got "${value}"`);
-  return value === 'true';
-}
 
 /** The stack's configuration, names and region for this invocation, with SDK clients created on first use. */
 export class Target {
@@ -54,7 +48,7 @@ export class Target {
     if (existing) return existing as T;
     const config =
       Client === (S3Client as unknown)
-        ? { region: this.region, forcePathStyle: s3ForcePathStyle(this.env) }
+        ? { region: this.region, forcePathStyle: this.s3ForcePathStyle() }
         : { region: this.region };
     const client = new Client(config);
     this.clients.set(Client.name, client);
@@ -83,6 +77,14 @@ export class Target {
   async bucket(): Promise<string> {
     this.bucketName ??= this.options.bucket ?? this.names.bucketName(await this.account(), this.region);
     return this.bucketName;
+  }
+
+  private s3ForcePathStyle(): boolean {
+    try {
+      return readS3ForcePathStyle(this.env);
+    } catch (error) {
+      throw new CliError((error as Error).message);
+    }
   }
 
   close(): void {
