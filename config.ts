@@ -57,6 +57,8 @@ export interface TapConfig {
   readonly stateKey: string;
   readonly stateRegion: string;
   readonly stateUseLockfile: boolean;
+  /** Store each object's tags (one GetObjectTagging per object) and follow tagging events. */
+  readonly recordObjectTags: boolean;
 }
 
 /** Thrown when configuration is invalid; the message names every bad setting and what it accepts. */
@@ -203,6 +205,7 @@ const SETTINGS: {
   stateKey: { default: '', parse: text(/^.{0,1024}$/, 'an S3 key') },
   stateRegion: { default: '', parse: text(EMPTY_OR(REGION), 'an AWS region, or empty for the stack region') },
   stateUseLockfile: { default: true, parse: boolean },
+  recordObjectTags: { default: false, parse: boolean },
 };
 
 export const SETTING_NAMES = Object.keys(SETTINGS) as (keyof TapConfig)[];
@@ -308,8 +311,22 @@ export const TABLE_KEY_SCHEMA = { partitionKey: 'objectKey', sortKey: 'versionId
 /** The Lambda runtime: the newest hashicorp/aws 5.100.0 accepts; arm64 costs 20% less per GB-second. */
 export const FUNCTION_RUNTIME = { runtime: 'nodejs22.x', architecture: 'arm64' } as const;
 
-/** The S3 events the function is subscribed to. */
-export const BUCKET_NOTIFICATION_EVENTS = ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'];
+/**
+ * Every change S3 reports about an object, so the table mirrors the bucket: requests, lifecycle
+ * expirations (which the stack's own lifecycle rules cause), storage-class transitions, restores of
+ * archived objects, and tagging when tags are recorded.
+ */
+export function bucketNotificationEvents(config: Pick<TapConfig, 'recordObjectTags'>): string[] {
+  return [
+    's3:ObjectCreated:*',
+    's3:ObjectRemoved:*',
+    's3:LifecycleExpiration:*',
+    's3:LifecycleTransition',
+    's3:IntelligentTiering',
+    's3:ObjectRestore:Completed',
+    ...(config.recordObjectTags ? ['s3:ObjectTagging:*'] : []),
+  ];
+}
 
 /** The name-length limits AWS sets on the names this stack builds. */
 export const NAME_LIMITS = { s3Bucket: 63, iamRole: 64, lambdaFunction: 64 } as const;
@@ -352,7 +369,7 @@ export type ResourceNames = ReturnType<typeof resourceNames>;
  * the table's Terraform reference as tableName; scripts pass the literal name.
  */
 export function functionEnvironment(
-  config: Pick<TapConfig, 'project' | 'logLevel' | 'sdkMaxAttempts'>,
+  config: Pick<TapConfig, 'project' | 'logLevel' | 'sdkMaxAttempts' | 'recordObjectTags'>,
   names: Pick<ResourceNames, 'tableName' | 'functionName'>,
 ): Record<string, string> {
   return {
@@ -363,6 +380,7 @@ export function functionEnvironment(
     // The SDK reads these itself: throttling and 5xx are retried with backoff before a record fails.
     AWS_MAX_ATTEMPTS: String(config.sdkMaxAttempts),
     AWS_RETRY_MODE: 'standard',
+    RECORD_OBJECT_TAGS: String(config.recordObjectTags),
   };
 }
 
@@ -383,6 +401,8 @@ export interface PipelineSignal {
 /** The signals that tell whether the pipeline is healthy: each becomes an alarm and a dashboard widget. */
 export function pipelineSignals(p: {
   functionName: string;
+  /** Where the handler's own metrics go (POWERTOOLS_METRICS_NAMESPACE). */
+  metricsNamespace: string;
   tableName: string;
   queueName: string;
   timeoutMs: number;
@@ -390,6 +410,8 @@ export function pipelineSignals(p: {
   readCapacity: number;
 }): PipelineSignal[] {
   const lambda = { namespace: 'AWS/Lambda', dimensions: { FunctionName: p.functionName } };
+  // Powertools Metrics adds the service name as the one dimension of every metric the handler emits.
+  const handler = { namespace: p.metricsNamespace, dimensions: { service: p.functionName } };
   const dynamo = { namespace: 'AWS/DynamoDB', dimensions: { TableName: p.tableName } };
   const fiveMinutes = { periodSeconds: 300, evaluationPeriods: 1 };
   return [
@@ -438,7 +460,18 @@ export function pipelineSignals(p: {
       statistic: 'Maximum',
       threshold: 0,
       description:
-        'Events exhausted their retries and wait in the dead-letter queue (kept 14 days). Each message holds the event and the error naming the failed records: fix the cause, then re-drive them to the function.',
+        'Events exhausted their retries and wait in the dead-letter queue (kept 14 days). Each message holds the event and the error naming the failed records: fix the cause, then run tap redrive, which hands each event back to the function and deletes it once stored.',
+    },
+    {
+      id: 'unreadable_objects',
+      title: 'Objects recorded as unreadable',
+      ...handler,
+      ...fiveMinutes,
+      metricName: 'UnreadableObjects',
+      statistic: 'Sum',
+      threshold: 0,
+      description:
+        'Objects exist that the function cannot read: an archived storage class, a customer-provided key (SSE-C), or a KMS key it may not use. Each is recorded once with status unreadable and its reason, never retried: run tap show KEY for the reason, then restore the object (its ObjectRestore:Completed event reads it) or grant the key and run tap reconcile --repair.',
     },
     {
       id: 'dynamodb_write_throttles',

@@ -49,7 +49,7 @@ import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
 import { ArchiveProvider } from '@cdktf/provider-archive/lib/provider';
 import { DataArchiveFile } from '@cdktf/provider-archive/lib/data-archive-file';
 import {
-  BUCKET_NOTIFICATION_EVENTS,
+  bucketNotificationEvents,
   FUNCTION_RUNTIME,
   functionEnvironment,
   HANDLER_BUNDLE_DIR,
@@ -428,6 +428,15 @@ function metadataFunction(
     role: role.id,
     policy: policyDocument(scope, 'function_permissions', [
       { sid: 'ReadUploadedObjects', actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: [`${bucket.arn}/*`] },
+      ...(config.recordObjectTags
+        ? [
+            {
+              sid: 'ReadObjectTags',
+              actions: ['s3:GetObjectTagging', 's3:GetObjectVersionTagging'],
+              resources: [`${bucket.arn}/*`],
+            },
+          ]
+        : []),
       // Without ListBucket, S3 answers 403 instead of 404 for a missing object, and the handler
       // could not tell "deleted before processing" from "access denied".
       { sid: 'TellMissingObjectsFromDenied', actions: ['s3:ListBucket'], resources: [bucket.arn] },
@@ -509,7 +518,7 @@ function wireBucketToFunction(
       {
         id: 'extract-metadata',
         lambdaFunctionArn: fn.arn,
-        events: BUCKET_NOTIFICATION_EVENTS,
+        events: bucketNotificationEvents(config),
         filterPrefix: config.notificationPrefix || undefined,
         filterSuffix: config.notificationSuffix || undefined,
       },
@@ -530,6 +539,7 @@ function alarmsAndDashboard(
   const { fn, table, queue, topic } = watched;
   const signals = pipelineSignals({
     functionName: fn.functionName,
+    metricsNamespace: config.project,
     tableName: table.name,
     queueName: queue.name,
     timeoutMs: config.lambdaTimeoutSeconds * 1000,

@@ -6,7 +6,7 @@ import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { ref, synthTapStack } from './helpers';
+import { ref, statementsOf, synthTapStack } from './helpers';
 
 // One synth with every optional feature switched on.
 const { json, parsed } = synthTapStack({
@@ -25,6 +25,7 @@ const { json, parsed } = synthTapStack({
   notificationSuffix: '.pdf',
   stateBucket: 'tf-state-bucket',
   lambdaReservedConcurrency: 0,
+  recordObjectTags: true,
 });
 
 describe('TapStack with every option set', () => {
@@ -52,13 +53,21 @@ describe('TapStack with every option set', () => {
     });
   });
 
-  it('filters notifications by prefix and suffix', () => {
+  it('filters notifications by prefix and suffix, and follows tagging events when tags are recorded', () => {
     expect(json).toHaveResourceWithProperties(S3BucketNotification, {
       lambda_function: [
         {
           id: 'extract-metadata',
           lambda_function_arn: ref('aws_lambda_function', 'metadata_extractor', 'arn'),
-          events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'],
+          events: [
+            's3:ObjectCreated:*',
+            's3:ObjectRemoved:*',
+            's3:LifecycleExpiration:*',
+            's3:LifecycleTransition',
+            's3:IntelligentTiering',
+            's3:ObjectRestore:Completed',
+            's3:ObjectTagging:*',
+          ],
           filter_prefix: 'incoming/',
           filter_suffix: '.pdf',
         },
@@ -116,5 +125,17 @@ describe('TapStack with every option set', () => {
     expect(parsed.output.cloudwatch_dashboard_url.value).toMatch(
       /^https:\/\/eu-west-1\.console\.aws\.amazon\.com\/cloudwatch\/home\?region=eu-west-1#dashboards\/dashboard\//,
     );
+  });
+
+  it('lets the function read object tags, and tells it to, only when recordObjectTags is on', () => {
+    const statements = statementsOf({ json, parsed }, 'function_permissions');
+    expect(statements.ReadObjectTags).toEqual({
+      sid: 'ReadObjectTags',
+      actions: ['s3:GetObjectTagging', 's3:GetObjectVersionTagging'],
+      resources: [`${ref('aws_s3_bucket', 'uploads', 'arn')}/*`],
+    });
+    expect(parsed.resource.aws_lambda_function.metadata_extractor).toMatchObject({
+      environment: { variables: { RECORD_OBJECT_TAGS: 'true' } },
+    });
   });
 });

@@ -267,6 +267,7 @@ describe('function', () => {
       POWERTOOLS_LOG_LEVEL: 'INFO',
       AWS_MAX_ATTEMPTS: '5',
       AWS_RETRY_MODE: 'standard',
+      RECORD_OBJECT_TAGS: 'false',
     });
   });
 
@@ -397,13 +398,20 @@ describe('S3 -> Lambda wiring', () => {
     });
   });
 
-  it('notifies on every create and remove, after the permission and bucket policy exist', () => {
+  it('notifies on every change S3 reports (requests, lifecycle, transitions, restores), after the permission and bucket policy exist', () => {
     expect(json).toHaveResourceWithProperties(S3BucketNotification, {
       lambda_function: [
         {
           id: 'extract-metadata',
           lambda_function_arn: ref('aws_lambda_function', 'metadata_extractor', 'arn'),
-          events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'],
+          events: [
+            's3:ObjectCreated:*',
+            's3:ObjectRemoved:*',
+            's3:LifecycleExpiration:*',
+            's3:LifecycleTransition',
+            's3:IntelligentTiering',
+            's3:ObjectRestore:Completed',
+          ],
         },
       ],
     });
@@ -425,6 +433,7 @@ describe('observability', () => {
       'Errors',
       'ReadThrottleEvents',
       'Throttles',
+      'UnreadableObjects',
       'WriteThrottleEvents',
     ]);
     for (const alarm of alarms) {
@@ -432,6 +441,18 @@ describe('observability', () => {
       expect(alarm.ok_actions).toEqual([ref('aws_sns_topic', 'alarms', 'arn')]);
       expect(String(alarm.alarm_description).length).toBeGreaterThan(60);
     }
+  });
+
+  it("alarms on unreadable objects from the handler's own metric, in the project namespace", () => {
+    expect(json).toHaveResourceWithProperties(CloudwatchMetricAlarm, {
+      alarm_name: 'tap-dev-unreadable-objects',
+      namespace: 'tap',
+      metric_name: 'UnreadableObjects',
+      dimensions: { service: ref('aws_lambda_function', 'metadata_extractor', 'function_name') },
+      statistic: 'Sum',
+      threshold: 0,
+      comparison_operator: 'GreaterThanThreshold',
+    });
   });
 
   it('sets thresholds from the stack settings: 80% of timeout and of write capacity', () => {
