@@ -14,7 +14,10 @@
 //   (tls.DEFAULT_MIN_VERSION, "TLSv1.2" -> "1.2"), a lower bound of the negotiated version, which is
 //   only known after the handshake. Absent over http, as in AWS (no TLS, no version).
 // - aws:RequestedRegion, kms:CallerAccount (KMS calls), s3:versionid (S3 calls with a VersionId),
-//   kms:ViaService and kms:EncryptionContext:* on implied KMS calls.
+//   kms:ViaService and kms:EncryptionContext:* on implied KMS calls, lambda:SourceFunctionArn when
+//   options.sourceFunctionArn says the calls come from a function.
+// - aws:SourceAccount / aws:SourceArn only exist on calls a service principal makes (S3 invoking the
+//   function, CloudWatch publishing an alarm): audit.ts's platformCalls adds them there.
 import tls from 'node:tls';
 import type { BuildMiddleware, MetadataBearer, MiddlewareStack, Provider } from '@smithy/types';
 import { EncryptionFacts, queueArnFromUrl } from './policy';
@@ -65,6 +68,12 @@ export interface RecordOptions {
   readonly partition?: string;
   /** Which key encrypts which store (stackEncryption): the source of implied KMS calls. */
   readonly encryption?: EncryptionFacts;
+  /**
+   * The function the calls come from, when they come from inside a Lambda execution environment:
+   * Lambda then adds lambda:SourceFunctionArn to the request context (Lambda guide,
+   * permissions-source-function-arn.html).
+   */
+  readonly sourceFunctionArn?: string;
 }
 
 /** What the mapping functions know about a call besides its input. */
@@ -463,6 +472,7 @@ export function mapCall(service: string, operation: string, input: Input, env: C
     'aws:SecureTransport': String(env.secure),
     'aws:RequestedRegion': env.region,
     ...(service === 's3' && env.secure ? { 's3:TlsVersion': tls.DEFAULT_MIN_VERSION.replace(/^TLSv/, '') } : {}),
+    ...(env.sourceFunctionArn ? { 'lambda:SourceFunctionArn': env.sourceFunctionArn } : {}),
   };
   if (!mapper) {
     return [
