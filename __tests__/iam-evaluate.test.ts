@@ -241,6 +241,13 @@ describe('conditions', () => {
     expect(decide(both, { 'aws:SecureTransport': 'false', 'aws:SourceAccount': ACCOUNT })).toBe(false);
   });
 
+  it('compares a boolean written as JSON true like the string "true"', () => {
+    // Prepare: a raw JSON policy may write a Bool value unquoted.
+    const condition = { Bool: { 'aws:SecureTransport': true as unknown as string } };
+    // Act / Assess
+    expect(decide(condition, { 'aws:SecureTransport': 'true' })).toBe(true);
+  });
+
   it('reads condition keys case-insensitively', () => {
     // Prepare / Act / Assess: Lambda writes AWS:SourceAccount, services send aws:SourceAccount.
     expect(decide({ StringEquals: { 'AWS:SourceAccount': ACCOUNT } }, { 'aws:sourceaccount': ACCOUNT })).toBe(true);

@@ -472,6 +472,14 @@ describe('mapCall for services whose clients the project does not install', () =
     });
   });
 
+  it('records a call it cannot map (no QueueUrl) as unmapped, naming what is missing', () => {
+    // Prepare / Act
+    const [call] = map('sqs', 'SendMessage', { MessageBody: 'x' });
+    // Assess
+    expect(call).toMatchObject({ service: 'sqs', operation: 'SendMessage', mapped: false });
+    expect(call.note).toContain('no QueueUrl');
+  });
+
   it('records an unknown service as unmapped', () => {
     // Prepare / Act
     const [call] = map('glue', 'GetTable', {});

@@ -188,7 +188,8 @@ function conditionHolds(operatorName: string, key: string, expected: string[], c
 /** Operators and keys are ANDed. */
 function conditionsHold(statement: StatementJson, context: Map<string, string[]>): boolean {
   return Object.entries(statement.Condition ?? {}).every(([operator, keys]) =>
-    Object.entries(keys).every(([key, values]) => conditionHolds(operator, key, list(values), context)),
+    // Raw JSON policies may write booleans and numbers: AWS compares them as strings.
+    Object.entries(keys).every(([key, values]) => conditionHolds(operator, key, list(values).map(String), context)),
   );
 }
 

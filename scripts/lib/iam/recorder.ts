@@ -485,7 +485,16 @@ export function mapCall(service: string, operation: string, input: Input, env: C
       },
     ];
   }
-  const own = mapper(input, env).map((need): RecordedCall => ({
+  let needs: Need[];
+  try {
+    needs = mapper(input, env);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    return [
+      { service, operation, context: base, mapped: false, note: `${service} ${operation} cannot be mapped: ${why}` },
+    ];
+  }
+  const own = needs.map((need): RecordedCall => ({
     service,
     operation,
     action: need.action,
