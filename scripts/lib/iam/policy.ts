@@ -345,7 +345,12 @@ export function stackPolicies(stack: SynthesizedJson, deployment: Deployment): R
   const add = (name: string, kind: PolicyKind, attachedTo: string, document: PolicyDocument) => {
     out[name] = { name, kind, attachedTo, document };
   };
-  const parse = (text: string): PolicyDocument => r.resolveJson(JSON.parse(r.resolve(text)) as PolicyDocument);
+  // A policy is either one reference to a rendered document, or JSON text with references inside its
+  // strings: parsed first, so a resolved value can never break the JSON.
+  const parse = (text: string): PolicyDocument =>
+    /^\$\{[^}]+\}$/.test(text)
+      ? (JSON.parse(r.resolve(text)) as PolicyDocument)
+      : r.resolveJson(JSON.parse(text) as PolicyDocument);
   const roleArnByName = (roleName: string) => {
     const roles = Object.keys(stack.resource?.aws_iam_role ?? {});
     const found = roles.find((role) => r.attribute('resource', 'aws_iam_role', role, 'name') === roleName);
@@ -357,6 +362,10 @@ export function stackPolicies(stack: SynthesizedJson, deployment: Deployment): R
     for (const [name, a] of Object.entries(blocks)) {
       const address = `${type}.${name}`;
       const text = (attribute: string) => r.attribute('resource', type, name, attribute);
+      const raw = (attribute: string) => {
+        if (typeof a[attribute] !== 'string') throw new Error(`${address} has no ${attribute}`);
+        return a[attribute] as string;
+      };
       if (!HANDLED.has(type)) {
         const found = POLICY_ATTRIBUTES.find((p) => a[p] !== undefined);
         if (found) throw new Error(`${address} has a ${found} that stackPolicies does not read`);
@@ -378,7 +387,7 @@ export function stackPolicies(stack: SynthesizedJson, deployment: Deployment): R
           break;
         }
         case 'aws_iam_role_policy':
-          add(address, 'identity', roleArnByName(text('role')), parse(text('policy')));
+          add(address, 'identity', roleArnByName(text('role')), parse(raw('policy')));
           break;
         case 'aws_iam_policy':
           break; // read through the attachments below: an unattached policy grants nothing
@@ -391,18 +400,18 @@ export function stackPolicies(stack: SynthesizedJson, deployment: Deployment): R
             address,
             'identity',
             roleArnByName(text('role')),
-            parse(r.attribute('resource', 'aws_iam_policy', policy, 'policy')),
+            parse(String(r.block('resource', 'aws_iam_policy', policy).policy)),
           );
           break;
         }
         case 'aws_s3_bucket_policy':
-          add(address, 'resource', `arn:${deployment.partition}:s3:::${text('bucket')}`, parse(text('policy')));
+          add(address, 'resource', `arn:${deployment.partition}:s3:::${text('bucket')}`, parse(raw('policy')));
           break;
         case 'aws_sqs_queue_policy':
-          add(address, 'resource', queueArnFromUrl(text('queue_url'), deployment), parse(text('policy')));
+          add(address, 'resource', queueArnFromUrl(text('queue_url'), deployment), parse(raw('policy')));
           break;
         case 'aws_sns_topic_policy':
-          add(address, 'resource', text('arn'), parse(text('policy')));
+          add(address, 'resource', text('arn'), parse(raw('policy')));
           break;
         case 'aws_kms_key':
           // Without a policy AWS gives a key its default policy: the account root may do kms:*.
@@ -410,7 +419,7 @@ export function stackPolicies(stack: SynthesizedJson, deployment: Deployment): R
             address,
             'key',
             r.arnOf(type, name),
-            a.policy === undefined ? defaultKeyPolicy(deployment) : parse(text('policy')),
+            a.policy === undefined ? defaultKeyPolicy(deployment) : parse(raw('policy')),
           );
           break;
         case 'aws_lambda_permission':
