@@ -15,7 +15,7 @@ const d = { account: '444455556666', region: 'eu-west-1', partition: 'aws' };
 const policies = stackPolicies(parsed, d);
 const bucket = 'tap-dev-uploads-444455556666-eu-west-1';
 const keyArn = `arn:aws:kms:eu-west-1:444455556666:key/${FAKE_KEY_ID}`;
-const roleArn = 'arn:aws:iam::444455556666:role/tap-dev-metadata-extractor';
+const roleArn = 'arn:aws:iam::444455556666:role/tap-dev-metadata-extractor-us-east-1'; // the role name carries the configured region (us-east-1);
 
 describe('stackPolicies on the synthesized stack', () => {
   it('names every policy of the stack by its Terraform address, with what it is attached to', () => {
