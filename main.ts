@@ -185,7 +185,8 @@ function pipelineKey(scope: Construct, names: ResourceNames, account: Account): 
         Sid: 'AllowCloudWatchLogsForTheFunctionLogGroup',
         Effect: 'Allow',
         Principal: { Service: `logs.${account.region}.amazonaws.com` },
-        Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'],
+        // No kms:DescribeKey: it carries no encryption context, so under this condition it could never apply.
+        Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'],
         Resource: '*',
         Condition: {
           ArnEquals: { 'kms:EncryptionContext:aws:logs:arn': account.arnOf('logs', `log-group:${names.logGroupName}`) },
@@ -383,7 +384,7 @@ function failureQueueAndAlarmTopic(
         resources: [topic.arn],
         condition: [{ test: 'StringEquals', variable: 'aws:SourceAccount', values: [account.accountId] }],
       },
-      denyInsecureTransport('sns:Publish', topic.arn),
+      denyInsecureTransport('sns:*', topic.arn),
     ]).json,
   });
   if (config.alarmEmail) {
@@ -447,7 +448,20 @@ function metadataFunction(
         resources: [table.arn],
       },
       { sid: 'WriteOwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`${logGroup.arn}:*`] },
-      { sid: 'UsePipelineKey', actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [key.arn] },
+      // Only through the services that use the key on the function's behalf: S3 (reading SSE-KMS objects),
+      // DynamoDB (the table's key) and SQS (the on-failure destination); never a direct KMS call.
+      {
+        sid: 'UsePipelineKey',
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: [key.arn],
+        condition: [
+          {
+            test: 'StringEquals',
+            variable: 'kms:ViaService',
+            values: ['s3', 'dynamodb', 'sqs'].map((service) => `${service}.${account.region}.amazonaws.com`),
+          },
+        ],
+      },
       { sid: 'SendFailedEventsToDeadLetterQueue', actions: ['sqs:SendMessage'], resources: [queue.arn] },
       // X-Ray's write actions support no resource-level scoping.
       { sid: 'WriteTraces', actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] },

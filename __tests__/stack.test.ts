@@ -115,6 +115,12 @@ describe('KMS key', () => {
       StringEquals: { 'aws:SourceAccount': accountId },
     });
     for (const statement of policy.Statement) expect(statement.Principal).not.toEqual('*');
+    expect(statements.AllowCloudWatchLogsForTheFunctionLogGroup.Action).toEqual([
+      'kms:Encrypt',
+      'kms:Decrypt',
+      'kms:ReEncrypt*',
+      'kms:GenerateDataKey*',
+    ]);
   });
 
   it('encrypts the bucket, table, log group, queue, topic and function environment with it', () => {
@@ -303,6 +309,18 @@ describe('function', () => {
       actions: ['sqs:*'],
     });
   });
+
+  it('lets only CloudWatch of this account publish to the alarm topic, and only over TLS', () => {
+    const statements = statementsOf(stack, 'alarms_policy_document');
+    expect(statements.AllowCloudWatchAlarmsOfThisAccount).toEqual({
+      sid: 'AllowCloudWatchAlarmsOfThisAccount',
+      principals: [{ type: 'Service', identifiers: ['cloudwatch.amazonaws.com'] }],
+      actions: ['sns:Publish'],
+      resources: [ref('aws_sns_topic', 'alarms', 'arn')],
+      condition: [{ test: 'StringEquals', variable: 'aws:SourceAccount', values: [accountId] }],
+    });
+    expect(statements.DenyInsecureTransport).toMatchObject({ effect: 'Deny', actions: ['sns:*'] });
+  });
 });
 
 describe('IAM', () => {
@@ -346,6 +364,15 @@ describe('IAM', () => {
       WriteTraces: { actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] },
     });
     expect(json).not.toHaveResource(IamRolePolicyAttachment);
+    expect(statements.UsePipelineKey.condition).toEqual([
+      {
+        test: 'StringEquals',
+        variable: 'kms:ViaService',
+        values: ['s3', 'dynamodb', 'sqs'].map(
+          (service) => `${service}.${ref('data.aws_region', 'region', 'name')}.amazonaws.com`,
+        ),
+      },
+    ]);
     expect(resources.aws_iam_role_policy.function_role_policy.policy).toBe(
       ref('data.aws_iam_policy_document', 'function_permissions', 'json'),
     );
