@@ -386,6 +386,8 @@ export function functionEnvironment(
 
 export interface PipelineSignal {
   readonly id: string;
+  /** The CloudWatch alarm's name: `<project>-<env>-` and the id with hyphens. */
+  readonly alarmName: string;
   readonly title: string;
   readonly description: string;
   readonly namespace: string;
@@ -398,23 +400,28 @@ export interface PipelineSignal {
   readonly threshold: number;
 }
 
-/** The signals that tell whether the pipeline is healthy: each becomes an alarm and a dashboard widget. */
-export function pipelineSignals(p: {
-  functionName: string;
-  /** Where the handler's own metrics go (POWERTOOLS_METRICS_NAMESPACE). */
-  metricsNamespace: string;
-  tableName: string;
-  queueName: string;
-  timeoutMs: number;
-  writeCapacity: number;
-  readCapacity: number;
-}): PipelineSignal[] {
+/**
+ * The signals that tell whether the pipeline is healthy: each becomes an alarm and a dashboard widget.
+ * `watched` names what is watched: literal names, or the stack's Terraform references to them.
+ */
+export function pipelineSignals(
+  config: Pick<TapConfig, 'project' | 'environment' | 'region' | 'lambdaTimeoutSeconds' | 'tableWriteCapacity'>,
+  watched: Pick<ResourceNames, 'functionName' | 'tableName' | 'queueName'>,
+): PipelineSignal[] {
+  const { prefix } = resourceNames(config);
+  const p = {
+    ...watched,
+    // Where the handler's own metrics go (POWERTOOLS_METRICS_NAMESPACE).
+    metricsNamespace: config.project,
+    timeoutMs: config.lambdaTimeoutSeconds * 1000,
+    writeCapacity: config.tableWriteCapacity,
+  };
   const lambda = { namespace: 'AWS/Lambda', dimensions: { FunctionName: p.functionName } };
   // Powertools Metrics adds the service name as the one dimension of every metric the handler emits.
   const handler = { namespace: p.metricsNamespace, dimensions: { service: p.functionName } };
   const dynamo = { namespace: 'AWS/DynamoDB', dimensions: { TableName: p.tableName } };
   const fiveMinutes = { periodSeconds: 300, evaluationPeriods: 1 };
-  return [
+  const signals: Omit<PipelineSignal, 'alarmName'>[] = [
     {
       id: 'lambda_errors',
       title: 'Function errors',
@@ -508,6 +515,7 @@ export function pipelineSignals(p: {
         'The table consumed more than 80% of its provisioned write capacity for 10 minutes. Throttling is next: raise tableWriteCapacity, or lower lambdaReservedConcurrency to slow ingestion.',
     },
   ];
+  return signals.map((signal) => ({ ...signal, alarmName: `${prefix}-${signal.id.replace(/_/g, '-')}` }));
 }
 
 /**

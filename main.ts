@@ -551,18 +551,14 @@ function alarmsAndDashboard(
   watched: { fn: LambdaFunction; table: DynamodbTable; queue: SqsQueue; topic: SnsTopic },
 ) {
   const { fn, table, queue, topic } = watched;
-  const signals = pipelineSignals({
+  const signals = pipelineSignals(config, {
     functionName: fn.functionName,
-    metricsNamespace: config.project,
     tableName: table.name,
     queueName: queue.name,
-    timeoutMs: config.lambdaTimeoutSeconds * 1000,
-    writeCapacity: config.tableWriteCapacity,
-    readCapacity: config.tableReadCapacity,
   });
   for (const signal of signals) {
     new CloudwatchMetricAlarm(scope, `alarm_${signal.id}`, {
-      alarmName: `${names.prefix}-${signal.id.replace(/_/g, '-')}`,
+      alarmName: signal.alarmName,
       alarmDescription: signal.description,
       namespace: signal.namespace,
       metricName: signal.metricName,

@@ -1,7 +1,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { envVarName, legacyStateProblem, resolveConfig, resourceNames, SETTING_NAMES, TapConfigError } from '../config';
+import {
+  envVarName,
+  legacyStateProblem,
+  pipelineSignals,
+  resolveConfig,
+  resourceNames,
+  SETTING_NAMES,
+  TapConfigError,
+} from '../config';
 
 const problemsOf = (context: Record<string, unknown>, env: Record<string, string> = {}): string[] => {
   try {
@@ -238,5 +246,25 @@ describe('local state from before region-qualified names', () => {
     const problem = legacyStateProblem(dir, config);
     // Assess
     expect(problem).toContain('terraform.tap-prod-eu-west-1.tfstate exists too');
+  });
+});
+
+describe('pipelineSignals', () => {
+  it('names one alarm per signal after the resource prefix, with hyphens', () => {
+    // Prepare
+    const config = resolveConfig({ environment: 'test' });
+    // Act
+    const alarms = pipelineSignals(config, resourceNames(config)).map((signal) => signal.alarmName);
+    // Assess
+    expect(alarms).toEqual([
+      'tap-test-lambda-errors',
+      'tap-test-lambda-throttles',
+      'tap-test-lambda-duration',
+      'tap-test-dead-letter-queue-not-empty',
+      'tap-test-unreadable-objects',
+      'tap-test-dynamodb-write-throttles',
+      'tap-test-dynamodb-read-throttles',
+      'tap-test-dynamodb-write-capacity-high',
+    ]);
   });
 });

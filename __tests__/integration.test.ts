@@ -2,6 +2,7 @@
 // each on a free loopback port, with a fault-injecting proxy for throttling.
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { functionEnvironment, HANDLER_BUNDLE_DIR, resolveConfig, resourceNames } from '../config';
 import {
   createPipelineStorage,
   dynamodbThrottle,
@@ -10,12 +11,12 @@ import {
   s3SlowDown,
   StandIn,
   standInClients,
+  standInEnvironment,
   startDynalite,
   startFaultProxy,
   startS3rver,
-  STANDIN_CREDENTIALS,
 } from '../scripts/lib/standins';
-import { nextSequencer, s3Event, s3Record } from '../scripts/lib/s3-events';
+import { nextSequencer, putRecord, s3Event, s3Record } from '../scripts/lib/s3-events';
 import { ELF_BYTES, handlerWith, PNG_BYTES, TEST_CONFIG } from './handler-helpers';
 import { RecordsFailedError } from '../handler/errors';
 
@@ -44,22 +45,14 @@ async function upload(
   body: Buffer | string,
   options: { contentType?: string; metadata?: Record<string, string> } = {},
 ) {
-  const put = await s3.send(
-    new PutObjectCommand({
-      Bucket: BUCKET,
-      Key: key,
-      Body: body,
-      ContentType: options.contentType,
-      Metadata: options.metadata,
-    }),
-  );
-  return s3Record({
-    bucket: BUCKET,
-    key,
-    size: Buffer.byteLength(body),
-    eTag: put.ETag?.replace(/"/g, ''),
-    versionId: put.VersionId,
-  });
+  const request = {
+    Bucket: BUCKET,
+    Key: key,
+    Body: body,
+    ContentType: options.contentType,
+    Metadata: options.metadata,
+  };
+  return putRecord(request, await s3.send(new PutObjectCommand(request)));
 }
 
 const readItem = (key: string) => readMetadataItem(dynamodb, TABLE, key);
@@ -116,18 +109,22 @@ describe('uploads with nasty keys, stored and read back field by field', () => {
 
 describe('delivery order', () => {
   it('makes a redelivered event a no-op, counted as a duplicate', async () => {
+    // Prepare
     const record = await upload('dup.txt', 'once');
     const first = handlerWith({ s3, dynamodb });
     await first.handler(s3Event(record));
     const stored = await readItem('dup.txt');
     const second = handlerWith({ s3, dynamodb });
+    // Act
     const summary = await second.handler(s3Event(record));
+    // Assess
     expect(summary).toMatchObject({ stored: 0, duplicate: 1 });
     expect(second.values.DuplicateEvents).toEqual([1]);
     expect(await readItem('dup.txt')).toEqual(stored);
   });
 
   it('never lets an older event overwrite a newer one', async () => {
+    // Prepare
     const created = await upload('reordered.txt', 'v1');
     const removed = s3Record({
       bucket: BUCKET,
@@ -137,16 +134,21 @@ describe('delivery order', () => {
     });
     const { handler } = handlerWith({ s3, dynamodb });
     expect(await handler(s3Event(removed))).toMatchObject({ deleted: 1 });
+    // Act & Assess
     expect(await handler(s3Event(created))).toMatchObject({ stored: 0, stale: 1 });
+    // Assess
     expect(await readItem('reordered.txt')).toMatchObject({ status: 'deleted', eventName: 'ObjectRemoved:Delete' });
   });
 
   it('keeps the metadata of a version when it is deleted later', async () => {
+    // Prepare
     const created = await upload('history.png', PNG_BYTES, { contentType: 'image/png' });
     const { handler } = handlerWith({ s3, dynamodb });
     await handler(s3Event(created));
     await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'history.png' }));
+    // Act
     await handler(s3Event(s3Record({ bucket: BUCKET, key: 'history.png', eventName: 'ObjectRemoved:Delete' })));
+    // Assess
     expect(await readItem('history.png')).toMatchObject({
       status: 'deleted',
       size: PNG_BYTES.length,
@@ -155,16 +157,20 @@ describe('delivery order', () => {
   });
 
   it('stores an object deleted before processing as gone, from what the event says', async () => {
+    // Prepare
     const record = await upload('short-lived.txt', 'bye');
     await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'short-lived.txt' }));
     const { handler } = handlerWith({ s3, dynamodb });
+    // Act & Assess
     expect(await handler(s3Event(record))).toMatchObject({ gone: 1 });
+    // Assess
     expect(await readItem('short-lived.txt')).toMatchObject({ status: 'gone', size: 3 });
   });
 });
 
 describe('faults on the wire', () => {
   it('recovers from DynamoDB throttling through the SDK retries', async () => {
+    // Prepare
     let throttles = 2;
     const proxy = await startFaultProxy(dynalite.endpoint, (r) =>
       r.headers['x-amz-target']?.toString().endsWith('PutItem') && throttles-- > 0 ? dynamodbThrottle() : undefined,
@@ -173,7 +179,9 @@ describe('faults on the wire', () => {
     try {
       const record = await upload('throttled.txt', 'retry me');
       const { handler } = handlerWith({ s3, dynamodb: throttled });
+      // Act & Assess
       expect(await handler(s3Event(record))).toMatchObject({ stored: 1 });
+      // Assess
       expect(proxy.requests.filter((r) => r.headers['x-amz-target']?.toString().endsWith('PutItem'))).toHaveLength(3);
       expect(await readItem('throttled.txt')).toMatchObject({ status: 'present' });
     } finally {
@@ -183,6 +191,7 @@ describe('faults on the wire', () => {
   });
 
   it('recovers from S3 503 SlowDown', async () => {
+    // Prepare
     let slowDowns = 1;
     const proxy = await startFaultProxy(s3rver.endpoint, (r) =>
       r.method === 'HEAD' && slowDowns-- > 0 ? s3SlowDown() : undefined,
@@ -191,7 +200,9 @@ describe('faults on the wire', () => {
     try {
       const record = await upload('slow.txt', 'slow');
       const { handler } = handlerWith({ s3: slow, dynamodb });
+      // Act & Assess
       expect(await handler(s3Event(record))).toMatchObject({ stored: 1 });
+      // Assess
       expect(proxy.requests.filter((r) => r.method === 'HEAD')).toHaveLength(2);
     } finally {
       slow.destroy();
@@ -200,6 +211,7 @@ describe('faults on the wire', () => {
   });
 
   it('names the record whose throttling never ends, after storing the others', async () => {
+    // Prepare
     const proxy = await startFaultProxy(dynalite.endpoint, (r) =>
       r.body.includes('doomed.txt') ? dynamodbThrottle() : undefined,
     );
@@ -211,7 +223,9 @@ describe('faults on the wire', () => {
         await upload('fine-2.txt', 'c'),
       ];
       const { handler } = handlerWith({ s3, dynamodb: throttled });
+      // Act
       const result = handler(s3Event(...records));
+      // Assess
       await expect(result).rejects.toThrow(RecordsFailedError);
       await expect(result).rejects.toThrow(
         `1 of 3 record(s) failed: [1] ${BUCKET}/doomed.txt@null: ProvisionedThroughputExceededException`,
@@ -227,20 +241,18 @@ describe('faults on the wire', () => {
   });
 });
 
-describe('the bundled handler (dist/handler/index.js)', () => {
-  it('is configured by its environment alone and stores an upload', async () => {
+describe(`the bundled handler (${HANDLER_BUNDLE_DIR}/index.js)`, () => {
+  it('is configured by the environment the stack gives it alone, and stores an upload', async () => {
+    // Prepare
+    const config = resolveConfig();
     const record = await upload('bundle/from the bundle+1.png', PNG_BYTES, { contentType: 'image/png' });
-    const summary = await runBundleInChild(s3Event(record), {
-      TABLE_NAME: TABLE,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: STANDIN_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: STANDIN_CREDENTIALS.secretAccessKey,
-      AWS_ENDPOINT_URL_S3: s3rver.endpoint,
-      AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint,
-      S3_FORCE_PATH_STYLE: 'true',
-      POWERTOOLS_LOG_LEVEL: 'SILENT',
-      POWERTOOLS_METRICS_DISABLED: 'true',
+    const env = standInEnvironment(functionEnvironment(config, { ...resourceNames(config), tableName: TABLE }), {
+      endpoints: { s3: s3rver.endpoint, dynamodb: dynalite.endpoint },
+      logLevel: 'SILENT',
     });
+    // Act
+    const summary = await runBundleInChild(s3Event(record), env);
+    // Assess
     expect(summary).toMatchObject({ records: 1, stored: 1 });
     expect(await readItem('bundle/from the bundle+1.png')).toMatchObject({
       detectedContentType: 'image/png',

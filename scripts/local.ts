@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import { mapBounded } from '../handler/concurrency';
+import { runMain } from './lib/cli';
 import { contentTypeFor, startLocalPipeline } from './lib/local-pipeline';
 
 const SAMPLES = path.resolve(__dirname, '../samples');
@@ -89,7 +90,4 @@ async function main() {
   console.log(`\nAll ${files.length} upload(s) recorded.`);
 }
 
-main().catch((error) => {
-  console.error(`local: ${(error as Error).message}`);
-  process.exit(1);
-});
+if (require.main === module) runMain('local', main);

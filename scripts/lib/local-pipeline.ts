@@ -6,18 +6,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Context, S3Event } from 'aws-lambda';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { projectConfig, resourceNames } from '../../config';
+import { functionEnvironment, projectConfig, resourceNames } from '../../config';
+import { HANDLER_BUNDLE } from '../build-handler';
 import {
-  BUNDLE,
   createPipelineStorage,
   readMetadataItem,
   standInClients,
+  standInEnvironment,
   startDynalite,
   startS3rver,
-  STANDIN_CREDENTIALS,
   STANDIN_REGION,
 } from './standins';
-import { s3Event, s3Record } from './s3-events';
+import { putRecord, s3Event } from './s3-events';
 
 export const LOCAL_ACCOUNT_ID = '000000000000';
 
@@ -57,7 +57,7 @@ export interface LocalPipeline {
 }
 
 export async function startLocalPipeline({ logLevel = 'WARN' } = {}): Promise<LocalPipeline> {
-  if (!fs.existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run "npm run build:handler"`);
+  if (!fs.existsSync(HANDLER_BUNDLE)) throw new Error(`${HANDLER_BUNDLE} is missing: run "npm run build:handler"`);
   // This machine runs Node 20; the function runs on nodejs22.x, so the SDK's Node 20 notice is noise here.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const config = projectConfig();
@@ -68,23 +68,15 @@ export async function startLocalPipeline({ logLevel = 'WARN' } = {}): Promise<Lo
   await createPipelineStorage(clients, { bucket, table: names.tableName }, config);
 
   // The environment TapStack gives the function, pointed at the stand-ins.
-  Object.assign(process.env, {
-    TABLE_NAME: names.tableName,
-    POWERTOOLS_SERVICE_NAME: names.functionName,
-    POWERTOOLS_METRICS_NAMESPACE: config.project,
-    POWERTOOLS_LOG_LEVEL: logLevel,
-    POWERTOOLS_METRICS_DISABLED: 'true',
-    AWS_MAX_ATTEMPTS: String(config.sdkMaxAttempts),
-    AWS_RETRY_MODE: 'standard',
-    AWS_REGION: STANDIN_REGION,
-    AWS_ACCESS_KEY_ID: STANDIN_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: STANDIN_CREDENTIALS.secretAccessKey,
-    AWS_ENDPOINT_URL_S3: s3rver.endpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint,
-    S3_FORCE_PATH_STYLE: 'true',
-  });
+  Object.assign(
+    process.env,
+    standInEnvironment(functionEnvironment(config, names), {
+      endpoints: { s3: s3rver.endpoint, dynamodb: dynalite.endpoint },
+      logLevel,
+    }),
+  );
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { handler } = require(BUNDLE) as { handler: Handler };
+  const { handler } = require(HANDLER_BUNDLE) as { handler: Handler };
   const context = (): Context =>
     ({
       functionName: names.functionName,
@@ -103,12 +95,8 @@ export async function startLocalPipeline({ logLevel = 'WARN' } = {}): Promise<Lo
     table: names.tableName,
     clients,
     async upload(key, body, contentType) {
-      const put = await clients.s3.send(
-        new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
-      );
-      return s3Event(
-        s3Record({ bucket, key, size: body.length, eTag: put.ETag?.replace(/"/g, ''), versionId: put.VersionId }),
-      );
+      const request = { Bucket: bucket, Key: key, Body: body, ContentType: contentType };
+      return s3Event(putRecord(request, await clients.s3.send(new PutObjectCommand(request))));
     },
     invoke: (event) => handler(event, context()),
     readItem: (key, versionId) => readMetadataItem(clients.dynamodb, names.tableName, key, versionId),

@@ -47,3 +47,21 @@ export function s3Record(input: ObjectEventInput): S3EventRecord {
 }
 
 export const s3Event = (...records: S3EventRecord[]): S3Event => ({ Records: records });
+
+/**
+ * The record S3 sends for a PutObject: built from the request (bucket, key, size of the body) and
+ * S3's answer to it (ETag, version id).
+ */
+export function putRecord(
+  request: { readonly Bucket: string; readonly Key: string; readonly Body: Buffer | string },
+  response: { readonly ETag?: string; readonly VersionId?: string },
+): S3EventRecord {
+  return s3Record({
+    bucket: request.Bucket,
+    key: request.Key,
+    size: Buffer.byteLength(request.Body),
+    // S3 quotes the ETag in its HTTP answer, not in event records.
+    eTag: response.ETag?.replace(/"/g, ''),
+    versionId: response.VersionId,
+  });
+}

@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import S3rver from 's3rver';
 import dynalite from 'dynalite';
 import { projectConfig, TABLE_KEY_SCHEMA, TapConfig } from '../../config';
+import { HANDLER_BUNDLE } from '../build-handler';
 
 export interface StandIn {
   readonly endpoint: string;
@@ -113,8 +114,41 @@ export async function readMetadataItem(
   return Item ? unmarshall(Item) : undefined;
 }
 
-/** The bundled handler, the very file the Lambda runs. */
-export const BUNDLE = path.resolve(__dirname, '../../dist/handler/index.js');
+export interface StandInPointers {
+  /** One endpoint per service (s3rver and dynalite), or one for every service (moto). */
+  readonly endpoints: { readonly s3: string; readonly dynamodb: string } | string;
+  readonly region?: string;
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /** Replaces the configured POWERTOOLS_LOG_LEVEL, e.g. WARN to keep a local run readable. */
+  readonly logLevel?: string;
+  /** Keep the EMF metric lines (the benchmark counts them as log volume); off, they are noise here. */
+  readonly emitMetrics?: boolean;
+}
+
+/**
+ * The function's environment (from functionEnvironment, or as deployed) plus what running it here
+ * needs: region, credentials and endpoints of the stand-ins, path-style S3, no EMF metrics unless asked.
+ */
+export function standInEnvironment(
+  functionEnv: Readonly<Record<string, string>>,
+  pointers: StandInPointers,
+): Record<string, string> {
+  const { endpoints, region = STANDIN_REGION, credentials = STANDIN_CREDENTIALS, logLevel } = pointers;
+  return {
+    ...functionEnv,
+    ...(logLevel ? { POWERTOOLS_LOG_LEVEL: logLevel } : {}),
+    ...(pointers.emitMetrics ? {} : { POWERTOOLS_METRICS_DISABLED: 'true' }),
+    AWS_REGION: region,
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    ...(typeof endpoints === 'string'
+      ? { AWS_ENDPOINT_URL: endpoints }
+      : { AWS_ENDPOINT_URL_S3: endpoints.s3, AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb }),
+    S3_FORCE_PATH_STYLE: 'true',
+    // The function runs on nodejs22.x; this machine's Node 20 makes the SDK print a notice that is noise here.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+}
 
 /**
  * Runs the bundle in a fresh Node process with only `env` (plus PATH), as Lambda would with the
@@ -124,14 +158,9 @@ export async function runBundleInChild(
   event: unknown,
   env: Record<string, string | undefined>,
 ): Promise<Record<string, number>> {
-  const script = `require(${JSON.stringify(BUNDLE)}).handler(JSON.parse(process.argv[1])).then((r) => console.log(JSON.stringify(r)))`;
+  const script = `require(${JSON.stringify(HANDLER_BUNDLE)}).handler(JSON.parse(process.argv[1])).then((r) => console.log(JSON.stringify(r)))`;
   const { stdout } = await promisify(execFile)(process.execPath, ['-e', script, JSON.stringify(event)], {
-    env: {
-      PATH: process.env.PATH,
-      NODE_NO_WARNINGS: '1',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      ...env,
-    },
+    env: { PATH: process.env.PATH, NODE_NO_WARNINGS: '1', ...env },
   });
   return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
 }

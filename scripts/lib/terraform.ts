@@ -1,20 +1,22 @@
 // Shared by validate, security and e2e: synthesize TapStack, then run the real Terraform CLI and the
 // real hashicorp/aws provider against the synthesized JSON, offline.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { zipSync } from 'fflate';
+import { zipSync, type Zippable } from 'fflate';
+import { root, run } from './cli';
 
-export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const AWS_PROVIDER_VERSION = '5.100.0';
 export const FAKE_ACCOUNT_ID = '123456789012';
 
+type Env = NodeJS.ProcessEnv;
+
 /** Environment for every Terraform run here: fake credentials, no telemetry, no prompts. */
-export const terraformEnv = (extra = {}) => ({
+export const terraformEnv = (extra: Env = {}): Env => ({
   ...process.env,
   AWS_ACCESS_KEY_ID: 'AKIAOFFLINEEXAMPLE00',
   AWS_SECRET_ACCESS_KEY: 'offline-fake-secret-key',
@@ -25,41 +27,40 @@ export const terraformEnv = (extra = {}) => ({
   ...extra,
 });
 
-export const step = (message) => console.log(`\n==> ${message}`);
-export const info = (message) => console.log(`    ${message}`);
-
-/** Runs a command (streaming its output unless quiet); resolves to { ms, output }; throws on failure. */
-export function run(command, args, { cwd = root, env = process.env, quiet = false } = {}) {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: quiet ? ['ignore', 'pipe', 'pipe'] : 'inherit' });
-    let output = '';
-    if (quiet) for (const stream of [child.stdout, child.stderr]) stream.on('data', (d) => (output += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolve({ ms: Date.now() - started, output });
-      else
-        reject(new Error(`${command} ${args.join(' ')} exited with ${code}${quiet ? `\n${output.slice(-4000)}` : ''}`));
-    });
-  });
+/** Terraform in one prepared folder with one environment: quiet runs, and the JSON of `show` or `output`. */
+export function terraformIn(dir: string, env: Env) {
+  return {
+    run: (args: string[], quiet = true) => run('terraform', args, { cwd: dir, env, quiet }),
+    json: <T>(args: string[]): T =>
+      JSON.parse(execFileSync('terraform', args, { cwd: dir, env, maxBuffer: 64 << 20 }).toString()) as T,
+  };
 }
 
-/** `cdktf synth` (which also bundles the handler); returns the synthesized stack JSON's path. */
-export async function synth({ env = process.env } = {}) {
+export interface SynthesizedStackFile {
+  readonly name: string;
+  readonly file: string;
+}
+
+/** `cdktf synth` (whose app command also bundles the handler); returns every synthesized stack's JSON path. */
+export async function synth({ env = process.env }: { env?: Env } = {}) {
   const { ms } = await run('npx', ['--no-install', 'cdktf', 'synth', '--hide-diff'], {
     env: { ...env, CHECKPOINT_DISABLE: '1' },
     quiet: true,
   });
   const stacksDir = path.join(root, 'cdktf.out', 'stacks');
-  const stacks = fs.readdirSync(stacksDir).filter((d) => fs.existsSync(path.join(stacksDir, d, 'cdk.tf.json')));
-  return { ms, stacks: stacks.map((name) => ({ name, file: path.join(stacksDir, name, 'cdk.tf.json') })) };
+  const names = fs.readdirSync(stacksDir).filter((d) => fs.existsSync(path.join(stacksDir, d, 'cdk.tf.json')));
+  const stacks: SynthesizedStackFile[] = names.map((name) => ({
+    name,
+    file: path.join(stacksDir, name, 'cdk.tf.json'),
+  }));
+  return { ms, stacks };
 }
 
 /**
  * The folder of a local provider mirror holding hashicorp/aws 5.100.0, if this machine has one:
  * TAP_TF_PROVIDER_MIRROR, else the usual places a mirror is put.
  */
-export function findProviderMirror() {
+export function findProviderMirror(): string | undefined {
   const candidates = [
     process.env.TAP_TF_PROVIDER_MIRROR,
     '/opt/tf-plugins',
@@ -67,7 +68,7 @@ export function findProviderMirror() {
     '/usr/local/share/terraform/plugins',
     path.join(os.homedir(), '.terraform.d/plugins'),
     path.join(os.homedir(), '.local/share/terraform/plugins'),
-  ].filter(Boolean);
+  ].filter((dir): dir is string => !!dir);
   for (const base of ['/opt', '/srv', '/usr/local']) {
     try {
       for (const entry of fs.readdirSync(base)) candidates.push(path.join(base, entry));
@@ -81,7 +82,7 @@ export function findProviderMirror() {
 }
 
 /** A Terraform CLI config that takes hashicorp/aws from the mirror (when there is one) and nothing else from the network. */
-export function writeCliConfig(dir) {
+export function writeCliConfig(dir: string): { file: string; mirror: string | undefined } {
   const mirror = findProviderMirror();
   const file = path.join(dir, 'terraformrc');
   const body = mirror
@@ -91,10 +92,10 @@ export function writeCliConfig(dir) {
   return { file, mirror };
 }
 
-/** A zip of `sourceDir` with fixed timestamps and modes: the same files give the same bytes. */
-export function zipDirectory(sourceDir, outputFile) {
-  const entries = {};
-  const walk = (dir, prefix) => {
+/** A zip of `sourceDir` with fixed timestamps and modes: the same files give the same bytes. Returns its base64 sha256. */
+export function zipDirectory(sourceDir: string, outputFile: string): string {
+  const entries: Zippable = {};
+  const walk = (dir: string, prefix: string) => {
     for (const name of fs.readdirSync(dir).sort()) {
       const full = path.join(dir, name);
       if (fs.statSync(full).isDirectory()) walk(full, `${prefix}${name}/`);
@@ -111,6 +112,20 @@ export function zipDirectory(sourceDir, outputFile) {
   return createHash('sha256').update(zip).digest('base64');
 }
 
+/** The parts of a synthesized stack's JSON that prepareStack rewrites. */
+interface StackJson {
+  data?: Record<string, Record<string, unknown>> & { archive_file?: Record<string, { source_dir: string }> };
+  provider?: Record<string, unknown>;
+  terraform: { backend?: unknown; required_providers?: Record<string, unknown> };
+}
+
+export interface ReplacedArchive {
+  readonly name: string;
+  readonly sourceDir: string;
+  readonly zipFile: string;
+  readonly hash: string;
+}
+
 /**
  * Copies a synthesized stack into `dir`, ready for Terraform here:
  * - hashicorp/archive has no mirror on this machine and the registry is out of reach, so each
@@ -119,13 +134,17 @@ export function zipDirectory(sourceDir, outputFile) {
  * - the backend becomes a local state file inside `dir`, so a check never touches real state;
  * - an override file points the AWS provider at `endpoints` with fake credentials and no account checks.
  */
-export function prepareStack(stackFile, dir, { endpoints, skipAccountLookup = false } = {}) {
+export function prepareStack(
+  stackFile: string,
+  dir: string,
+  { endpoints, skipAccountLookup = false }: { endpoints?: Record<string, string>; skipAccountLookup?: boolean } = {},
+): { prepared: StackJson; replaced: ReplacedArchive[] } {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
-  const stack = JSON.parse(fs.readFileSync(stackFile, 'utf8'));
+  const stack = JSON.parse(fs.readFileSync(stackFile, 'utf8')) as StackJson;
   const stackDir = path.dirname(stackFile);
   let text = JSON.stringify(stack);
-  const replaced = [];
+  const replaced: ReplacedArchive[] = [];
   for (const [name, archive] of Object.entries(stack.data?.archive_file ?? {})) {
     const sourceDir = path.resolve(stackDir, archive.source_dir.replace('${path.module}/', ''));
     const zipFile = path.join(dir, `${name}.zip`);
@@ -135,7 +154,7 @@ export function prepareStack(stackFile, dir, { endpoints, skipAccountLookup = fa
       .replaceAll(`\${data.archive_file.${name}.output_base64sha256}`, hash);
     replaced.push({ name, sourceDir, zipFile, hash });
   }
-  const prepared = JSON.parse(text);
+  const prepared = JSON.parse(text) as StackJson;
   if (prepared.data?.archive_file) delete prepared.data.archive_file;
   if (prepared.data && Object.keys(prepared.data).length === 0) delete prepared.data;
   delete prepared.provider?.archive;
@@ -161,7 +180,7 @@ export function prepareStack(stackFile, dir, { endpoints, skipAccountLookup = fa
  * An STS stand-in on a free loopback port: answers GetCallerIdentity with a fake account, the only
  * AWS call a plan of this stack makes (data.aws_caller_identity).
  */
-export async function startStsStub(accountId = FAKE_ACCOUNT_ID) {
+export async function startStsStub(accountId = FAKE_ACCOUNT_ID): Promise<{ url: string; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => {
@@ -173,35 +192,51 @@ export async function startStsStub(accountId = FAKE_ACCOUNT_ID) {
       );
     });
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(resolve)) };
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** What a plan's JSON (`terraform show -json`) holds that these scripts read. */
+export interface PlanJson {
+  resource_changes?: {
+    address: string;
+    change: { actions: string[]; before?: Record<string, unknown> | null; after?: Record<string, unknown> | null };
+  }[];
+  planned_values?: {
+    root_module?: { resources?: { address: string; mode: string; values?: Record<string, unknown> }[] };
+  };
+}
+
+export interface PlanTimes {
+  init: number;
+  validate: number;
+  plan: number;
 }
 
 /** terraform init + validate + plan of a prepared folder; returns durations and the plan as JSON. */
-export async function planOffline(dir, { env }) {
-  const tf = (args, opts = {}) => run('terraform', args, { cwd: dir, env, ...opts });
-  const times = {};
-  times.init = (await tf(['init', '-input=false', '-no-color'], { quiet: true })).ms;
-  times.validate = (await tf(['validate', '-no-color'])).ms;
-  const plan = await tf(['plan', '-input=false', '-lock=false', '-no-color', '-out=tfplan'], { quiet: true });
-  times.plan = plan.ms;
+export async function planOffline(dir: string, { env }: { env: Env }) {
+  const tf = terraformIn(dir, env);
+  const init = await tf.run(['init', '-input=false', '-no-color']);
+  const validated = await tf.run(['validate', '-no-color'], false);
+  const plan = await tf.run(['plan', '-input=false', '-lock=false', '-no-color', '-out=tfplan']);
+  const times: PlanTimes = { init: init.ms, validate: validated.ms, plan: plan.ms };
   const warnings = [...plan.output.matchAll(/^Warning: (.+)$/gm)].map((m) => m[1]);
-  const planJson = execFileSync('terraform', ['show', '-json', 'tfplan'], {
-    cwd: dir,
-    env,
-    maxBuffer: 64 << 20,
-  }).toString();
-  fs.writeFileSync(path.join(dir, 'plan.json'), planJson);
-  return { times, warnings, plan: JSON.parse(planJson), planFile: path.join(dir, 'plan.json') };
+  const planJson = tf.json<PlanJson>(['show', '-json', 'tfplan']);
+  const planFile = path.join(dir, 'plan.json');
+  fs.writeFileSync(planFile, JSON.stringify(planJson));
+  return { times, warnings, plan: planJson, planFile };
 }
 
 /** Every planned resource that supports tags and lacks one of `required` in tags_all. */
-export function untaggedResources(plan, required) {
-  const missing = [];
+export function untaggedResources(plan: PlanJson, required: readonly string[]): string[] {
+  const missing: string[] = [];
   for (const resource of plan.planned_values?.root_module?.resources ?? []) {
     if (resource.mode !== 'managed' || !('tags_all' in (resource.values ?? {}))) continue;
-    const tags = resource.values.tags_all ?? {};
+    const tags = (resource.values?.tags_all ?? {}) as Record<string, string>;
     const absent = required.filter((key) => !(key in tags));
     if (absent.length > 0) missing.push(`${resource.address} (no ${absent.join(', ')})`);
   }

@@ -1,10 +1,14 @@
-// Bundles handler/index.ts into dist/handler/index.js. Deterministic: the same source gives the same
-// bytes, so the archive's hash (and a Lambda update) changes only when the code does.
+// Bundles handler/index.ts into HANDLER_BUNDLE_DIR/index.js. Deterministic: the same source gives the
+// same bytes, so the archive's hash (and a Lambda update) changes only when the code does.
 import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import type { BuildOptions } from 'esbuild';
+import { HANDLER_BUNDLE_DIR } from '../config';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const root = path.resolve(__dirname, '..');
+
+/** The bundle the function runs, where the stack's archive takes it from. */
+export const HANDLER_BUNDLE = path.join(root, HANDLER_BUNDLE_DIR, 'index.js');
 
 /** The settings every handler bundle of this project is built with (the benchmark baseline too). */
 export const bundleOptions = {
@@ -18,11 +22,11 @@ export const bundleOptions = {
   legalComments: 'none',
   sourcemap: false,
   logLevel: 'warning',
-};
+} satisfies BuildOptions;
 
 export async function buildHandler({
   entry = path.join(root, 'handler/index.ts'),
-  outfile = path.join(root, 'dist/handler/index.js'),
+  outfile = HANDLER_BUNDLE,
   metafile = false,
 } = {}) {
   // Imported here, not at the top: the up-to-date check before every synth then costs no esbuild start-up.
@@ -31,16 +35,16 @@ export async function buildHandler({
 }
 
 /** True when the bundle is newer than everything it is built from (handler sources, lock file, this script). */
-export function bundleIsCurrent(outfile = path.join(root, 'dist/handler/index.js')) {
+export function bundleIsCurrent(outfile = HANDLER_BUNDLE): boolean {
   if (!fs.existsSync(outfile)) return false;
-  const inputs = [path.join(root, 'package-lock.json'), fileURLToPath(import.meta.url)];
+  const inputs = [path.join(root, 'package-lock.json'), __filename];
   for (const entry of fs.readdirSync(path.join(root, 'handler'), { recursive: true }))
     inputs.push(path.join(root, 'handler', String(entry)));
   const built = fs.statSync(outfile).mtimeMs;
   return inputs.every((file) => fs.statSync(file).mtimeMs < built);
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+if (require.main === module) {
   // `cdktf synth` runs this before every synth: skipping an up-to-date bundle saves ~0.4 s there.
   if (process.argv.includes('--force') || !bundleIsCurrent()) {
     buildHandler().catch(() => process.exit(1));

@@ -4,9 +4,10 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { info, root } from './terraform.mjs';
+import { info, root } from './cli';
 
-export function ensureVenv(name) {
+/** The bin folder of .venv/<name>, installed from tools/requirements-<name>.txt when missing or out of date. */
+export function ensureVenv(name: string): string {
   const requirements = path.join(root, 'tools', `requirements-${name}.txt`);
   const dir = path.join(root, '.venv', name);
   const stamp = path.join(dir, '.requirements.sha256');
@@ -22,7 +23,8 @@ export function ensureVenv(name) {
       stdio: 'pipe',
     });
   } catch (error) {
-    throw new Error(`pip install -r tools/requirements-${name}.txt failed:\n${error.stderr?.toString().slice(-4000)}`, {
+    const stderr = (error as { stderr?: Buffer }).stderr?.toString() ?? '';
+    throw new Error(`pip install -r tools/requirements-${name}.txt failed:\n${stderr.slice(-4000)}`, {
       cause: error,
     });
   }

@@ -2,25 +2,31 @@
 // hashicorp/aws 5.100.0 provider, offline and with no AWS account.
 import path from 'node:path';
 import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { info, root, runMain, step } from './lib/cli';
 import {
   FAKE_ACCOUNT_ID,
-  info,
   planOffline,
+  PlanTimes,
   prepareStack,
-  root,
   startStsStub,
-  step,
   synth,
   terraformEnv,
   untaggedResources,
   writeCliConfig,
-} from './lib/terraform.mjs';
+} from './lib/terraform';
 
 export const REQUIRED_TAGS = ['Project', 'Environment', 'Owner', 'ManagedBy'];
 
+export interface ValidatedStack {
+  readonly stack: string;
+  readonly dir: string;
+  readonly planFile: string;
+  readonly times: PlanTimes;
+  readonly creates: number;
+}
+
 /** Synth + offline plan of every stack; returns what it measured. Used by security and bench too. */
-export async function validate({ quiet = false } = {}) {
+export async function validate({ quiet = false } = {}): Promise<{ synthMs: number; results: ValidatedStack[] }> {
   const log = quiet ? () => undefined : info;
   if (!quiet) step('Synthesizing TapStack (cdktf synth)');
   const { ms: synthMs, stacks } = await synth();
@@ -37,7 +43,7 @@ export async function validate({ quiet = false } = {}) {
 
   const sts = await startStsStub();
   log(`STS stand-in on ${sts.url}: data.aws_caller_identity reads fake account ${FAKE_ACCOUNT_ID}`);
-  const results = [];
+  const results: ValidatedStack[] = [];
   try {
     for (const stack of stacks) {
       const dir = path.join(workRoot, stack.name);
@@ -65,13 +71,9 @@ export async function validate({ quiet = false } = {}) {
   return { synthMs, results };
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  validate()
-    .then(({ results }) => {
-      step(`validate: OK (${results.map((r) => `${r.stack}: ${r.creates} resources planned`).join('; ')})`);
-    })
-    .catch((error) => {
-      console.error(`\nvalidate: FAILED\n${error.message}`);
-      process.exit(1);
-    });
+if (require.main === module) {
+  runMain('validate', async () => {
+    const { results } = await validate();
+    step(`validate: OK (${results.map((r) => `${r.stack}: ${r.creates} resources planned`).join('; ')})`);
+  });
 }

@@ -1,0 +1,99 @@
+// Benchmark worker: loads the bundled handler in a fresh process (a cold start), then invokes it
+// once per event file entry with at most `concurrency` invocations in flight, like Lambda with
+// reserved concurrency. Prints one JSON line of measurements (WorkerResult) on fd 3; the handler's
+// logs and EMF metrics go to stdout, whose size is the log volume CloudWatch would ingest.
+//
+// scripts/bench.ts compiles this file to plain CommonJS and runs it with bare node: no TypeScript
+// loader hooks sit in front of the bundle's require, so the load time is the bundle's alone.
+//
+//   node invoke-worker.js <bundle.js> <events.json> <concurrency> <context.json>
+import fs from 'node:fs';
+
+export interface WorkerResult {
+  /** Wall and CPU time of the bundle's require, the module-load part of a cold start. */
+  loadMs: number;
+  loadCpuMs: number;
+  wallMs: number;
+  cpuMs: number;
+  invocations: number;
+  failures: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxRssKb: number;
+  logBytes: number;
+}
+
+/** The fields of Lambda's context the handler reads, as the function is configured. */
+export interface WorkerContext {
+  functionName: string;
+  memoryLimitInMB: string;
+  invokedFunctionArn: string;
+}
+
+type Handler = (event: unknown, context: WorkerContext & Record<string, string>) => Promise<unknown>;
+
+/** Counts what is written to stdout from now on. */
+function countStdout(): () => number {
+  let bytes = 0;
+  const write = process.stdout.write.bind(process.stdout) as (...args: unknown[]) => boolean;
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    bytes += Buffer.byteLength(chunk);
+    return write(chunk, ...rest);
+  }) as typeof process.stdout.write;
+  return () => bytes;
+}
+
+async function invokeAll(handler: Handler, events: unknown[], concurrency: number, context: WorkerContext) {
+  let next = 0;
+  let failures = 0;
+  const latencies: number[] = [];
+  const worker = async () => {
+    while (next < events.length) {
+      const event = events[next++];
+      const started = process.hrtime.bigint();
+      try {
+        await handler(event, { ...context, awsRequestId: `bench-${next}`, functionVersion: '$LATEST' });
+      } catch {
+        failures++;
+      }
+      latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return { failures, latencies: latencies.sort((a, b) => a - b) };
+}
+
+async function main() {
+  const [bundle, eventsFile, concurrency, contextFile] = process.argv.slice(2);
+  const events = JSON.parse(fs.readFileSync(eventsFile, 'utf8')) as unknown[];
+  const context = JSON.parse(fs.readFileSync(contextFile, 'utf8')) as WorkerContext;
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  // require, as Lambda loads a CommonJS handler: this line alone is the measured load.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { handler } = require(bundle) as { handler: Handler };
+  const loadMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  const loadCpu = process.cpuUsage(cpu0);
+  const logBytes = countStdout();
+
+  const cpu1 = process.cpuUsage();
+  const t1 = process.hrtime.bigint();
+  const { failures, latencies } = await invokeAll(handler, events, Number(concurrency ?? 1), context);
+  const wallMs = Number(process.hrtime.bigint() - t1) / 1e6;
+  const cpu = process.cpuUsage(cpu1);
+  const result: WorkerResult = {
+    loadMs,
+    loadCpuMs: (loadCpu.user + loadCpu.system) / 1000,
+    wallMs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    invocations: events.length,
+    failures,
+    p50Ms: latencies[Math.floor(latencies.length / 2)],
+    p99Ms: latencies[Math.floor(latencies.length * 0.99)],
+    maxRssKb: process.resourceUsage().maxRSS,
+    logBytes: logBytes(),
+  };
+  fs.writeSync(3, JSON.stringify(result) + '\n');
+}
+
+if (require.main === module) void main();

@@ -1,0 +1,51 @@
+// What every script shares: the project root, its two output line styles, child processes, and the
+// entry point that turns a thrown error into one "<script>: FAILED" line and exit code 1.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+
+export const root = path.resolve(__dirname, '../..');
+
+export const step = (message: string) => console.log(`\n==> ${message}`);
+export const info = (message: string) => console.log(`    ${message}`);
+
+export interface RunOptions {
+  readonly cwd?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Collect the output (returned, and quoted on failure) instead of streaming it. */
+  readonly quiet?: boolean;
+}
+
+/** Runs a command (streaming its output unless quiet); resolves to its duration and output; rejects on failure. */
+export function run(
+  command: string,
+  args: string[],
+  { cwd = root, env = process.env, quiet = false }: RunOptions = {},
+): Promise<{ ms: number; output: string }> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, env, stdio: quiet ? ['ignore', 'pipe', 'pipe'] : 'inherit' });
+    let output = '';
+    if (quiet) for (const stream of [child.stdout, child.stderr]) stream?.on('data', (d) => (output += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve({ ms: Date.now() - started, output });
+      else
+        reject(new Error(`${command} ${args.join(' ')} exited with ${code}${quiet ? `\n${output.slice(-4000)}` : ''}`));
+    });
+  });
+}
+
+/** One line for a failure: the message, the error's class when it says more than "Error", an AWS SDK error's HTTP status. */
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}${status ? ` (HTTP ${status})` : ''}`;
+}
+
+/** Runs a script's main; a thrown error becomes "<name>: FAILED" with its description, and exit code 1. */
+export function runMain(name: string, main: () => Promise<unknown>): void {
+  main().catch((error: unknown) => {
+    console.error(`\n${name}: FAILED\n${describeError(error)}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,125 @@
+// npm run security: checkov on the synthesized stack (terraform_json), on the offline plan
+// (terraform_plan, where references are resolved) and on the CI workflow (github_actions). Fails on
+// any failed check or parse error.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { info, root, runMain, step } from './lib/cli';
+import { ensureVenv } from './lib/venv';
+import { validate } from './validate';
+
+export interface CheckovSkip {
+  readonly id: string;
+  readonly reason: string;
+}
+
+/** The skips in .checkov.yaml with their reasons; a skip without a reason is an error. */
+export function readSkips(file = path.join(root, '.checkov.yaml')): CheckovSkip[] {
+  const skips: CheckovSkip[] = [];
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    const match = /^\s*-\s*(CKV2?_[A-Z]+_\d+)\s*(?:#\s*(.*))?$/.exec(line);
+    if (!match) continue;
+    if (!match[2]?.trim()) throw new Error(`.checkov.yaml skips ${match[1]} without a reason`);
+    skips.push({ id: match[1], reason: match[2].trim() });
+  }
+  return skips;
+}
+
+const SUMMARY_KEYS = ['passed', 'failed', 'skipped', 'parsing_errors'] as const;
+type ScanSummary = Record<(typeof SUMMARY_KEYS)[number], number>;
+
+interface CheckovCheck {
+  check_id: string;
+  check_name: string;
+  resource: string;
+}
+
+/** One framework's report; checkov prints one object, or a list of them when it ran several. */
+interface CheckovReport {
+  summary?: Partial<ScanSummary>;
+  results?: { failed_checks?: CheckovCheck[]; passed_checks?: CheckovCheck[] };
+}
+
+function checkov(bin: string, args: string[]) {
+  let output: string;
+  try {
+    output = execFileSync(
+      path.join(bin, 'checkov'),
+      [...args, '--config-file', path.join(root, '.checkov.yaml'), '-o', 'json'],
+      { cwd: root, maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] },
+    ).toString();
+  } catch (error) {
+    // checkov exits 1 when a check fails; its JSON report is still on stdout.
+    const { stdout, stderr } = error as { stdout?: Buffer; stderr?: Buffer };
+    output = stdout?.toString() ?? '';
+    if (!output.trim().startsWith('{') && !output.trim().startsWith('['))
+      throw new Error(`checkov failed to run:\n${stderr?.toString()}`, { cause: error });
+  }
+  const reports = [JSON.parse(output) as CheckovReport | CheckovReport[]].flat();
+  const summary: ScanSummary = { passed: 0, failed: 0, skipped: 0, parsing_errors: 0 };
+  const failed: string[] = [];
+  const passedResources = new Set<string>();
+  for (const report of reports) {
+    for (const key of SUMMARY_KEYS) summary[key] += report.summary?.[key] ?? 0;
+    for (const c of report.results?.failed_checks ?? []) failed.push(`${c.check_id} ${c.resource}: ${c.check_name}`);
+    for (const c of report.results?.passed_checks ?? []) passedResources.add(c.resource);
+  }
+  return { summary, failed, passedResources };
+}
+
+/** Scans one validated stack as synthesized and as planned; returns the number of failures. */
+function scanStack(bin: string, stack: string, planFile: string, skipCount: number): number {
+  const stackFile = path.join(root, 'cdktf.out', 'stacks', stack, 'cdk.tf.json');
+  const scans = [
+    { name: `${stack} synthesized (terraform_json)`, args: ['-f', stackFile, '--framework', 'terraform_json'] },
+    { name: `${stack} offline plan (terraform_plan)`, args: ['-f', planFile, '--framework', 'terraform_plan'] },
+  ];
+  let failures = 0;
+  for (const scan of scans) {
+    const { summary, failed, passedResources } = checkov(bin, scan.args);
+    info(
+      `${scan.name}: passed ${summary.passed}, failed ${summary.failed}, skipped ${summary.skipped} inline + ${skipCount} by .checkov.yaml, parsing errors ${summary.parsing_errors}`,
+    );
+    for (const f of failed) info(`  FAILED ${f}`);
+    failures += summary.failed + summary.parsing_errors;
+    if (summary.passed === 0) {
+      info('  no check passed: checkov evaluated nothing, which is a silent drop');
+      failures++;
+    }
+    if (scan.args.includes('terraform_json')) {
+      // Every IAM policy document must have been evaluated: a document checkov could not read
+      // would show up as UNKNOWN, never as failed.
+      const synthesized = JSON.parse(fs.readFileSync(stackFile, 'utf8')) as {
+        data?: { aws_iam_policy_document?: Record<string, unknown> };
+      };
+      for (const name of Object.keys(synthesized.data?.aws_iam_policy_document ?? {})) {
+        if (![...passedResources].some((res) => res.endsWith(`.${name}`))) {
+          info(`  policy document ${name} was not evaluated by any check`);
+          failures++;
+        }
+      }
+    }
+  }
+  return failures;
+}
+
+async function main() {
+  step('Security gate: checkov');
+  const skips = readSkips();
+  const bin = ensureVenv('checkov');
+  const version = execFileSync(path.join(bin, 'checkov'), ['--version']).toString().trim();
+  info(`checkov ${version}; ${skips.length} checks skipped in .checkov.yaml:`);
+  for (const s of skips) info(`  ${s.id}: ${s.reason}`);
+
+  const { results } = await validate({ quiet: true });
+  let failures = 0;
+  for (const r of results) failures += scanStack(bin, r.stack, r.planFile, skips.length);
+  const workflows = checkov(bin, ['-d', path.join(root, '.github', 'workflows'), '--framework', 'github_actions']);
+  info(`CI workflow (github_actions): passed ${workflows.summary.passed}, failed ${workflows.summary.failed}`);
+  for (const f of workflows.failed) info(`  FAILED ${f}`);
+  failures += workflows.summary.failed;
+  if (failures > 0) throw new Error(`${failures} failed check(s) or scan problem(s)`);
+  step('security: OK, 0 failed checks');
+}
+
+if (require.main === module) runMain('security', main);
