@@ -7,6 +7,7 @@ import { functionEnvironment, resolveConfig, resourceNames } from '../config';
 import { withRootProviderImport } from '../bench/baseline-app';
 import { itemBytes } from '../scripts/bench';
 import { readSkips } from '../scripts/security';
+import { npmFindings, permits, pythonPermits } from '../scripts/licenses';
 import { putRecord } from '../scripts/lib/s3-events';
 import { standInEnvironment } from '../scripts/lib/standins';
 
@@ -152,5 +153,55 @@ describe("the bench's DynamoDB item size", () => {
     // Act & Assess
     // 3 (map) + "a" 1 + "xy" 2 + 1, + "n" 1 + 123 (2 digits' bytes + 1) + 1.
     expect(itemBytes({ a: 'xy', n: 123 })).toBe(3 + (1 + 2 + 1) + (1 + 3 + 1));
+  });
+});
+
+describe('the licence gate', () => {
+  it('reads SPDX expressions: any side of an OR, every side of an AND', () => {
+    // Act & Assess
+    expect(permits('MIT')).toBe(true);
+    expect(permits('(MIT OR GPL-3.0-or-later)')).toBe(true);
+    expect(permits('Apache-2.0 AND MIT')).toBe(true);
+    expect(permits('GPL-3.0-only')).toBe(false);
+    expect(permits('MIT AND AGPL-3.0-only')).toBe(false);
+    expect(permits('SSPL-1.0')).toBe(false);
+  });
+
+  it('names npm packages that declare nothing permissive, unless verified by hand at that version', () => {
+    // Prepare
+    const lock = {
+      packages: {
+        '': {},
+        'node_modules/a': { version: '1.0.0', license: 'MIT' },
+        'node_modules/b': { version: '2.0.0', license: 'GPL-2.0-only' },
+        'node_modules/x/node_modules/only': { version: '0.0.2' },
+        'node_modules/only': { version: '0.0.3' },
+      },
+    };
+    // Act
+    const { checked, findings } = npmFindings(lock);
+    // Assess
+    expect(checked).toBe(4);
+    expect(findings).toEqual([
+      { ecosystem: 'npm', name: 'b', version: '2.0.0', license: 'GPL-2.0-only' },
+      { ecosystem: 'npm', name: 'only', version: '0.0.3', license: 'none declared' },
+    ]);
+  });
+
+  it('accepts a Python package when any licence it declares is permissive', () => {
+    // Act & Assess
+    expect(pythonPermits({ name: 'p', version: '1', license: '', classifiers: ['BSD License'] })).toBe(true);
+    expect(pythonPermits({ name: 'p', version: '1', license: 'Apache-2.0 AND CNRI-Python', classifiers: [] })).toBe(
+      true,
+    );
+    expect(
+      pythonPermits({
+        name: 'p',
+        version: '1',
+        license: '',
+        classifiers: ['GNU Lesser General Public License v3 (LGPLv3)'],
+      }),
+    ).toBe(false);
+    expect(pythonPermits({ name: 'p', version: '1', license: '', classifiers: [] })).toBe(false);
   });
 });
