@@ -36,6 +36,7 @@ export function observability() {
 export const TEST_CONFIG: HandlerConfig = {
   tableName: 'tap-test-file-metadata',
   s3ForcePathStyle: true,
+  recordObjectTags: false,
 };
 
 /** A handler over `clients` with the fixed LIMITS, or others for a test that needs them. */
@@ -56,3 +57,26 @@ export function handlerWith(clients: { s3: S3Client; dynamodb: DynamoDBClient },
 export const PNG_BYTES = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489', 'hex');
 /** An ELF executable header. */
 export const ELF_BYTES = Buffer.concat([Buffer.from('7f454c46020101000000000000000000', 'hex'), Buffer.alloc(48)]);
+
+/**
+ * An item's size as DynamoDB counts it for capacity: attribute names plus values (strings in UTF-8
+ * bytes, numbers about one byte per two significant digits plus one, booleans one byte, maps 3 bytes
+ * plus one per entry plus their names and values).
+ */
+export function dynamoItemBytes(item: object): number {
+  return Object.entries(item)
+    .filter(([, value]) => value !== undefined)
+    .reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + valueBytes(value), 0);
+}
+
+function valueBytes(value: unknown): number {
+  if (typeof value === 'string') return Buffer.byteLength(value);
+  if (typeof value === 'number') {
+    const digits = String(Math.abs(value))
+      .replace('.', '')
+      .replace(/^0+|0+$/g, '').length;
+    return Math.ceil(digits / 2) + 1;
+  }
+  if (typeof value === 'boolean' || value === null) return 1;
+  return 3 + dynamoItemBytes(value as object) + Object.values(value as object).filter((v) => v !== undefined).length;
+}
