@@ -1,60 +1,30 @@
 import 'aws-sdk-client-mock-jest'; // typings of the SDK mock matchers
-import { mockClient } from 'aws-sdk-client-mock';
-import type { GetObjectCommandOutput } from '@aws-sdk/client-s3';
-import { GetObjectCommand, HeadObjectCommand, NotFound, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, NotFound } from '@aws-sdk/client-s3';
 import {
   ConditionalCheckFailedException,
-  DynamoDBClient,
   GetItemCommand,
   ProvisionedThroughputExceededException,
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { dynamoItemBytes, ELF_BYTES, handlerWith, PNG_BYTES } from './handler-helpers';
+import {
+  body,
+  BUCKET,
+  conditionFailed,
+  dynamoItemBytes,
+  ELF_BYTES,
+  handlerWith,
+  headOf,
+  KMS_KEY_ARN,
+  mockAws,
+  s3Error,
+} from './handler-helpers';
 import { s3Event, s3Record } from '../scripts/lib/s3-events';
 import { InvalidEventError, RecordsFailedError } from '../handler/errors';
 import { normalizeSequencer } from '../handler/sequencer';
 
-const s3Mock = mockClient(S3Client);
-const dynamoMock = mockClient(DynamoDBClient);
-const clients = { s3: new S3Client({ region: 'us-east-1' }), dynamodb: new DynamoDBClient({ region: 'us-east-1' }) };
-const BUCKET = 'tap-test-uploads';
-const KMS_KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
-
-// The part of the SDK's stream body the handler uses.
-const body = (bytes: Buffer) =>
-  ({ transformToByteArray: async () => new Uint8Array(bytes) }) as unknown as GetObjectCommandOutput['Body'];
-const headOf = (overrides: Record<string, unknown> = {}) => ({
-  ContentLength: 1234,
-  ETag: '"0123abcd"',
-  ContentType: 'image/png',
-  LastModified: new Date('2026-11-28T10:00:00.000Z'),
-  ServerSideEncryption: 'aws:kms' as const,
-  SSEKMSKeyId: KMS_KEY_ARN,
-  BucketKeyEnabled: true,
-  Metadata: { uploader: 'alice' },
-  ChecksumCRC64NVME: 'AAAAAAAAAAA=',
-  ChecksumType: 'FULL_OBJECT' as const,
-  ...overrides,
-});
-const s3Error = (name: string, status: number) =>
-  new S3ServiceException({
-    name,
-    $fault: status >= 500 ? 'server' : 'client',
-    $metadata: { httpStatusCode: status },
-    message: `${name} (${status})`,
-  });
-const putItems = () => dynamoMock.commandCalls(PutItemCommand).map((c) => unmarshall(c.args[0].input.Item!));
-
-beforeEach(() => {
-  s3Mock.reset();
-  dynamoMock.reset();
-  s3Mock.on(HeadObjectCommand).resolves(headOf());
-  s3Mock.on(GetObjectCommand).resolves({ Body: body(PNG_BYTES) });
-  dynamoMock.on(PutItemCommand).resolves({});
-  dynamoMock.on(UpdateItemCommand).resolves({});
-});
+const { s3Mock, dynamoMock, clients, putItems } = mockAws();
 
 describe('created objects', () => {
   it('stores one item per version with every metadata attribute', async () => {
@@ -329,16 +299,9 @@ describe('removed objects', () => {
 });
 
 describe('at-least-once and out-of-order delivery', () => {
-  const conditionFailed = (storedSequencer: string) =>
-    new ConditionalCheckFailedException({
-      message: 'The conditional request failed',
-      $metadata: {},
-      Item: marshall({ sequencer: normalizeSequencer(storedSequencer) }),
-    });
-
   it('counts a redelivered event as a duplicate, not an error', async () => {
     // Prepare
-    dynamoMock.on(PutItemCommand).rejects(conditionFailed('0055'));
+    dynamoMock.on(PutItemCommand).rejects(conditionFailed({ sequencer: normalizeSequencer('0055') }));
     const { handler, values } = handlerWith(clients);
     // Act
     const summary = await handler(s3Event(s3Record({ bucket: BUCKET, key: 'a.png', sequencer: '0055' })));
@@ -369,7 +332,7 @@ describe('at-least-once and out-of-order delivery', () => {
 
   it('counts an event older than the stored one as stale, not an error', async () => {
     // Prepare
-    dynamoMock.on(UpdateItemCommand).rejects(conditionFailed('0056'));
+    dynamoMock.on(UpdateItemCommand).rejects(conditionFailed({ sequencer: normalizeSequencer('0056') }));
     const { handler, values } = handlerWith(clients);
     // Act
     const summary = await handler(
