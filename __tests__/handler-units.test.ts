@@ -54,14 +54,18 @@ describe('handler configuration', () => {
     );
   });
 
-  it('reads its two settings and rejects a bad one by name', () => {
+  it('reads its settings and rejects a bad one by name', () => {
     // Act & Assess
-    expect(readConfig({ TABLE_NAME: 't', S3_FORCE_PATH_STYLE: 'true' })).toEqual({
+    expect(readConfig({ TABLE_NAME: 't', S3_FORCE_PATH_STYLE: 'true', RECORD_OBJECT_TAGS: 'true' })).toEqual({
       tableName: 't',
       s3ForcePathStyle: true,
+      recordObjectTags: true,
     });
     expect(() => readConfig({ TABLE_NAME: 't', S3_FORCE_PATH_STYLE: 'yes' })).toThrow(
       'S3_FORCE_PATH_STYLE must be true or false, got "yes"',
+    );
+    expect(() => readConfig({ TABLE_NAME: 't', RECORD_OBJECT_TAGS: '1' })).toThrow(
+      'RECORD_OBJECT_TAGS must be true or false, got "1"',
     );
   });
 
@@ -71,7 +75,7 @@ describe('handler configuration', () => {
     // Act
     const config = readConfig(env);
     // Assess
-    expect(config).toEqual({ tableName: 't', s3ForcePathStyle: false });
+    expect(config).toEqual({ tableName: 't', s3ForcePathStyle: false, recordObjectTags: false });
   });
 
   it('fails the cold start of the entry point when TABLE_NAME is missing', async () => {

@@ -1,57 +1,30 @@
 import 'aws-sdk-client-mock-jest'; // typings of the SDK mock matchers
-import { mockClient } from 'aws-sdk-client-mock';
-import type { GetObjectCommandOutput } from '@aws-sdk/client-s3';
-import { GetObjectCommand, HeadObjectCommand, NotFound, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, NotFound } from '@aws-sdk/client-s3';
 import {
   ConditionalCheckFailedException,
-  DynamoDBClient,
   GetItemCommand,
   ProvisionedThroughputExceededException,
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { ELF_BYTES, handlerWith, PNG_BYTES } from './handler-helpers';
+import {
+  body,
+  BUCKET,
+  conditionFailed,
+  dynamoItemBytes,
+  ELF_BYTES,
+  handlerWith,
+  headOf,
+  KMS_KEY_ARN,
+  mockAws,
+  s3Error,
+} from './handler-helpers';
 import { s3Event, s3Record } from '../scripts/lib/s3-events';
 import { InvalidEventError, RecordsFailedError } from '../handler/errors';
 import { normalizeSequencer } from '../handler/sequencer';
 
-const s3Mock = mockClient(S3Client);
-const dynamoMock = mockClient(DynamoDBClient);
-const clients = { s3: new S3Client({ region: 'us-east-1' }), dynamodb: new DynamoDBClient({ region: 'us-east-1' }) };
-const BUCKET = 'tap-test-uploads';
-
-// The part of the SDK's stream body the handler uses.
-const body = (bytes: Buffer) =>
-  ({ transformToByteArray: async () => new Uint8Array(bytes) }) as unknown as GetObjectCommandOutput['Body'];
-const headOf = (overrides: Record<string, unknown> = {}) => ({
-  ContentLength: 1234,
-  ETag: '"0123abcd"',
-  ContentType: 'image/png',
-  LastModified: new Date('2026-11-28T10:00:00.000Z'),
-  ServerSideEncryption: 'aws:kms' as const,
-  Metadata: { uploader: 'alice' },
-  ChecksumCRC64NVME: 'AAAAAAAAAAA=',
-  ChecksumType: 'FULL_OBJECT' as const,
-  ...overrides,
-});
-const s3Error = (name: string, status: number) =>
-  new S3ServiceException({
-    name,
-    $fault: status >= 500 ? 'server' : 'client',
-    $metadata: { httpStatusCode: status },
-    message: `${name} (${status})`,
-  });
-const putItems = () => dynamoMock.commandCalls(PutItemCommand).map((c) => unmarshall(c.args[0].input.Item!));
-
-beforeEach(() => {
-  s3Mock.reset();
-  dynamoMock.reset();
-  s3Mock.on(HeadObjectCommand).resolves(headOf());
-  s3Mock.on(GetObjectCommand).resolves({ Body: body(PNG_BYTES) });
-  dynamoMock.on(PutItemCommand).resolves({});
-  dynamoMock.on(UpdateItemCommand).resolves({});
-});
+const { s3Mock, dynamoMock, clients, putItems } = mockAws();
 
 describe('created objects', () => {
   it('stores one item per version with every metadata attribute', async () => {
@@ -69,7 +42,20 @@ describe('created objects', () => {
     // Act
     const summary = await handler(s3Event(record));
     // Assess
-    expect(summary).toEqual({ records: 1, stored: 1, deleted: 0, gone: 0, duplicate: 0, stale: 0 });
+    expect(summary).toEqual({
+      records: 1,
+      stored: 1,
+      unreadable: 0,
+      marker: 0,
+      deleted: 0,
+      expired: 0,
+      gone: 0,
+      transitioned: 0,
+      tagged: 0,
+      ignored: 0,
+      duplicate: 0,
+      stale: 0,
+    });
     expect(putItems()).toEqual([
       {
         objectKey: 'photos/cat.png',
@@ -78,18 +64,25 @@ describe('created objects', () => {
         key: 'photos/cat.png',
         size: 1234,
         eTag: '0123abcd',
+        multipart: false,
         contentType: 'image/png',
         detectedContentType: 'image/png',
         contentTypeMismatch: false,
         lastModified: '2026-11-28T10:00:00.000Z',
         storageClass: 'STANDARD',
+        storageClassAsOf: '2026-11-29T12:00:00.000Z',
         serverSideEncryption: 'aws:kms',
+        kmsKeyArn: KMS_KEY_ARN,
+        bucketKeyEnabled: true,
         userMetadata: { uploader: 'alice' },
         checksum: { algorithm: 'CRC64NVME', value: 'AAAAAAAAAAA=', type: 'FULL_OBJECT' },
         extension: 'png',
         eventName: 'ObjectCreated:Put',
         eventTime: '2026-11-28T10:00:01.000Z',
         sequencer: normalizeSequencer('0055AED6DCD90281E5'),
+        requester: 'AWS:EXAMPLE',
+        sourceIp: '127.0.0.1',
+        requestId: 'EXAMPLE',
         status: 'present',
         processedAt: '2026-11-29T12:00:00.000Z',
       },
@@ -182,7 +175,7 @@ describe('created objects', () => {
     expect(putItems()[0].status).toBe('present');
   });
 
-  it('cuts user metadata that would push the item past 1 KB, and says so', async () => {
+  it('cuts user metadata past 400 bytes, and says so', async () => {
     // Prepare
     const metadata = Object.fromEntries(
       Array.from({ length: 20 }, (_, i) => [`field${String(i).padStart(2, '0')}`, 'x'.repeat(60)]),
@@ -196,7 +189,7 @@ describe('created objects', () => {
     expect(item.userMetadataTruncated).toBe(true);
     expect(Buffer.byteLength(JSON.stringify(item.userMetadata))).toBeLessThanOrEqual(400);
     expect(Object.keys(item.userMetadata)).toEqual(['field00', 'field01', 'field02', 'field03', 'field04']);
-    expect(Buffer.byteLength(JSON.stringify(item))).toBeLessThan(1024);
+    expect(dynamoItemBytes(item)).toBeLessThan(2048);
   });
 
   it('decodes keys: "+" is a space, %2B a plus, and unicode and percent signs survive', async () => {
@@ -256,43 +249,59 @@ describe('removed objects', () => {
     const update = dynamoMock.commandCalls(UpdateItemCommand)[0].args[0].input;
     expect(unmarshall(update.Key!)).toEqual({ objectKey: 'a b.png', versionId: 'v1' });
     expect(update.UpdateExpression).toBe(
-      'SET #status = :status, #bucket = :bucket, #key = :key, #eventName = :eventName, #eventTime = :eventTime, #sequencer = :sequencer, #processedAt = :processedAt',
+      'SET #status = :status, #bucket = :bucket, #key = :key, #eventName = :eventName, #eventTime = :eventTime, #sequencer = :sequencer, #requester = :requester, #sourceIp = :sourceIp, #requestId = :requestId, #processedAt = :processedAt',
     );
     expect(update.ConditionExpression).toBe('attribute_not_exists(objectKey) OR sequencer < :sequencer');
     expect(unmarshall(update.ExpressionAttributeValues!)[':status']).toBe('deleted');
     expect(values.DeletionsRecorded).toEqual([1]);
   });
 
-  it('records a delete marker under its own version id', async () => {
+  it('records a delete marker as an item of its own version id that says it is one', async () => {
     // Prepare
-    const { handler } = handlerWith(clients);
+    const { handler, values } = handlerWith(clients);
     // Act
-    await handler(
+    const summary = await handler(
       s3Event(
         s3Record({
           bucket: BUCKET,
           key: 'a.png',
           versionId: 'marker-1',
           eventName: 'ObjectRemoved:DeleteMarkerCreated',
+          sequencer: '0B',
+          eventTime: '2026-11-28T10:00:01.000Z',
         }),
       ),
     );
     // Assess
-    expect(unmarshall(dynamoMock.commandCalls(UpdateItemCommand)[0].args[0].input.Key!).versionId).toBe('marker-1');
+    expect(summary.marker).toBe(1);
+    expect(s3Mock.calls()).toHaveLength(0);
+    expect(dynamoMock).toHaveReceivedCommandTimes(UpdateItemCommand, 0);
+    expect(putItems()).toEqual([
+      {
+        objectKey: 'a.png',
+        versionId: 'marker-1',
+        bucket: BUCKET,
+        key: 'a.png',
+        status: 'present',
+        deleteMarker: true,
+        eventName: 'ObjectRemoved:DeleteMarkerCreated',
+        eventTime: '2026-11-28T10:00:01.000Z',
+        sequencer: normalizeSequencer('0B'),
+        requester: 'AWS:EXAMPLE',
+        sourceIp: '127.0.0.1',
+        requestId: 'EXAMPLE',
+        processedAt: '2026-11-29T12:00:00.000Z',
+        extension: 'png',
+      },
+    ]);
+    expect(values.DeleteMarkersRecorded).toEqual([1]);
   });
 });
 
 describe('at-least-once and out-of-order delivery', () => {
-  const conditionFailed = (storedSequencer: string) =>
-    new ConditionalCheckFailedException({
-      message: 'The conditional request failed',
-      $metadata: {},
-      Item: marshall({ sequencer: normalizeSequencer(storedSequencer) }),
-    });
-
   it('counts a redelivered event as a duplicate, not an error', async () => {
     // Prepare
-    dynamoMock.on(PutItemCommand).rejects(conditionFailed('0055'));
+    dynamoMock.on(PutItemCommand).rejects(conditionFailed({ sequencer: normalizeSequencer('0055') }));
     const { handler, values } = handlerWith(clients);
     // Act
     const summary = await handler(s3Event(s3Record({ bucket: BUCKET, key: 'a.png', sequencer: '0055' })));
@@ -323,7 +332,7 @@ describe('at-least-once and out-of-order delivery', () => {
 
   it('counts an event older than the stored one as stale, not an error', async () => {
     // Prepare
-    dynamoMock.on(UpdateItemCommand).rejects(conditionFailed('0056'));
+    dynamoMock.on(UpdateItemCommand).rejects(conditionFailed({ sequencer: normalizeSequencer('0056') }));
     const { handler, values } = handlerWith(clients);
     // Act
     const summary = await handler(

@@ -25,6 +25,7 @@ interface LooseRecord {
   eventSource?: unknown;
   eventName?: unknown;
   eventTime?: unknown;
+  intelligentTieringEventData?: unknown;
   s3?: { bucket: { name?: unknown }; object?: Record<string, unknown> & { key?: unknown } };
 }
 /** A valid record with one part replaced; `patch` gets a deep copy. */
@@ -61,14 +62,36 @@ const badRecords: [string, unknown, string][] = [
     'eventSource is "aws:sqs", expected "aws:s3"',
   ],
   [
-    'an unsupported event name',
-    withRecord((r) => (r.eventName = 'ObjectRestore:Completed')),
-    'eventName "ObjectRestore:Completed" is not an ObjectCreated or ObjectRemoved event',
+    'an event this function does not subscribe',
+    withRecord((r) => (r.eventName = 'ObjectAcl:Put')),
+    'eventName "ObjectAcl:Put" is not an event this function records (ObjectCreated:*, ObjectRemoved:*, LifecycleExpiration:*, LifecycleTransition, IntelligentTiering, ObjectRestore:Completed, ObjectTagging:*)',
   ],
   [
-    'no event name',
-    withRecord((r) => delete r.eventName),
-    'eventName undefined is not an ObjectCreated or ObjectRemoved event',
+    'a restore that only started',
+    withRecord((r) => (r.eventName = 'ObjectRestore:Post')),
+    'eventName "ObjectRestore:Post" is not an event this function records',
+  ],
+  ['no event name', withRecord((r) => delete r.eventName), 'eventName undefined is not an event this function records'],
+  [
+    'a lifecycle transition without its destination',
+    withRecord((r) => (r.eventName = 'LifecycleTransition')),
+    'lifecycleEventData.transitionEventData.destinationStorageClass is missing',
+  ],
+  [
+    'an Intelligent-Tiering event without its tier',
+    withRecord((r) => {
+      r.eventName = 'IntelligentTiering';
+      r.intelligentTieringEventData = { destinationAccessTier: 7 };
+    }),
+    'intelligentTieringEventData.destinationAccessTier is missing',
+  ],
+  [
+    'a removal without a sequencer',
+    withRecord((r) => {
+      r.eventName = 'ObjectRemoved:Delete';
+      delete r.s3.object.sequencer;
+    }),
+    's3.object.sequencer undefined is not a hex string of 1 to 32 digits',
   ],
   ['a bad event time', withRecord((r) => (r.eventTime = 'yesterday')), 'eventTime "yesterday" is not an ISO-8601 time'],
   ['no s3 section', withRecord((r) => Reflect.deleteProperty(r, 's3')), 's3.bucket or s3.object is missing'],

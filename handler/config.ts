@@ -5,6 +5,8 @@ export interface HandlerConfig {
   readonly tableName: string;
   /** Path-style S3 addressing, for S3 stand-ins such as s3rver or moto. */
   readonly s3ForcePathStyle: boolean;
+  /** RECORD_OBJECT_TAGS: read each version's tags (one GetObjectTagging) and record tagging events. */
+  readonly recordObjectTags: boolean;
 }
 
 export interface Limits {
@@ -14,6 +16,10 @@ export interface Limits {
   readonly sniffBytes: number;
   /** Serialized user metadata kept per item; more is cut and flagged. */
   readonly maxUserMetadataBytes: number;
+  /** Serialized object tags kept per item; more is cut and flagged. */
+  readonly maxTagBytes: number;
+  /** Bytes kept of each free-text value: requester, source IP, request id, content type. */
+  readonly maxTextBytes: number;
 }
 
 /**
@@ -26,9 +32,14 @@ export const LIMITS: Limits = {
   maxConcurrency: 8,
   // file-type needs up to 4100 bytes to name every type it knows (its reasonableDetectionSizeInBytes).
   sniffBytes: 4100,
-  // A typical item is ~490 bytes before user metadata; at most 400 more keeps it under the 1 KB one WCU
-  // writes, so 2 KB of metadata cannot make every write cost 3 WCU.
+  // A typical item is ~800 bytes (1 WCU) with small metadata and tags. The bounds below cap what one
+  // object can add: user metadata (up to 2 KB in S3), tags (10 of up to 384 bytes each) and the free-text
+  // values together stay under 1 KB more, so apart from its key no item costs more than 2 WCU.
   maxUserMetadataBytes: 400,
+  maxTagBytes: 300,
+  // An assumed role's principal id (AWS:<role id>:<session name of up to 64>) is at most ~90 bytes, an
+  // IPv6 address 45, a request id 16: 128 keeps them whole and stops a 1 KB Content-Type.
+  maxTextBytes: 128,
 };
 
 /** Reads the handler's settings from its environment; the SDK reads AWS_MAX_ATTEMPTS, AWS_RETRY_MODE and AWS_ENDPOINT_URL_* itself. */
@@ -37,14 +48,23 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): HandlerConfig 
   if (!tableName) {
     throw new ConfigurationError('TABLE_NAME is not set: the function cannot know which DynamoDB table to write to');
   }
-  return { tableName, s3ForcePathStyle: readS3ForcePathStyle(env) };
+  return {
+    tableName,
+    s3ForcePathStyle: readS3ForcePathStyle(env),
+    recordObjectTags: readSwitch(env, 'RECORD_OBJECT_TAGS'),
+  };
 }
 
 /** S3_FORCE_PATH_STYLE, read the same way by the handler and the tap CLI (stand-ins need path style). */
 export function readS3ForcePathStyle(env: Readonly<Record<string, string | undefined>>): boolean {
-  const pathStyle = env.S3_FORCE_PATH_STYLE ?? 'false';
-  if (pathStyle !== 'true' && pathStyle !== 'false') {
-    throw new ConfigurationError(`S3_FORCE_PATH_STYLE must be true or false, got "${pathStyle}"`);
+  return readSwitch(env, 'S3_FORCE_PATH_STYLE');
+}
+
+/** A true/false variable, false when unset; anything else is a configuration error naming it. */
+function readSwitch(env: Readonly<Record<string, string | undefined>>, name: string): boolean {
+  const value = env[name] ?? 'false';
+  if (value !== 'true' && value !== 'false') {
+    throw new ConfigurationError(`${name} must be true or false, got "${value}"`);
   }
-  return pathStyle === 'true';
+  return value === 'true';
 }

@@ -1,12 +1,56 @@
 import { InvalidEventError, InvalidRecordError, RecordFailure } from './errors';
-import { isSequencer, normalizeSequencer } from './sequencer';
+import { isSequencer, LOWEST_SEQUENCER, normalizeSequencer } from './sequencer';
 
 /** Sort-key value for objects in a bucket that never had versioning (S3's own name for that version). */
 export const NULL_VERSION = 'null';
 
+/** What an event does to the version it names; each kind is recorded one way (see process.ts). */
+export type EventKind =
+  /** ObjectCreated:*: the version exists; read it. */
+  | 'created'
+  /** ObjectRemoved:Delete: a request removed the version. */
+  | 'deleted'
+  /** LifecycleExpiration:Delete: a lifecycle rule removed the version. */
+  | 'expired'
+  /** ObjectRemoved:DeleteMarkerCreated, LifecycleExpiration:DeleteMarkerCreated: the event's version is a new delete marker. */
+  | 'marker'
+  /** LifecycleTransition, IntelligentTiering: the version moved to another storage class or archive tier. */
+  | 'storageClass'
+  /** ObjectRestore:Completed: an archived version can be read (until its restored copy expires). */
+  | 'restored'
+  /** ObjectTagging:Put, ObjectTagging:Delete: the version's tags changed. */
+  | 'tags';
+
+/** S3's event names (without the "s3:" prefix) for every kind but created, which is any ObjectCreated:*. */
+const EVENT_KINDS: Readonly<Record<string, EventKind>> = {
+  'ObjectRemoved:Delete': 'deleted',
+  'ObjectRemoved:DeleteMarkerCreated': 'marker',
+  'LifecycleExpiration:Delete': 'expired',
+  'LifecycleExpiration:DeleteMarkerCreated': 'marker',
+  LifecycleTransition: 'storageClass',
+  IntelligentTiering: 'storageClass',
+  'ObjectRestore:Completed': 'restored',
+  'ObjectTagging:Put': 'tags',
+  'ObjectTagging:Delete': 'tags',
+};
+
+/** The kind of an event name, or undefined for events this function does not record. */
+export const eventKindOf = (eventName: string): EventKind | undefined =>
+  Object.hasOwn(EVENT_KINDS, eventName)
+    ? EVENT_KINDS[eventName]
+    : /^ObjectCreated:\w+$/.test(eventName)
+      ? 'created'
+      : undefined;
+
+/**
+ * S3 documents a sequencer for the events that create and delete objects only; the others are
+ * ordered per version by their event time (see store.ts).
+ */
+const SEQUENCED_KINDS: ReadonlySet<EventKind> = new Set(['created', 'deleted', 'expired', 'marker']);
+
 export interface ObjectEvent {
   readonly index: number;
-  readonly kind: 'created' | 'removed';
+  readonly kind: EventKind;
   readonly bucket: string;
   /** The decoded object key. */
   readonly key: string;
@@ -15,10 +59,25 @@ export interface ObjectEvent {
   readonly versionId: string;
   readonly eventName: string;
   readonly eventTime: string;
-  /** Normalized (upper-case, right-padded) for ordered comparison. */
+  /**
+   * Normalized (upper-case, right-padded) for ordered comparison. LOWEST_SEQUENCER for the kinds S3
+   * gives no sequencer (storageClass, restored, tags): an item they write is replaced by any real event.
+   */
   readonly sequencer: string;
   readonly size?: number;
   readonly eTag?: string;
+  /** userIdentity.principalId: who caused the event ("s3.amazonaws.com" for lifecycle rules). */
+  readonly requester?: string;
+  /** requestParameters.sourceIPAddress. */
+  readonly sourceIp?: string;
+  /** responseElements["x-amz-request-id"]: S3's id of the request, for AWS Support. */
+  readonly requestId?: string;
+  /** storageClass events: lifecycleEventData.transitionEventData.destinationStorageClass, or INTELLIGENT_TIERING. */
+  readonly storageClass?: string;
+  /** IntelligentTiering: intelligentTieringEventData.destinationAccessTier (ARCHIVE_ACCESS, DEEP_ARCHIVE_ACCESS). */
+  readonly archiveTier?: string;
+  /** ObjectRestore:Completed: glacierEventData.restoreEventData.lifecycleRestorationExpiryTime. */
+  readonly restoredUntil?: string;
 }
 
 export interface ParsedEvent {
@@ -51,9 +110,11 @@ export function parseRecord(record: unknown, index: number): ObjectEvent {
     throw new InvalidRecordError(`eventSource is ${JSON.stringify(record.eventSource)}, expected "aws:s3"`);
   }
   const eventName = record.eventName;
-  if (typeof eventName !== 'string' || !/^Object(Created|Removed):\w+$/.test(eventName)) {
+  const kind = typeof eventName === 'string' ? eventKindOf(eventName) : undefined;
+  if (typeof eventName !== 'string' || !kind) {
     throw new InvalidRecordError(
-      `eventName ${JSON.stringify(eventName)} is not an ObjectCreated or ObjectRemoved event`,
+      `eventName ${JSON.stringify(eventName)} is not an event this function records (ObjectCreated:*, ObjectRemoved:*, ` +
+        'LifecycleExpiration:*, LifecycleTransition, IntelligentTiering, ObjectRestore:Completed, ObjectTagging:*)',
     );
   }
   const eventTime = record.eventTime;
@@ -78,7 +139,8 @@ export function parseRecord(record: unknown, index: number): ObjectEvent {
       `s3.object.key is ${Buffer.byteLength(key)} bytes, S3 keys are at most ${MAX_KEY_BYTES}`,
     );
   }
-  if (!isSequencer(object.sequencer)) {
+  const sequenced = SEQUENCED_KINDS.has(kind);
+  if (sequenced && !isSequencer(object.sequencer)) {
     throw new InvalidRecordError(
       `s3.object.sequencer ${JSON.stringify(object.sequencer)} is not a hex string of 1 to 32 digits`,
     );
@@ -95,20 +157,53 @@ export function parseRecord(record: unknown, index: number): ObjectEvent {
   if (size !== undefined && (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0)) {
     throw new InvalidRecordError(`s3.object.size ${JSON.stringify(size)} is not a byte count`);
   }
-  const eTag = typeof object.eTag === 'string' ? object.eTag : undefined;
   return {
     index,
-    kind: eventName.startsWith('ObjectCreated') ? 'created' : 'removed',
+    kind,
     bucket,
     key,
     hasVersionId: typeof versionId === 'string',
     versionId: typeof versionId === 'string' ? versionId : NULL_VERSION,
     eventName,
     eventTime: new Date(eventTime).toISOString(),
-    sequencer: normalizeSequencer(object.sequencer),
+    sequencer: sequenced ? normalizeSequencer(object.sequencer as string) : LOWEST_SEQUENCER,
     size,
-    eTag,
+    eTag: stringAt(object, 'eTag'),
+    requester: stringAt(record.userIdentity, 'principalId'),
+    sourceIp: stringAt(record.requestParameters, 'sourceIPAddress'),
+    requestId: stringAt(record.responseElements, 'x-amz-request-id'),
+    ...(kind === 'storageClass' ? storageClassChange(record, eventName) : {}),
+    ...(kind === 'restored' ? restoreData(record) : {}),
   };
+}
+
+/** The string at object[name], if object is an object and the value a non-empty string. */
+const stringAt = (object: unknown, name: string): string | undefined =>
+  isObject(object) && typeof object[name] === 'string' && object[name] !== '' ? object[name] : undefined;
+
+/** Where a LifecycleTransition or IntelligentTiering event moved the version; both name it, or the record is malformed. */
+function storageClassChange(
+  record: Record<string, unknown>,
+  eventName: string,
+): Pick<ObjectEvent, 'storageClass' | 'archiveTier'> {
+  if (eventName === 'IntelligentTiering') {
+    const tier = stringAt(record.intelligentTieringEventData, 'destinationAccessTier');
+    if (!tier) throw new InvalidRecordError('intelligentTieringEventData.destinationAccessTier is missing');
+    return { storageClass: 'INTELLIGENT_TIERING', archiveTier: tier };
+  }
+  const lifecycle = isObject(record.lifecycleEventData) ? record.lifecycleEventData : undefined;
+  const storageClass = stringAt(lifecycle?.transitionEventData, 'destinationStorageClass');
+  if (!storageClass) {
+    throw new InvalidRecordError('lifecycleEventData.transitionEventData.destinationStorageClass is missing');
+  }
+  return { storageClass };
+}
+
+/** Until when a restored copy can be read, if the restore event says so. */
+function restoreData(record: Record<string, unknown>): Pick<ObjectEvent, 'restoredUntil'> {
+  const glacier = isObject(record.glacierEventData) ? record.glacierEventData : undefined;
+  const expiry = stringAt(glacier?.restoreEventData, 'lifecycleRestorationExpiryTime');
+  return expiry && !Number.isNaN(Date.parse(expiry)) ? { restoredUntil: new Date(expiry).toISOString() } : {};
 }
 
 /**

@@ -15,3 +15,11 @@ export const compareSequencers = (a: string, b: string): number => {
   const [x, y] = [normalizeSequencer(a), normalizeSequencer(b)];
   return x < y ? -1 : x > y ? 1 : 0;
 };
+
+/**
+ * The sequencer of writes that have no place of their own in S3's order for a key: a version read
+ * by the operator's reconcile, or because of a transition, tagging or restore event (S3 documents
+ * sequencers for creates and deletes only). Lower than any real one, so the version's own create or
+ * delete event always replaces such an item.
+ */
+export const LOWEST_SEQUENCER = normalizeSequencer('0');
