@@ -78,7 +78,12 @@ export async function inProcess(target: Target): Promise<Reprocess> {
   const handler = createHandler({
     s3: target.s3,
     dynamodb: target.dynamodb,
-    config: { tableName: target.table, s3ForcePathStyle: readS3ForcePathStyle(target.env) },
+    config: {
+      tableName: target.table,
+      s3ForcePathStyle: readS3ForcePathStyle(target.env),
+      // As the deployed function is configured (RECORD_OBJECT_TAGS from the same setting).
+      recordObjectTags: target.config.recordObjectTags,
+    },
     logger,
     metrics: disabledMetrics(target.config.project, logger),
   });
