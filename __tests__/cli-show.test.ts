@@ -27,10 +27,12 @@ beforeAll(async () => {
     AWS_ACCESS_KEY_ID: STANDIN_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: STANDIN_CREDENTIALS.secretAccessKey,
   });
-  for (const [versionId, sequencer, status] of [
-    ['v1', '0A', 'present'],
-    ['v2', '0B', 'deleted'],
-  ]) {
+  for (const [versionId, sequencer, status, more] of [
+    ['v1', '0A', 'present', {}],
+    ['v2', '0B', 'deleted', {}],
+    ['v3', '0C', 'present', { deleteMarker: true }],
+    ['v4', '0D', 'unreadable', { unreadableReason: 'archived-storage-class', storageClass: 'GLACIER' }],
+  ] as const) {
     await clients.dynamodb.send(
       new PutItemCommand({
         TableName: TABLE,
@@ -41,6 +43,7 @@ beforeAll(async () => {
           status,
           size: 3,
           eventName: 'ObjectCreated:Put',
+          ...more,
         }),
       }),
     );
@@ -77,15 +80,17 @@ async function tap(...args: string[]) {
 }
 
 describe('tap show', () => {
-  it('prints every version of a key, newest event first', async () => {
+  it('prints every version of a key, newest event first, with delete markers and unreadable reasons', async () => {
     // Act
     const result = await tap('show', 'dir/a b.txt', '--table', TABLE);
     // Assess
     expect(result.code).toBe(0);
     const lines = result.stdout.split('\n');
-    expect(lines[0]).toMatch(/^versionId\s+status\s+size/);
-    expect(lines[2]).toMatch(/^v2\s+deleted\s+3/);
-    expect(lines[3]).toMatch(/^v1\s+present\s+3/);
+    expect(lines[0]).toMatch(/^versionId\s+status\s+deleteMarker\s+unreadableReason\s+size/);
+    expect(lines[2]).toMatch(/^v4\s+unreadable\s+-\s+archived-storage-class\s+3/);
+    expect(lines[3]).toMatch(/^v3\s+present\s+yes\s+-\s+3/);
+    expect(lines[4]).toMatch(/^v2\s+deleted\s+-\s+-\s+3/);
+    expect(lines[5]).toMatch(/^v1\s+present\s+-\s+-\s+3/);
   });
 
   it('prints the items as JSON with --json', async () => {
@@ -93,7 +98,7 @@ describe('tap show', () => {
     const result = await tap('show', 'dir/a b.txt', '--table', TABLE, '--json');
     // Assess
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout).map((i: { versionId: string }) => i.versionId)).toEqual(['v2', 'v1']);
+    expect(JSON.parse(result.stdout).map((i: { versionId: string }) => i.versionId)).toEqual(['v4', 'v3', 'v2', 'v1']);
   });
 
   it('says so, with exit code 1, when the key has no item', async () => {

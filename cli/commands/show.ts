@@ -1,35 +1,20 @@
 // tap show KEY: every version's item for one object key, newest event first.
 import type { Command } from 'commander';
-import { QueryCommand, QueryCommandOutput } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { TABLE_KEY_SCHEMA } from '../../config';
+import type { MetadataItem } from '../../handler/item';
 import { Target, TargetOptions } from '../context';
 import { about, CliError } from '../errors';
 import { formatTable, printJson } from '../output';
+import { queryKeyItems } from '../reconcile/table';
 
-export type StoredItem = Record<string, unknown>;
+/** An item as stored: the handler's shape, though an item written by older code may lack attributes. */
+export type StoredItem = MetadataItem;
 
 /** Every item stored for `key` (one per version or delete marker), ordered by sequencer, newest first. */
 export async function itemsForKey(target: Target, key: string): Promise<StoredItem[]> {
-  const items: StoredItem[] = [];
-  let start: QueryCommandOutput['LastEvaluatedKey'];
-  do {
-    const page: QueryCommandOutput = await about({ kind: 'DynamoDB table', name: target.table }, () =>
-      target.dynamodb.send(
-        new QueryCommand({
-          TableName: target.table,
-          KeyConditionExpression: '#pk = :key',
-          ExpressionAttributeNames: { '#pk': TABLE_KEY_SCHEMA.partitionKey },
-          ExpressionAttributeValues: { ':key': { S: key } },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      ),
-    );
-    items.push(...(page.Items ?? []).map((item) => unmarshall(item)));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return items.sort((a, b) => String(b.sequencer ?? '').localeCompare(String(a.sequencer ?? '')));
+  const items = await about({ kind: 'DynamoDB table', name: target.table }, () =>
+    queryKeyItems(target.dynamodb, target.table, key, true),
+  );
+  return items.sort((a, b) => (b.sequencer ?? '').localeCompare(a.sequencer ?? ''));
 }
 
 const cell = (value: unknown) => (value === undefined || value === null ? '-' : String(value));
@@ -38,6 +23,8 @@ export function showRows(items: readonly StoredItem[]): Record<string, string>[]
   return items.map((item) => ({
     versionId: cell(item.versionId),
     status: cell(item.status),
+    deleteMarker: item.deleteMarker ? 'yes' : '-',
+    unreadableReason: cell(item.unreadableReason),
     size: cell(item.size),
     contentType: cell(item.contentType),
     detected: cell(item.detectedContentType),

@@ -1,0 +1,232 @@
+// tap reconcile: checks that the table mirrors the bucket (every version and delete marker has its
+// item, saying what the bucket says; no item says a version exists that does not) and, with --repair,
+// writes what is missing, wrong or left over, within a share of the table's capacity. It is also the
+// backfill of a bucket that held objects before the stack. The engine is cli/reconcile/run.ts.
+import path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { S3ServiceException } from '@aws-sdk/client-s3';
+import { describeError } from '../../handler/errors';
+import { Target, TargetOptions } from '../context';
+import { about, CliError, explainAwsError, ResourceRef } from '../errors';
+import { printJson } from '../output';
+import type { Sample } from '../reconcile/checkpoint';
+import { CapacityUse, Clock, paceClient, Rates, ratesOf, realClock, TokenBucket } from '../reconcile/pacing';
+import { statusLine } from '../reconcile/progress';
+import { Progress, reconcile, ReconcileReport } from '../reconcile/run';
+
+export interface ReconcileFlags {
+  readonly repair?: boolean;
+  readonly json?: boolean;
+  readonly writeShare: number;
+  readonly readShare: number;
+  readonly prefix?: string;
+  readonly restart?: boolean;
+}
+
+/** Everything --json prints. */
+export interface ReconcileJson {
+  readonly bucket: string;
+  readonly table: string;
+  readonly prefix: string;
+  readonly repair: boolean;
+  readonly versionsInBucket: number;
+  readonly deleteMarkers: number;
+  readonly keysInBucket: number;
+  readonly itemsInTable: number;
+  readonly missing: number;
+  readonly extra: number;
+  readonly stale: number;
+  readonly staleByReason: Record<string, number>;
+  readonly repaired: number;
+  readonly skipped: number;
+  readonly vanished: number;
+  readonly failed: number;
+  readonly remaining: number;
+  readonly samples: Record<'missing' | 'extra' | 'stale' | 'failed', readonly Sample[]>;
+  readonly capacity: {
+    readonly onDemand: boolean;
+    readonly writeShare: number;
+    readonly readShare: number;
+    readonly writeUnitsPerSecond: number;
+    readonly readUnitsPerSecond: number;
+    readonly writeUnits: number;
+    readonly readUnits: number;
+    readonly writes: number;
+    /** Write units a second between the first and the last write. */
+    readonly sustainedWriteUnitsPerSecond: number;
+    readonly throttled: number;
+  };
+  readonly resumed: boolean;
+  readonly interrupted: boolean;
+  readonly durationMs: number;
+}
+
+const share = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 1) throw new InvalidArgumentError('expected a share above 0, at most 1');
+  return n;
+};
+
+const count = (n: number) => n.toLocaleString('en-US');
+
+/** The status line while it runs. */
+export const progressText = ({ phase, counters: c, at }: Progress): string =>
+  `${phase === 'listing' ? `listing ${at ?? ''}` : 'scanning the table'}: ${count(c.versionsInBucket)} versions, ` +
+  `${count(c.itemsInTable)} items; missing ${count(c.missing)}, extra ${count(c.extra)}, stale ${count(c.stale)}, ` +
+  `repaired ${count(c.repaired)}`;
+
+const sampleLine = (kind: string, s: Sample) =>
+  `  ${kind.padEnd(8)} ${s.key}@${s.versionId}${s.deleteMarker ? ' (delete marker)' : ''}` +
+  (s.status ? ` item ${s.status}` : '') +
+  (s.reason ? `: ${s.reason}` : '');
+
+/** The lines printed without --json. */
+export function reportLines(json: ReconcileJson): string[] {
+  const stale = Object.entries(json.staleByReason)
+    .filter(([, n]) => n > 0)
+    .map(([reason, n]) => `${reason} ${count(n)}`);
+  const lines = [
+    `versions in bucket  ${count(json.versionsInBucket)} (${count(json.deleteMarkers)} delete markers, ${count(json.keysInBucket)} keys)`,
+    `items in table      ${count(json.itemsInTable)}`,
+    `missing             ${count(json.missing)}`,
+    `extra               ${count(json.extra)}`,
+    `stale               ${count(json.stale)}${stale.length > 0 ? ` (${stale.join(', ')})` : ''}`,
+  ];
+  if (json.repair) {
+    lines.push(
+      `repaired            ${count(json.repaired)}; skipped ${count(json.skipped)} (changed by an event since read), ` +
+        `vanished ${count(json.vanished)}, failed ${count(json.failed)}`,
+      `writes              ${count(json.capacity.writeUnits)} WCU at ${json.capacity.sustainedWriteUnitsPerSecond.toFixed(1)}/s ` +
+        `(limit ${json.capacity.writeUnitsPerSecond}/s), throttled ${json.capacity.throttled}`,
+    );
+  }
+  for (const kind of ['missing', 'extra', 'stale', 'failed'] as const) {
+    lines.push(...json.samples[kind].map((s) => sampleLine(kind, s)));
+  }
+  if (json.interrupted) lines.push('interrupted: run the same command again to go on from the checkpoint');
+  else if (json.remaining === 0) lines.push('no drift remains');
+  else
+    lines.push(
+      `${count(json.remaining)} drift remain${json.repair ? ': run it again (skipped and failed repairs are retried)' : ': run with --repair to fix them'}`,
+    );
+  return lines;
+}
+
+export const exitCodeOf = (json: Pick<ReconcileJson, 'remaining' | 'interrupted'>): number =>
+  json.remaining === 0 && !json.interrupted ? 0 : 1;
+
+export function jsonOf(
+  report: ReconcileReport,
+  run: { bucket: string; table: string; prefix: string; flags: ReconcileFlags; rates: Rates; use: CapacityUse },
+  durationMs: number,
+): ReconcileJson {
+  const { counters: c, samples } = report;
+  const { rates, use, flags } = run;
+  return {
+    bucket: run.bucket,
+    table: run.table,
+    prefix: run.prefix,
+    repair: Boolean(flags.repair),
+    ...c,
+    remaining: report.remaining,
+    samples,
+    capacity: {
+      onDemand: rates.onDemand,
+      writeShare: flags.writeShare,
+      readShare: flags.readShare,
+      writeUnitsPerSecond: rates.writePerSecond,
+      readUnitsPerSecond: rates.readPerSecond,
+      writeUnits: use.writeUnits,
+      readUnits: use.readUnits,
+      writes: use.writes,
+      sustainedWriteUnitsPerSecond: use.writeRate(),
+      throttled: use.throttled,
+    },
+    resumed: report.resumed,
+    interrupted: report.interrupted,
+    durationMs,
+  };
+}
+
+/** Runs reconcile for `target`; what it prints and the exit code it sets. `clock` is for tests. */
+export async function runReconcile(target: Target, flags: ReconcileFlags, clock: Clock = realClock): Promise<void> {
+  const started = clock.now();
+  const bucket = await target.bucket();
+  const { table, config } = target;
+  const tableRef: ResourceRef = { kind: 'DynamoDB table', name: table };
+  const bucketRef: ResourceRef = { kind: 'S3 bucket', name: bucket };
+  const described = await about(tableRef, () => target.dynamodb.send(new DescribeTableCommand({ TableName: table })));
+  const rates = ratesOf(described.Table, { read: flags.readShare, write: flags.writeShare });
+  const use = new CapacityUse();
+  paceClient(
+    target.dynamodb,
+    { read: new TokenBucket(rates.readPerSecond, clock), write: new TokenBucket(rates.writePerSecond, clock) },
+    use,
+    clock,
+  );
+  const prefix = flags.prefix ?? config.notificationPrefix;
+  const say = flags.json ? () => undefined : (line: string) => console.log(line);
+  say(
+    `Reconciling bucket ${bucket} with table ${table}${prefix ? ` (prefix ${prefix})` : ''}` +
+      `${flags.repair ? ', repairing' : ''}: writes up to ${rates.writePerSecond} WCU/s, reads up to ${rates.readPerSecond} RCU/s` +
+      (rates.onDemand ? ' (on-demand table: shares of 100)' : ''),
+  );
+  const status = statusLine();
+  const interrupt = new AbortController();
+  const onSigint = () => interrupt.abort();
+  process.once('SIGINT', onSigint);
+  let report: ReconcileReport;
+  try {
+    report = await reconcile(
+      { s3: target.s3, dynamodb: target.dynamodb, clock },
+      {
+        bucket,
+        table,
+        prefix,
+        repair: Boolean(flags.repair),
+        restart: Boolean(flags.restart),
+        recordObjectTags: config.recordObjectTags,
+        inScope: (key) => key.startsWith(config.notificationPrefix) && key.endsWith(config.notificationSuffix),
+        checkpointDirectory: path.resolve('.tap'),
+        signal: interrupt.signal,
+        onProgress: (progress) => status.update(progressText(progress)),
+      },
+    );
+  } catch (error) {
+    const explained = explainAwsError(error, error instanceof S3ServiceException ? bucketRef : tableRef);
+    if (explained instanceof CliError) throw explained;
+    throw new CliError(
+      `reconcile stopped: ${describeError(error)}; run the same command again to go on from its checkpoint`,
+      1,
+    );
+  } finally {
+    status.done();
+    process.removeListener('SIGINT', onSigint);
+  }
+  if (report.checkpointIgnored) console.error(`tap: started over: ${report.checkpointIgnored}`);
+  const json = jsonOf(report, { bucket, table, prefix, flags, rates, use }, clock.now() - started);
+  if (flags.json) printJson(json);
+  else for (const line of [...(report.resumed ? ['resumed from the checkpoint'] : []), ...reportLines(json)]) say(line);
+  process.exitCode = exitCodeOf(json);
+}
+
+export function registerReconcile(program: Command, targetOf: (options: TargetOptions) => Target): void {
+  program
+    .command('reconcile')
+    .description('check that the table mirrors every version and delete marker of the bucket; --repair fixes it')
+    .option('--repair', 'write missing items, mark extra ones deleted, fix stale ones (never over a newer event)')
+    .option('--json', 'print one JSON object instead of lines')
+    .option('--write-share <share>', "share of the table's write capacity to use, above 0 and at most 1", share, 0.5)
+    .option('--read-share <share>', "share of the table's read capacity to use, above 0 and at most 1", share, 0.5)
+    .option('--prefix <prefix>', "only keys with this prefix (default: the stack's notificationPrefix)")
+    .option('--restart', 'ignore the checkpoint of an interrupted run and start over')
+    .action(async (flags: ReconcileFlags, command: Command) => {
+      const target = targetOf(command.optsWithGlobals<TargetOptions>());
+      try {
+        await runReconcile(target, flags);
+      } finally {
+        target.close();
+      }
+    });
+}
