@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { Target, TargetOptions } from './context';
 import { CliError } from './errors';
 import { registerShow } from './commands/show';
+import { registerPreflight } from './commands/preflight';
 
 export function buildProgram(targetOf: (options: TargetOptions) => Target = (options) => new Target(options)): Command {
   const program = new Command('tap')
@@ -16,6 +17,7 @@ export function buildProgram(targetOf: (options: TargetOptions) => Target = (opt
     .showHelpAfterError()
     .exitOverride();
   registerShow(program, targetOf);
+  registerPreflight(program, targetOf);
   return program;
 }
 
