@@ -20,25 +20,17 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { IAMClient, ListPolicyTagsCommand, ListRoleTagsCommand } from '@aws-sdk/client-iam';
-import {
-  CloudWatchClient,
-  DescribeAlarmsCommand,
-  GetDashboardCommand,
-  ListTagsForResourceCommand as ListAlarmTagsCommand,
-} from '@aws-sdk/client-cloudwatch';
-import {
-  CloudWatchLogsClient,
-  DescribeLogGroupsCommand,
-  ListTagsForResourceCommand as ListLogGroupTagsCommand,
-} from '@aws-sdk/client-cloudwatch-logs';
+import * as Logs from '@aws-sdk/client-cloudwatch-logs';
+import * as CloudWatch from '@aws-sdk/client-cloudwatch';
 import { DescribeKeyCommand, KMSClient, ListResourceTagsCommand } from '@aws-sdk/client-kms';
 import { GetQueueUrlCommand, ListQueueTagsCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetTopicAttributesCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { resolveConfig, resourceNames, TapConfig } from '../config';
-import { main } from '../cli/tap';
+import { runTap } from './cli-run';
 import { CheckResult, openPreflightClients, runPreflight, runtimeCheck } from '../cli/preflight/run';
-import { alarmNames, dashboardDrawsFunction } from '../cli/preflight/names';
+import { alarmNames, dashboardDrawsFunction, NameClients, namedResources } from '../cli/preflight/names';
+import { synthTapStack } from './helpers';
 
 const ACCOUNT = '123456789012';
 const OURS = { Project: 'tap', Environment: 'dev', ManagedBy: 'cdktf', Owner: 'platform-team' };
@@ -51,8 +43,8 @@ const sts = mockClient(STSClient);
 const lambda = mockClient(LambdaClient);
 const s3 = mockClient(S3Client);
 const iam = mockClient(IAMClient);
-const cloudwatch = mockClient(CloudWatchClient);
-const logs = mockClient(CloudWatchLogsClient);
+const cloudwatch = mockClient(CloudWatch.CloudWatchClient);
+const logs = mockClient(Logs.CloudWatchLogsClient);
 const kms = mockClient(KMSClient);
 const sqs = mockClient(SQSClient);
 const sns = mockClient(SNSClient);
@@ -70,13 +62,13 @@ function freshAccount() {
   s3.on(HeadBucketCommand).rejects(awsError('NotFound', 404));
   iam.on(ListRoleTagsCommand).rejects(awsError('NoSuchEntityException', 404));
   iam.on(ListPolicyTagsCommand).rejects(awsError('NoSuchEntityException', 404));
-  cloudwatch.on(GetDashboardCommand).rejects(awsError('ResourceNotFound', 404));
-  cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [] });
+  cloudwatch.on(CloudWatch.GetDashboardCommand).rejects(awsError('ResourceNotFound', 404));
+  cloudwatch.on(CloudWatch.DescribeAlarmsCommand).resolves({ MetricAlarms: [] });
   kms.on(DescribeKeyCommand).rejects(awsError('NotFoundException', 400));
   sqs.on(GetQueueUrlCommand).rejects(awsError('QueueDoesNotExist', 400));
   sns.on(GetTopicAttributesCommand).rejects(awsError('NotFoundException', 404));
   dynamodb.on(DescribeTableCommand).rejects(awsError('ResourceNotFoundException', 400));
-  logs.on(DescribeLogGroupsCommand).resolves({ logGroups: [] });
+  logs.on(Logs.DescribeLogGroupsCommand).resolves({ logGroups: [] });
 }
 
 /** A state bucket that exists, versioned and encrypted, with no state in it yet. */
@@ -154,6 +146,40 @@ describe('runPreflight on a fresh account', () => {
     expect(s3).toHaveReceivedCommandWith(HeadBucketCommand, {
       Bucket: resourceNames(resolveConfig()).bucketName(ACCOUNT, 'us-east-1'),
     });
+  });
+});
+
+describe('the names checked', () => {
+  it('are every name the synthesized stack creates', () => {
+    // Prepare
+    const { resource: r } = synthTapStack().parsed;
+    const config = resolveConfig();
+    const names = resourceNames(config);
+    const identity = { account: ACCOUNT, partition: 'aws', arn: '' };
+    // Act: lookups are lazy, so no client is needed to list the names
+    const checked = [
+      ...namedResources({} as NameClients, config, names, identity).map((resource) => resource.name),
+      ...alarmNames(config, names),
+    ];
+    // Assess
+    const created = [
+      r.aws_iam_role.function_role.name,
+      r.aws_iam_policy.uploaders.name,
+      r.aws_cloudwatch_dashboard.dashboard.dashboard_name,
+      r.aws_kms_alias.pipeline_key_alias.name,
+      r.aws_sqs_queue.dead_letter_queue.name,
+      r.aws_sns_topic.alarms.name,
+      r.aws_dynamodb_table.metadata.name,
+      r.aws_lambda_function.metadata_extractor.function_name,
+      r.aws_cloudwatch_log_group.function_logs.name,
+      ...Object.values(r.aws_cloudwatch_metric_alarm).map((alarm) => alarm.alarm_name),
+    ];
+    expect(created).toHaveLength(9 + alarmNames(config, names).length);
+    expect(checked).toEqual(expect.arrayContaining(created));
+    expect(r.aws_s3_bucket.uploads.bucket).toMatch(
+      /^tap-dev-uploads-\$\{data\.aws_caller_identity\.current\.account_id\}-/,
+    );
+    expect(checked).toContain(`tap-dev-uploads-${ACCOUNT}-us-east-1`);
   });
 });
 
@@ -301,10 +327,10 @@ describe('names', () => {
   it('fails an untagged log group Lambda made, with the command that deletes it', async () => {
     // Prepare
     const name = '/aws/lambda/tap-dev-metadata-extractor';
-    logs.on(DescribeLogGroupsCommand).resolves({
+    logs.on(Logs.DescribeLogGroupsCommand).resolves({
       logGroups: [{ logGroupName: name, arn: `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:${name}:*` }],
     });
-    logs.on(ListLogGroupTagsCommand).resolves({ tags: {} });
+    logs.on(Logs.ListTagsForResourceCommand).resolves({ tags: {} });
     // Act
     const { check } = await preflight();
     // Assess
@@ -312,7 +338,7 @@ describe('names', () => {
       status: 'fail',
       fix: expect.stringContaining(`aws logs delete-log-group --log-group-name ${name} --region us-east-1`),
     });
-    expect(logs).toHaveReceivedCommandWith(ListLogGroupTagsCommand, {
+    expect(logs).toHaveReceivedCommandWith(Logs.ListTagsForResourceCommand, {
       resourceArn: `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:${name}`,
     });
   });
@@ -323,7 +349,7 @@ describe('names', () => {
       JSON.stringify({
         widgets: [{ properties: { metrics: [['AWS/Lambda', 'Errors', 'FunctionName', functionName]] } }],
       });
-    cloudwatch.on(GetDashboardCommand).resolves({ DashboardBody: body('someone-else') });
+    cloudwatch.on(CloudWatch.GetDashboardCommand).resolves({ DashboardBody: body('someone-else') });
     // Act
     const { check } = await preflight();
     // Assess
@@ -339,8 +365,8 @@ describe('names', () => {
     // Prepare
     const [first] = alarmNames(resolveConfig(), resourceNames(resolveConfig()));
     const arn = `arn:aws:cloudwatch:us-east-1:${ACCOUNT}:alarm:${first}`;
-    cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: first, AlarmArn: arn }] });
-    cloudwatch.on(ListAlarmTagsCommand).resolves({ Tags: [] });
+    cloudwatch.on(CloudWatch.DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: first, AlarmArn: arn }] });
+    cloudwatch.on(CloudWatch.ListTagsForResourceCommand).resolves({ Tags: [] });
     // Act
     const { check } = await preflight();
     // Assess
@@ -581,25 +607,7 @@ describe('tap preflight', () => {
     process.env = saved;
   });
 
-  async function tap(...args: string[]) {
-    const out: string[] = [];
-    const err: string[] = [];
-    const log = jest.spyOn(console, 'log').mockImplementation((m: unknown) => void out.push(String(m)));
-    const error = jest.spyOn(console, 'error').mockImplementation((m: unknown) => void err.push(String(m)));
-    const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      out.push(String(chunk));
-      return true;
-    });
-    process.exitCode = undefined;
-    try {
-      return { code: await main(['node', 'tap', ...args]), stdout: out.join('\n'), stderr: err.join('\n') };
-    } finally {
-      process.exitCode = undefined;
-      log.mockRestore();
-      error.mockRestore();
-      write.mockRestore();
-    }
-  }
+  const tap = (...args: string[]) => runTap(args);
 
   it('prints one line a check with its fix, and exits 1 on a failure', async () => {
     // Prepare

@@ -49,6 +49,8 @@ export interface Ownership {
   readonly evidence: string;
 }
 
+type ByTags = (tags: Tags) => Ownership;
+
 /** A name check's result, with what it found for the state check that follows. */
 export interface NameCheck {
   readonly result: CheckResult;
@@ -75,18 +77,17 @@ export function ownershipByTags(tags: Tags, config: Pick<TapConfig, 'project' | 
 const fromList = (tags: TagList): Tags => Object.fromEntries((tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
 
 /**
- * The alarm names main.ts gives the pipeline's signals (`<prefix>-<signal id with hyphens>`).
- * Only the ids matter here; the other inputs shape thresholds.
+ * The alarm names main.ts gives the pipeline's signals (`<prefix>-<signal id with hyphens>`); the
+ * formula lives in main.ts, so a test compares these with the synthesized stack's. Only the ids
+ * matter here: the numbers shape thresholds.
  */
-export function alarmNames(config: Config, names: ResourceNames): string[] {
+export function alarmNames(config: Pick<TapConfig, 'project'>, names: ResourceNames): string[] {
   const signals = pipelineSignals({
-    functionName: names.functionName,
+    ...names,
     metricsNamespace: config.project,
-    tableName: names.tableName,
-    queueName: names.queueName,
-    timeoutMs: config.lambdaTimeoutSeconds * 1000,
-    writeCapacity: 1,
-    readCapacity: 1,
+    timeoutMs: 0,
+    writeCapacity: 0,
+    readCapacity: 0,
   });
   return signals.map((signal) => `${names.prefix}-${signal.id.replace(/_/g, '-')}`);
 }
@@ -299,11 +300,7 @@ async function orFree(lookup: Promise<Ownership>, ...missing: string[]): Promise
  * HeadBucket: 404 is free; 403 is a bucket of another account (bucket names are global); 301 is a
  * bucket in another region. A bucket we can read is ours when its tags say so.
  */
-async function bucketOwnership(
-  s3: S3Client,
-  bucket: string,
-  byTags: (tags: Tags) => Ownership,
-): Promise<Ownership | undefined> {
+async function bucketOwnership(s3: S3Client, bucket: string, byTags: ByTags): Promise<Ownership | undefined> {
   try {
     await s3.send(new HeadBucketCommand({ Bucket: bucket }));
   } catch (error) {
@@ -316,21 +313,15 @@ async function bucketOwnership(
     }
     throw error;
   }
-  try {
-    const { TagSet } = await s3.send(new GetBucketTaggingCommand({ Bucket: bucket }));
-    return byTags(fromList(TagSet));
-  } catch (error) {
-    if (isError(error, 'NoSuchTagSet', 'NoSuchTagSetError')) return byTags({});
+  const tagging = await s3.send(new GetBucketTaggingCommand({ Bucket: bucket })).catch((error: unknown) => {
+    if (isError(error, 'NoSuchTagSet', 'NoSuchTagSetError')) return { TagSet: [] };
     throw error;
-  }
+  });
+  return byTags(fromList(tagging.TagSet));
 }
 
 /** DescribeLogGroups by prefix (the exact name among the matches), then the group's tags. */
-async function logGroupOwnership(
-  logs: CloudWatchLogsClient,
-  name: string,
-  byTags: (tags: Tags) => Ownership,
-): Promise<Ownership | undefined> {
+async function logGroupOwnership(logs: CloudWatchLogsClient, name: string, byTags: ByTags) {
   const { logGroups } = await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: name }));
   const group = logGroups?.find((g) => g.logGroupName === name);
   if (!group) return undefined;
@@ -390,7 +381,9 @@ export async function checkAlarms(cloudwatch: CloudWatchClient, alarms: readonly
       id,
       ours.length === 0
         ? `the ${alarms.length} alarm names are free`
-        : `${ours.length} of the ${alarms.length} alarms exist and are this stack's; the others are free`,
+        : ours.length === alarms.length
+          ? `the ${alarms.length} alarms exist and are this stack's (tags Project, Environment, ManagedBy)`
+          : `${ours.length} of the ${alarms.length} alarms exist and are this stack's; the others are free`,
     );
   });
   return { result, ours };
