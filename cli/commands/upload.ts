@@ -132,7 +132,7 @@ function uploadError(error: unknown, planned: PlannedUpload, bucket: string, pol
   const { name = '', $metadata } = (error ?? {}) as { name?: string; $metadata?: { httpStatusCode?: number } };
   if (name === 'AccessDenied' || $metadata?.httpStatusCode === 403) {
     return new CliError(
-      `access denied uploading ${planned.file} to s3://${bucket}/${planned.key} (${name || 'HTTP 403'}): ` +
+      `access denied uploading ${planned.file} to s3://${bucket}/${planned.key} (${name === 'AccessDenied' ? name : 'HTTP 403'}): ` +
         `writers need the stack's uploaders policy. Attach the policy the stack's uploaders_policy_arn output names ` +
         `(IAM policy ${policyName}) to your user or role, e.g. ` +
         `aws iam attach-user-policy --user-name <you> --policy-arn <uploaders_policy_arn>`,

@@ -131,25 +131,35 @@ export async function runPreflight(input: PreflightInput): Promise<CheckResult[]
   ];
 }
 
-/** Clients for every check, configured as the CLI's (AWS_ENDPOINT_URL_* from the SDK, S3_FORCE_PATH_STYLE). */
+/** What a caller (e2e against moto) may set on every client: an endpoint and credentials. */
+export interface ClientOverrides {
+  readonly endpoint?: string;
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+}
+
+/**
+ * Clients for every check, configured as the CLI's: the SDK reads AWS_ENDPOINT_URL_* itself, S3 path
+ * style follows S3_FORCE_PATH_STYLE; `overrides` apply to every client.
+ */
 export function openPreflightClients(
   config: Pick<TapConfig, 'region' | 'stateRegion'>,
   env: Readonly<Record<string, string | undefined>> = process.env,
+  overrides: ClientOverrides = {},
 ): PreflightClients & { close(): void } {
-  const region = config.region;
-  const forcePathStyle = readS3ForcePathStyle(env);
+  const common = { region: config.region, ...overrides };
+  const s3 = { ...common, forcePathStyle: readS3ForcePathStyle(env) };
   const clients = {
-    sts: new STSClient({ region }),
-    lambda: new LambdaClient({ region }),
-    s3: new S3Client({ region, forcePathStyle }),
-    stateS3: new S3Client({ region: config.stateRegion || region, forcePathStyle }),
-    iam: new IAMClient({ region }),
-    cloudwatch: new CloudWatchClient({ region }),
-    logs: new CloudWatchLogsClient({ region }),
-    kms: new KMSClient({ region }),
-    sqs: new SQSClient({ region }),
-    sns: new SNSClient({ region }),
-    dynamodb: new DynamoDBClient({ region }),
+    sts: new STSClient(common),
+    lambda: new LambdaClient(common),
+    s3: new S3Client(s3),
+    stateS3: new S3Client({ ...s3, region: config.stateRegion || config.region }),
+    iam: new IAMClient(common),
+    cloudwatch: new CloudWatchClient(common),
+    logs: new CloudWatchLogsClient(common),
+    kms: new KMSClient(common),
+    sqs: new SQSClient(common),
+    sns: new SNSClient(common),
+    dynamodb: new DynamoDBClient(common),
   };
   return { ...clients, close: () => Object.values(clients).forEach((client) => client.destroy()) };
 }
