@@ -162,18 +162,21 @@ describe('the names checked', () => {
       ...alarmNames(config, names),
     ];
     // Assess
-    const created = [
-      r.aws_iam_role.function_role.name,
-      r.aws_iam_policy.uploaders.name,
-      r.aws_cloudwatch_dashboard.dashboard.dashboard_name,
-      r.aws_kms_alias.pipeline_key_alias.name,
-      r.aws_sqs_queue.dead_letter_queue.name,
-      r.aws_sns_topic.alarms.name,
-      r.aws_dynamodb_table.metadata.name,
-      r.aws_lambda_function.metadata_extractor.function_name,
-      r.aws_cloudwatch_log_group.function_logs.name,
-      ...Object.values(r.aws_cloudwatch_metric_alarm).map((alarm) => alarm.alarm_name),
-    ];
+    const nameAttribute: Record<string, string> = {
+      aws_iam_role: 'name',
+      aws_iam_policy: 'name',
+      aws_cloudwatch_dashboard: 'dashboard_name',
+      aws_cloudwatch_metric_alarm: 'alarm_name',
+      aws_kms_alias: 'name',
+      aws_sqs_queue: 'name',
+      aws_sns_topic: 'name',
+      aws_dynamodb_table: 'name',
+      aws_lambda_function: 'function_name',
+      aws_cloudwatch_log_group: 'name',
+    };
+    const created = Object.entries(nameAttribute).flatMap(([type, attribute]) =>
+      Object.values(r[type]).map((resource) => resource[attribute]),
+    );
     expect(created).toHaveLength(9 + alarmNames(config, names).length);
     expect(checked).toEqual(expect.arrayContaining(created));
     expect(r.aws_s3_bucket.uploads.bucket).toMatch(
