@@ -6,6 +6,8 @@ import { Target, TargetOptions } from './context';
 import { CliError } from './errors';
 import { registerShow } from './commands/show';
 import { registerRedrive } from './commands/redrive';
+import { registerPreflight } from './commands/preflight';
+import { registerUpload } from './commands/upload';
 
 export function buildProgram(targetOf: (options: TargetOptions) => Target = (options) => new Target(options)): Command {
   const program = new Command('tap')
@@ -18,6 +20,8 @@ export function buildProgram(targetOf: (options: TargetOptions) => Target = (opt
     .exitOverride();
   registerShow(program, targetOf);
   registerRedrive(program, targetOf);
+  registerPreflight(program, targetOf);
+  registerUpload(program, targetOf);
   return program;
 }
 
