@@ -1,6 +1,7 @@
 // moto from the project venv (created on the first run: about 45 s, hence the long first timeout):
 // started on a port it binds itself, plain and TLS, reset and stopped; and Lambda-like delivery sending
-// its on-failure invocation records to moto's SQS, read back with tap redrive's parser. Every test that
+// its on-failure invocation records to moto's SQS, read back with tap redrive's parser; the capacity
+// proxy in front of moto's DynamoDB, which reports a constant 1 unit per request. Every test that
 // needs moto is in this file, so that only one jest worker ever creates the venv.
 import type { S3Event } from 'aws-lambda';
 import {
@@ -10,7 +11,9 @@ import {
   SQSClient,
   type Message,
 } from '@aws-sdk/client-sqs';
+import { BatchWriteItemCommand, CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { originalError, parseInvocationRecord } from '../cli/invocation-record';
+import { startCapacityProxy } from '../scripts/lib/capacity';
 import { deliverAsync } from '../scripts/lib/delivery';
 import { Moto, motoRequest, startMoto } from '../scripts/lib/moto';
 import { s3Event, s3Record } from '../scripts/lib/s3-events';
@@ -20,7 +23,7 @@ let moto: Moto;
 let sqs: SQSClient;
 
 beforeAll(async () => {
-  moto = await startMoto({ services: ['sqs'] });
+  moto = await startMoto({ services: ['sqs', 'dynamodb'] });
   sqs = new SQSClient({
     region: 'us-east-1',
     endpoint: moto.endpoint,
@@ -116,5 +119,35 @@ describe('deliverAsync to moto’s SQS', () => {
     // Assess
     expect(counts).toMatchObject({ failed: 1, sentToFailureQueue: 0, destinationDeliveryFailures: 1 });
     expect(counts.destinationErrors[0]).toMatch(/QueueDoesNotExist|NonExistentQueue/);
+  });
+});
+
+describe('startCapacityProxy in front of moto’s DynamoDB', () => {
+  it('charges a batch per item written, not the constant moto reports, and hands back what does not fit', async () => {
+    // Prepare
+    const proxy = await startCapacityProxy(moto.endpoint);
+    const dynamodb = new DynamoDBClient({
+      region: 'us-east-1',
+      endpoint: proxy.endpoint,
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+      maxAttempts: 1,
+    });
+    await dynamodb.send(
+      new CreateTableCommand({
+        TableName: 'capacity',
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        ProvisionedThroughput: { ReadCapacityUnits: 5, WriteCapacityUnits: 10 },
+      }),
+    );
+    const entries = Array.from({ length: 25 }, (_, i) => ({ PutRequest: { Item: { id: { S: `k${i}` } } } }));
+    // Act
+    const result = await dynamodb
+      .send(new BatchWriteItemCommand({ RequestItems: { capacity: entries } }))
+      .finally(() => dynamodb.destroy());
+    await proxy.close();
+    // Assess
+    expect(result.UnprocessedItems?.capacity).toEqual(entries.slice(10));
+    expect(proxy.ledger.usage('capacity')).toMatchObject({ consumedWriteUnits: 10, unprocessedItems: 15 });
   });
 });
