@@ -202,6 +202,19 @@ describe('capacityLedger', () => {
     expect(next).toBeUndefined();
   });
 
+  it('charges its estimate for an answer it cannot read, and passes that answer through untouched', () => {
+    // Prepare
+    const l = ledger(100);
+    const put = request('PutItem', { TableName: 't', Item: item('a', 2000) });
+    l.admit(put);
+    const compressed = { ...answer({}), headers: { 'content-encoding': 'gzip' } };
+    // Act
+    const replaced = l.answered(put, compressed);
+    // Assess
+    expect(replaced).toBeUndefined();
+    expect(l.usage('t').consumedWriteUnits).toBe(2);
+  });
+
   it('learns a table capacity from CreateTable, leaves an on-demand table unenforced, and samples per second', () => {
     // Prepare
     const l = capacityLedger({ now: () => clock });

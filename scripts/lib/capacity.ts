@@ -535,11 +535,12 @@ export function capacityLedger(options: CapacityOptions = {}): CapacityLedger {
     }
     pending.delete(request);
     const body = response.headers['content-encoding'] ? undefined : parse(response.body.toString());
-    const conditionFailed = body && str(body.__type).endsWith('#ConditionalCheckFailedException');
     if (response.status !== 200 || !body) {
-      // A failed condition still consumes its write; any other error consumes nothing.
+      // A failed condition still consumes its write, and an answer the proxy cannot read is charged
+      // its estimate; any other error consumes nothing.
+      const conditionFailed = str(body?.__type).endsWith('#ConditionalCheckFailedException');
       for (const [table, units] of p.reserved) {
-        if (conditionFailed) consume(table, p.side, units);
+        if (conditionFailed || response.status === 200) consume(table, p.side, units);
         else charge(table, p.side, -units);
       }
       return undefined;
