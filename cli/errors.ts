@@ -31,6 +31,7 @@ const NOT_FOUND = new Set([
   'QueueDoesNotExist',
   'AWS.SimpleQueueService.NonExistentQueue',
   'NoSuchEntity',
+  'NoSuchEntityException',
   'ResourceNotFound',
 ]);
 const DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'AuthorizationError']);

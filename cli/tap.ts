@@ -6,6 +6,8 @@ import { Target, TargetOptions } from './context';
 import { CliError } from './errors';
 import { registerShow } from './commands/show';
 import { registerRedrive } from './commands/redrive';
+import { registerPreflight } from './commands/preflight';
+import { registerUpload } from './commands/upload';
 import { registerReconcile } from './commands/reconcile';
 
 export function buildProgram(targetOf: (options: TargetOptions) => Target = (options) => new Target(options)): Command {
@@ -19,6 +21,8 @@ export function buildProgram(targetOf: (options: TargetOptions) => Target = (opt
     .exitOverride();
   registerShow(program, targetOf);
   registerRedrive(program, targetOf);
+  registerPreflight(program, targetOf);
+  registerUpload(program, targetOf);
   registerReconcile(program, targetOf);
   return program;
 }

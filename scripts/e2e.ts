@@ -2,9 +2,7 @@
 // to a moto server on a free loopback port, check the deployed resources through the AWS SDK against
 // what the resolved configuration says they must be, run the bundled handler against them, then
 // destroy. moto is stopped whatever happens.
-import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import {
   DeleteBucketPolicyCommand,
@@ -39,7 +37,7 @@ import {
 } from '../config';
 import { info, root, runMain, step } from './lib/cli';
 import { prepareStack, synth, terraformEnv, terraformIn, writeCliConfig } from './lib/terraform';
-import { ensureVenv } from './lib/venv';
+import { startMoto } from './lib/moto';
 import { putRecord, s3Event } from './lib/s3-events';
 import { readMetadataItem, runBundleInChild, standInEnvironment } from './lib/standins';
 
@@ -71,38 +69,6 @@ const checkEqual = (what: string, actual: unknown, expected: unknown) => {
 const sorted = (values: readonly string[] | undefined) => [...(values ?? [])].sort();
 const sortedEntries = (o: Record<string, string> | undefined) =>
   Object.entries(o ?? {}).sort(([a], [b]) => a.localeCompare(b));
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-
-async function startMoto(): Promise<{ endpoint: string; process: ChildProcess }> {
-  const bin = ensureVenv('moto');
-  const port = await freePort();
-  const child = spawn(path.join(bin, 'moto_server'), ['-H', '127.0.0.1', '-p', String(port), '--ssl'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
-  const endpoint = `https://127.0.0.1:${port}`;
-  for (let attempt = 0; attempt < 100; attempt++) {
-    if (child.exitCode !== null) throw new Error(`moto_server exited: ${stderr}`);
-    try {
-      if ((await fetch(`${endpoint}/moto-api/`)).ok) return { endpoint, process: child };
-    } catch {
-      /* not listening yet */
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  child.kill();
-  throw new Error(`moto_server did not answer on ${endpoint}: ${stderr}`);
-}
 
 type Terraform = ReturnType<typeof terraformIn>;
 interface Outputs {
@@ -329,7 +295,7 @@ async function main() {
   const synthEnv = e2eSynthEnv();
   const config = projectConfig(synthEnv);
   step('Starting moto server (project-local venv, pinned in tools/requirements-moto.txt)');
-  const moto = await startMoto();
+  const moto = await startMoto({ ssl: true, services: SERVICES });
   info(`moto on ${moto.endpoint}`);
   const clientConfig = { region: REGION, credentials: CREDENTIALS, endpoint: moto.endpoint };
   const s3 = new S3Client({ ...clientConfig, forcePathStyle: true });
@@ -353,7 +319,7 @@ async function main() {
   } finally {
     if (tf) await destroy(tf, s3, deployed?.bucket);
     for (const c of [s3, dynamodb, lambda, cloudwatch]) c.destroy();
-    moto.process.kill();
+    await moto.stop();
     info('moto stopped');
   }
   if (failures > 0) throw new Error(`${failures} check(s) failed`);

@@ -2,13 +2,16 @@
 // (DynamoDB), each on a free loopback port, plus a fault-injecting proxy for throttling tests.
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateTableCommand, DynamoDBClient, GetItemCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import S3rver from 's3rver';
 import dynalite from 'dynalite';
@@ -178,21 +181,51 @@ export interface FaultResponse {
   readonly body: string;
 }
 
+/** What the stand-in answered to a forwarded request, buffered. */
+export interface UpstreamResponse {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: Buffer;
+}
+
+/** What a proxy may do besides answering in place of the stand-in (see startFaultProxy). */
+export interface ProxyHooks {
+  /** The body to forward instead of the one received (the content length follows); undefined keeps it. */
+  readonly forwardBody?: (request: ProxiedRequest) => string | undefined;
+  /** Sees the stand-in's answer (buffered when this hook is given) and may replace it. */
+  readonly answered?: (request: ProxiedRequest, response: UpstreamResponse) => FaultResponse | undefined;
+}
+
+/** Headers of a response whose body the proxy wrote itself: its own length, no chunking. */
+const withLength = (headers: http.IncomingHttpHeaders | Record<string, string>, body: string | Buffer) => {
+  const { 'transfer-encoding': _chunked, ...rest } = headers;
+  return { ...rest, 'content-length': String(Buffer.byteLength(body)) };
+};
+
 /**
  * A proxy in front of a stand-in that answers with `fault(request)` when it returns a response, and
  * forwards the request otherwise: throttling and 5xx on the wire, as the SDK sees them from AWS.
+ * `hooks` may rewrite what is forwarded and what comes back (the capacity proxy charges from it).
+ * An https target (moto --ssl) is reached without verifying its self-signed certificate.
  */
 export async function startFaultProxy(
   target: string,
   fault: (request: ProxiedRequest) => FaultResponse | undefined,
+  hooks: ProxyHooks = {},
 ): Promise<StandIn & { requests: ProxiedRequest[] }> {
   const requests: ProxiedRequest[] = [];
+  const send = target.startsWith('https:') ? https.request : http.request;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const request = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: body.toString() };
+      const received = Buffer.concat(chunks);
+      const request = {
+        method: req.method ?? 'GET',
+        url: req.url ?? '/',
+        headers: req.headers,
+        body: received.toString(),
+      };
       requests.push(request);
       const injected = fault(request);
       if (injected) {
@@ -200,9 +233,25 @@ export async function startFaultProxy(
         res.end(injected.body);
         return;
       }
-      const upstream = http.request(`${target}${req.url}`, { method: req.method, headers: req.headers }, (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
+      const rewritten = hooks.forwardBody?.(request);
+      const body = rewritten === undefined ? received : Buffer.from(rewritten);
+      const headers = rewritten === undefined ? req.headers : withLength(req.headers, body);
+      const options = { method: req.method, headers, rejectUnauthorized: false };
+      const upstream = send(`${target}${req.url}`, options, (up) => {
+        if (!hooks.answered) {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+          return;
+        }
+        const answer: Buffer[] = [];
+        up.on('data', (c: Buffer) => answer.push(c));
+        up.on('end', () => {
+          const response = { status: up.statusCode ?? 502, headers: up.headers, body: Buffer.concat(answer) };
+          const replaced = hooks.answered?.(request, response);
+          const final = replaced ? { ...replaced, headers: replaced.headers ?? {} } : response;
+          res.writeHead(final.status, withLength(final.headers, final.body));
+          res.end(final.body);
+        });
       });
       upstream.on('error', (error) => {
         res.writeHead(502);
@@ -215,19 +264,52 @@ export async function startFaultProxy(
   return { endpoint, requests, close: () => closeServer(server) };
 }
 
-/** DynamoDB's throttling answer, byte for byte what the SDK parses from the service. */
-export const dynamodbThrottle = (): FaultResponse => ({
-  status: 400,
-  headers: { 'x-amzn-errortype': 'ProvisionedThroughputExceededException' },
-  body: JSON.stringify({
-    __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
-    message: 'The level of configured provisioned throughput for the table was exceeded.',
-  }),
-});
+/** A request id in DynamoDB's form (52 upper-case letters and digits). */
+const dynamodbRequestId = () =>
+  Array.from(randomBytes(52), (b) => 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'[b % 36]).join('');
+
+/**
+ * A DynamoDB error as the service sends it: JSON 1.0 with `__type` (namespace#name) and `message`,
+ * the request id and the body's CRC32 in headers, no x-amzn-ErrorType (DynamoDB does not send one).
+ */
+export function dynamodbError(status: number, type: string, message: string): FaultResponse {
+  const body = JSON.stringify({ __type: type, message });
+  return {
+    status,
+    headers: {
+      'content-type': 'application/x-amz-json-1.0',
+      'x-amzn-requestid': dynamodbRequestId(),
+      'x-amz-crc32': String(zlib.crc32(body)),
+    },
+    body,
+  };
+}
+
+/** DynamoDB's throttling answer for a provisioned table whose capacity is used up. */
+export const dynamodbThrottle = (): FaultResponse =>
+  dynamodbError(
+    400,
+    'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
+    'The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.',
+  );
+
+/**
+ * An S3 error as the service sends it: REST-XML <Error> with the request ids (in the body and in
+ * headers); a HEAD answer has no body at all (the SDK then names the error from the status).
+ */
+export function s3Error(status: number, code: string, message: string, method = 'GET'): FaultResponse {
+  const requestId = randomBytes(8).toString('hex').toUpperCase();
+  const hostId = randomBytes(48).toString('base64');
+  return {
+    status,
+    headers: { 'content-type': 'application/xml', 'x-amz-request-id': requestId, 'x-amz-id-2': hostId },
+    body:
+      method === 'HEAD'
+        ? ''
+        : `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>${requestId}</RequestId><HostId>${hostId}</HostId></Error>`,
+  };
+}
 
 /** S3's 503 SlowDown answer. */
-export const s3SlowDown = (): FaultResponse => ({
-  status: 503,
-  headers: { 'content-type': 'application/xml' },
-  body: '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>fault</RequestId></Error>',
-});
+export const s3SlowDown = (method?: string): FaultResponse =>
+  s3Error(503, 'SlowDown', 'Please reduce your request rate.', method);

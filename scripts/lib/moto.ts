@@ -1,0 +1,174 @@
+// moto (pinned in tools/requirements-moto.txt, in the project-local venv) as a server on a free loopback
+// port: a tiny Python launcher binds port 0 itself and prints the port it got, so no other process can
+// take the port between a check and the bind. Plain HTTP, or HTTPS with a self-signed certificate made
+// at start-up (what `moto_server --ssl` does). The server is stopped by stop(), when this process exits,
+// and by itself when this process dies without a word (its stdin, a pipe from here, closes).
+import { ChildProcess, spawn } from 'node:child_process';
+import http from 'node:http';
+import https from 'node:https';
+import path from 'node:path';
+import { ensureVenv } from './venv';
+
+export interface MotoOptions {
+  /**
+   * Backends to load before the port is announced (moto names: 's3', 'dynamodb', 'sqs', ...), so that
+   * the first request to each does not pay its import. Every service is served either way.
+   */
+  readonly services?: readonly string[];
+  /** HTTPS with a self-signed certificate made at start-up, as `moto_server --ssl`. */
+  readonly ssl?: boolean;
+  /** How long to wait for the server to answer, in ms (default 60 s). */
+  readonly timeoutMs?: number;
+}
+
+export interface Moto {
+  /** http(s)://127.0.0.1:<port>: one endpoint for every service. */
+  readonly endpoint: string;
+  /** Stops the server (idempotent); resolves once the process is gone. */
+  stop(): Promise<void>;
+  /** The same as stop(), so that moto is a StandIn. */
+  close(): Promise<void>;
+  /** Forgets every resource of every service (POST /moto-api/reset). */
+  reset(): Promise<void>;
+}
+
+/**
+ * The launcher: moto's own WSGI application and request handler (those of `moto_server`), bound by
+ * werkzeug on port 0. It prints the bound port once listening, and exits when its stdin closes.
+ */
+export const MOTO_LAUNCHER = `
+import os, sys, threading
+from werkzeug.serving import make_server
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+
+host, tls, services = sys.argv[1], sys.argv[2] == "ssl", [s for s in sys.argv[3].split(",") if s]
+app = DomainDispatcherApplication(create_backend_app)
+for service in services:
+    app.app_instances[service] = create_backend_app(service)
+server = make_server(host, 0, app, threaded=True, request_handler=MotoRequestHandler, ssl_context="adhoc" if tls else None)
+os.environ["MOTO_PORT"] = str(server.port)
+
+def exit_with_parent():
+    sys.stdin.read()
+    os._exit(0)
+
+threading.Thread(target=exit_with_parent, daemon=True).start()
+print(server.port, flush=True)
+server.serve_forever()
+`;
+
+/** The arguments of the launcher for `options`. */
+export const launcherArgs = (options: MotoOptions): string[] => [
+  '-c',
+  MOTO_LAUNCHER,
+  '127.0.0.1',
+  options.ssl ? 'ssl' : 'plain',
+  (options.services ?? []).join(','),
+];
+
+/**
+ * One request to moto; resolves to the HTTP status. The certificate of an `ssl` moto is self-signed
+ * and made at start-up: it is not verified, for this loopback server only.
+ */
+export function motoRequest(endpoint: string, method: string, requestPath: string): Promise<number> {
+  const url = new URL(requestPath, endpoint);
+  const send = url.protocol === 'https:' ? https.request : http.request;
+  return new Promise((resolve, reject) => {
+    const request = send(url, { method, rejectUnauthorized: false }, (response) => {
+      response.resume();
+      response.on('end', () => resolve(response.statusCode ?? 0));
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+/** The port the launcher prints on its first line; rejects with its stderr if it exits first. */
+function announcedPort(child: ChildProcess, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => fail(`moto did not announce its port within ${timeoutMs} ms`), timeoutMs);
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      reject(new Error(`${why}${stderr ? `:\n${stderr.slice(-4000)}` : ''}`));
+    };
+    child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8000)));
+    child.stdout?.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      const line = stdout.split('\n');
+      if (line.length < 2) return;
+      const port = Number(line[0].trim());
+      clearTimeout(timer);
+      if (Number.isInteger(port) && port > 0) resolve(port);
+      else fail(`moto launcher printed ${JSON.stringify(line[0])} instead of a port`);
+    });
+    child.once('error', (error) => fail(`moto launcher could not start: ${error.message}`));
+    child.once('exit', (code, signal) => fail(`moto launcher exited (${signal ?? code}) before listening`));
+  });
+}
+
+/** Resolves once moto answers GET /moto-api/ with 200. */
+async function answering(endpoint: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    try {
+      const status = await motoRequest(endpoint, 'GET', '/moto-api/');
+      if (status === 200) return;
+      last = `HTTP ${status}`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`moto on ${endpoint} did not answer within ${timeoutMs} ms (${last})`);
+}
+
+/** Kills the child and resolves once it has exited (SIGKILL if SIGTERM was not enough after 5 s). */
+function killed(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/**
+ * Starts moto from the project-local venv (created on first use) on a free loopback port and waits
+ * until it answers. The process is stopped by stop(), or when this process exits, whatever happens.
+ */
+export async function startMoto(options: MotoOptions = {}): Promise<Moto> {
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const python = path.join(ensureVenv('moto'), 'python');
+  const child = spawn(python, launcherArgs(options), { stdio: ['pipe', 'pipe', 'pipe'] });
+  const onExit = () => child.kill('SIGKILL');
+  process.once('exit', onExit);
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= killed(child).then(() => {
+      process.removeListener('exit', onExit);
+    });
+    return stopping;
+  };
+  try {
+    const port = await announcedPort(child, timeoutMs);
+    const endpoint = `${options.ssl ? 'https' : 'http'}://127.0.0.1:${port}`;
+    await answering(endpoint, timeoutMs);
+    // Its output is no longer read: drain it so that a chatty server never blocks on a full pipe.
+    child.stdout?.resume();
+    child.stderr?.resume();
+    const reset = async () => {
+      const status = await motoRequest(endpoint, 'POST', '/moto-api/reset');
+      if (status !== 200) throw new Error(`moto reset answered HTTP ${status}`);
+    };
+    return { endpoint, stop, close: stop, reset };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
