@@ -1,20 +1,20 @@
 // tap show KEY: every version's item for one object key, newest event first.
 import type { Command } from 'commander';
-import type { MetadataItem } from '../../handler/item';
 import { Target, TargetOptions } from '../context';
 import { about, CliError } from '../errors';
 import { formatTable, printJson } from '../output';
 import { queryKeyItems } from '../reconcile/table';
 
-/** An item as stored: the handler's shape, though an item written by older code may lack attributes. */
-export type StoredItem = MetadataItem;
+export type StoredItem = Record<string, unknown>;
 
 /** Every item stored for `key` (one per version or delete marker), ordered by sequencer, newest first. */
 export async function itemsForKey(target: Target, key: string): Promise<StoredItem[]> {
   const items = await about({ kind: 'DynamoDB table', name: target.table }, () =>
     queryKeyItems(target.dynamodb, target.table, key, true),
   );
-  return items.sort((a, b) => (b.sequencer ?? '').localeCompare(a.sequencer ?? ''));
+  return items
+    .map((item): StoredItem => ({ ...item }))
+    .sort((a, b) => String(b.sequencer ?? '').localeCompare(String(a.sequencer ?? '')));
 }
 
 const cell = (value: unknown) => (value === undefined || value === null ? '-' : String(value));

@@ -1,0 +1,60 @@
+// The soak of scripts/lib/soak.ts, small (200 uploads): moto, injected faults, Lambda-like delivery with
+// lost, duplicated and reordered events, the failure queue, tap redrive --local and tap reconcile
+// --repair, then an independent comparison of the bucket's listing with the table. npm run bench runs
+// the same with 2,000 uploads. The first run creates moto's venv (see soak-moto.test.ts).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runSoak, SoakReport, soakVerdict } from '../scripts/lib/soak';
+
+const VENV_AND_SOAK_MS = 300_000;
+let workDir: string;
+
+beforeAll(() => {
+  workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tap-soak-'));
+});
+
+afterAll(() => fs.rmSync(workDir, { recursive: true, force: true }));
+
+describe('the soak', () => {
+  let report: SoakReport;
+
+  it(
+    'ends with the table mirroring the bucket, and a second reconcile finds nothing to repair',
+    async () => {
+      // Act: a tenth of the events lost, so that reconcile has missing and extra items to repair
+      report = await runSoak({ uploads: 200, lostShare: 0.1, workDir });
+      // Assess
+      expect(soakVerdict(report)).toEqual([]);
+      expect(report.mirror).toMatchObject({ unmirrored: [], unlisted: [] });
+      expect(report.reconcile).toMatchObject({ code: 0, json: { remaining: 0, skipped: 0, failed: 0 } });
+      expect(report.reconcile.json.missing).toBeGreaterThan(report.operations.predating);
+      expect(report.reconcile.json.extra).toBeGreaterThan(0);
+      expect(report.reconcileAgain).toMatchObject({ code: 0, json: { missing: 0, extra: 0, stale: 0, repaired: 0 } });
+    },
+    VENV_AND_SOAK_MS,
+  );
+
+  it('went through what it was meant to: faults, retries, the failure queue and its redrive', () => {
+    // Assess
+    const { operations, delivery, faults, redrive, mirror, events } = report;
+    expect(operations).toMatchObject({ predating: 10, 'ObjectCreated:Put': 200 });
+    for (const kind of [
+      'ObjectRemoved:DeleteMarkerCreated',
+      'ObjectRemoved:Delete',
+      'LifecycleExpiration:Delete',
+      'LifecycleExpiration:DeleteMarkerCreated',
+    ] as const)
+      expect(operations[kind]).toBeGreaterThan(0);
+    expect(events.lost).toBeGreaterThan(0);
+    expect(events.duplicated).toBeGreaterThan(0);
+    expect(delivery.retries).toBeGreaterThan(0);
+    expect(delivery.sentToFailureQueue).toBeGreaterThan(0);
+    expect(redrive).toMatchObject({ code: 0, json: { received: delivery.sentToFailureQueue, failed: 0 } });
+    expect(faults.s3.SlowDown + faults.s3.InternalError).toBeGreaterThan(0);
+    expect(Object.values(faults.dynamodb).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    expect(mirror.byReason['archived-storage-class']).toBeGreaterThan(0);
+    expect(mirror.byReason['sse-c']).toBeGreaterThan(0);
+    expect(mirror.byReason['kms-access-denied']).toBeGreaterThan(0);
+  });
+});

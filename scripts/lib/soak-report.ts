@@ -1,0 +1,70 @@
+// The soak's figures as a Markdown table, for scripts/soak.ts and BENCHMARKS.md. Formatting only.
+import type { SoakReport } from './soak';
+
+const n = (value: number | undefined) => (value ?? 0).toLocaleString('en-US');
+const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const listed = (counts: Readonly<Record<string, number>>) =>
+  Object.entries(counts)
+    .filter(([, v]) => v > 0)
+    .map(([k, v]) => `${k} ${n(v)}`)
+    .join(', ') || 'none';
+
+export function soakRows(r: SoakReport): [string, string][] {
+  const o = r.operations;
+  const { reconcile: first, reconcileAgain: second } = r;
+  const drift = (j: SoakReport['reconcile']['json']) =>
+    `missing ${n(j.missing)}, extra ${n(j.extra)}, stale ${n(j.stale)}; repaired ${n(j.repaired)}, skipped ${n(j.skipped)}, failed ${n(j.failed)}`;
+  return [
+    ['uploads (and objects that predate the stack, no events)', `${n(r.uploads)} (+ ${n(o.predating)})`],
+    [
+      'of which overwrites / archived (GLACIER, DEEP_ARCHIVE) / SSE-C / KMS-denied',
+      `${n(o.overwrites)} / ${n(o.archived)} / ${n(o.sseC)} / ${n(o.kmsDenied)}`,
+    ],
+    [
+      'events by kind',
+      `ObjectCreated:Put ${n(o['ObjectCreated:Put'])}, ObjectRemoved:DeleteMarkerCreated ${n(o['ObjectRemoved:DeleteMarkerCreated'])}, ` +
+        `ObjectRemoved:Delete ${n(o['ObjectRemoved:Delete'])}, LifecycleExpiration:Delete ${n(o['LifecycleExpiration:Delete'])}, ` +
+        `LifecycleExpiration:DeleteMarkerCreated ${n(o['LifecycleExpiration:DeleteMarkerCreated'])}`,
+    ],
+    [
+      'events sent / lost / duplicated (reordered within 20)',
+      `${n(r.events.sent)} / ${n(r.events.lost)} / ${n(r.events.duplicated)}`,
+    ],
+    [
+      'invocations / async retries / events to the failure queue',
+      `${n(r.delivery.invocations)} / ${n(r.delivery.retries)} / ${n(r.delivery.sentToFailureQueue)}`,
+    ],
+    ['handler outcomes', listed(Object.fromEntries(Object.entries(r.outcomes).filter(([k]) => k !== 'records')))],
+    ['S3 answers injected (of requests)', `${listed(r.faults.s3)} (of ${n(r.faults.s3Requests)})`],
+    [
+      'DynamoDB answers injected (of requests); capacity throttles',
+      `${listed(r.faults.dynamodb)} (of ${n(r.faults.dynamodbRequests)}); ${n(r.faults.capacityThrottles)}`,
+    ],
+    [
+      '`tap redrive --local`',
+      `received ${n(r.redrive.json.received)}, redriven ${n(r.redrive.json.redriven)}, failed ${n(r.redrive.json.failed)} (${s(r.redrive.ms)})`,
+    ],
+    [
+      '`tap reconcile --repair`',
+      `${n(first.json.versionsInBucket)} versions, ${n(first.json.itemsInTable)} items: ${drift(first.json)}; ` +
+        `${n(first.json.capacity.writeUnits)} WCU at ${first.json.capacity.sustainedWriteUnitsPerSecond.toFixed(1)}/s, throttled ${n(first.json.capacity.throttled)} (${s(first.ms)}, exit ${first.code})`,
+    ],
+    ['second `tap reconcile --repair`', `${drift(second.json)} (${s(second.ms)}, exit ${second.code})`],
+    [
+      'independent check: listing vs table',
+      `${n(r.mirror.versions)} versions, ${n(r.mirror.items)} items; without item ${n(r.mirror.unmirrored.length)}, ` +
+        `items of absent versions ${n(r.mirror.unlisted.length)}; items ${listed(r.mirror.byStatus)}; unreadable ${listed(r.mirror.byReason)}`,
+    ],
+    [
+      'durations',
+      `setup ${s(r.durationsMs.setup)}, predating ${s(r.durationsMs.predating)}, rounds ${s(r.durationsMs.rounds)}, ` +
+        `redrive ${s(r.durationsMs.redrive)}, reconcile ${s(r.durationsMs.reconcile)}, again ${s(r.durationsMs.reconcileAgain)}, total ${s(r.durationsMs.total)}`,
+    ],
+  ];
+}
+
+export const soakLines = (r: SoakReport): string[] => [
+  '| soak | figures |',
+  '|---|---|',
+  ...soakRows(r).map(([what, value]) => `| ${what} | ${value} |`),
+];
