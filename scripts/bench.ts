@@ -6,8 +6,14 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { AttributeValue, ScanCommand, ScanCommandOutput } from '@aws-sdk/client-dynamodb';
+import { PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  AttributeValue,
+  DynamoDBClient,
+  PutItemCommand,
+  ScanCommand,
+  ScanCommandOutput,
+} from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { functionEnvironment, HANDLER_BUNDLE_DIR, projectConfig, resourceNames, TapConfig } from '../config';
 import { prepareBaselineApp } from '../bench/baseline-app';
@@ -21,9 +27,15 @@ import {
   stackSettings,
   SynthesizedStackJson,
 } from '../bench/model';
-import { BenchResults, renderReport, Timed } from '../bench/report';
+import type { MemoryRun } from '../bench/reconcile-memory';
+import { BenchResults, ReconcileResults, renderReport, Timed } from '../bench/report';
+import type { ReconcileJson } from '../cli/commands/reconcile';
+import { mapBounded } from '../handler/concurrency';
 import { buildHandler, HANDLER_BUNDLE } from './build-handler';
+import { startCapacityProxy } from './lib/capacity';
 import { root, runMain } from './lib/cli';
+import { startMoto } from './lib/moto';
+import { runSoak, runTap, soakVerdict } from './lib/soak';
 import { putRecord, s3Event, s3Record } from './lib/s3-events';
 import {
   createPipelineStorage,
@@ -40,6 +52,12 @@ import { validate } from './validate';
 const WORK = path.join(root, '.work', 'bench');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const UPLOADS = Number(process.env.BENCH_UPLOADS ?? 1000);
+/** The soak's uploads (npm test runs 200). */
+const SOAK_UPLOADS = Number(process.env.BENCH_SOAK_UPLOADS ?? 2000);
+/** Objects the capacity run backfills: at 50 WCU/s, about 20 s of writes. */
+const BACKFILL_OBJECTS = Number(process.env.BENCH_BACKFILL_OBJECTS ?? 1000);
+/** Live writes a second alongside the backfill: with reconcile's half, 90% of the table's 100 WCU. */
+const LIVE_WRITES_PER_SECOND = 40;
 /** The default reserved concurrency: invocations in flight at once. */
 const CONCURRENCY = 10;
 /** S3 + DynamoDB latency per object in-region, assumed: the stand-ins on loopback answer far faster. */
@@ -291,6 +309,146 @@ async function measurePlan(): Promise<number> {
   return median(plans);
 }
 
+/** One reconcile run over a made-up bucket of `versions` versions, in its own process (bench/reconcile-memory.ts). */
+function reconcileMemoryRun(versions: number): Promise<MemoryRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--require', 'tsx/cjs', path.join(root, 'bench', 'reconcile-memory.ts'), String(versions)],
+      {
+        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-3000)));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(JSON.parse(stdout) as MemoryRun)
+        : reject(new Error(`reconcile-memory failed (${code}): ${stderr}`)),
+    );
+  });
+}
+
+/** Reconcile's peak RSS at 10,000 and at 100,000 versions (medians of RUNS). */
+export async function measureReconcileMemory(): Promise<ReconcileResults['memory']> {
+  log('tap reconcile: peak memory at 10,000 and 100,000 versions (listing and table pages made up in process)');
+  const medianRun = async (versions: number) => {
+    const runs: MemoryRun[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const run = await reconcileMemoryRun(versions);
+      log(
+        `  ${versions} versions run ${i + 1}/${RUNS}: ${(run.maxRssKb / 1024).toFixed(0)} MB, ${(run.ms / 1000).toFixed(1)} s`,
+      );
+      runs.push(run);
+    }
+    return runs.sort((a, b) => a.maxRssKb - b.maxRssKb)[Math.floor((runs.length - 1) / 2)];
+  };
+  return { small: await medianRun(10_000), large: await medianRun(100_000) };
+}
+
+/**
+ * tap reconcile --repair backfilling BACKFILL_OBJECTS objects (moto's S3) into an empty table behind
+ * the capacity proxy (dynalite, the stack's 100 WCU enforced), while live writes take 40 WCU/s.
+ */
+export async function measureReconcileCapacity(config: TapConfig): Promise<ReconcileResults['capacity']> {
+  log(
+    `tap reconcile --repair: ${BACKFILL_OBJECTS} objects backfilled against the capacity proxy, ${LIVE_WRITES_PER_SECOND} live writes/s alongside`,
+  );
+  const names = { bucket: 'tap-bench-backfill', table: 'tap-bench-backfill' };
+  const [moto, dynalite] = await Promise.all([startMoto({ services: ['s3'] }), startDynalite()]);
+  const proxy = await startCapacityProxy(dynalite.endpoint);
+  const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
+  const s3 = new S3Client({ region: STANDIN_REGION, endpoint: moto.endpoint, forcePathStyle: true, credentials });
+  const dynamodb = new DynamoDBClient({
+    region: STANDIN_REGION,
+    endpoint: proxy.endpoint,
+    credentials,
+    maxAttempts: 1,
+  });
+  try {
+    await createPipelineStorage({ s3, dynamodb }, names, config);
+    await s3.send(
+      new PutBucketVersioningCommand({ Bucket: names.bucket, VersioningConfiguration: { Status: 'Enabled' } }),
+    );
+    const sample = fs.readFileSync(path.join(root, 'samples', 'pixel.png'));
+    await mapBounded(
+      Array.from({ length: BACKFILL_OBJECTS }, (_, i) => i),
+      16,
+      (i) =>
+        s3.send(
+          new PutObjectCommand({
+            Bucket: names.bucket,
+            Key: `before-the-stack/${i}.png`,
+            Body: sample,
+            ContentType: 'image/png',
+          }),
+        ),
+    );
+    const live = { writes: 0, throttled: 0, done: false };
+    const writer = (async () => {
+      for (let i = 0; !live.done; i++) {
+        const item = { objectKey: { S: `live/${i}` }, versionId: { S: 'v' }, pad: { S: 'x'.repeat(700) } };
+        await dynamodb.send(new PutItemCommand({ TableName: names.table, Item: item })).then(
+          () => live.writes++,
+          () => live.throttled++,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 1000 / LIVE_WRITES_PER_SECOND));
+      }
+    })();
+    const env = {
+      ...process.env,
+      AWS_ENDPOINT_URL_S3: moto.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
+      S3_FORCE_PATH_STYLE: 'true',
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_REGION: STANDIN_REGION,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+    const run = await runTap<ReconcileJson>(
+      ['reconcile', '--repair', '--json', '--bucket', names.bucket, '--table', names.table],
+      env,
+      path.join(WORK, 'reconcile'),
+    ).finally(() => (live.done = true));
+    await writer;
+    if (run.code !== 0) throw new Error(`tap reconcile --repair exited ${run.code}: ${run.stderr.slice(-2000)}`);
+    const usage = proxy.ledger.usage(names.table);
+    log(
+      `  ${run.json.repaired} repaired at ${run.json.capacity.sustainedWriteUnitsPerSecond.toFixed(1)} WCU/s of ${run.json.capacity.writeUnitsPerSecond}`,
+    );
+    return {
+      objects: BACKFILL_OBJECTS,
+      json: run.json,
+      ms: run.ms,
+      liveWrites: live.writes,
+      liveThrottled: live.throttled,
+      proxyThrottledWrites: usage.throttledWriteRequests,
+      peakWriteUnitsPerSecond: Math.max(...usage.perSecond.map((s) => s.writeUnits)),
+    };
+  } finally {
+    s3.destroy();
+    dynamodb.destroy();
+    await proxy.close();
+    await Promise.all([dynalite.close(), moto.stop()]);
+  }
+}
+
+/** The soak (scripts/lib/soak.ts) with SOAK_UPLOADS uploads; fails the bench if the table does not mirror the bucket. */
+export async function measureSoak(): Promise<NonNullable<BenchResults['soak']>> {
+  log(`soak: ${SOAK_UPLOADS} uploads through moto, faults, Lambda-like delivery, tap redrive and tap reconcile`);
+  const report = await runSoak({
+    uploads: SOAK_UPLOADS,
+    workDir: path.join(WORK, 'soak'),
+    log: (line) => log(`  ${line}`),
+  });
+  const problems = soakVerdict(report);
+  if (problems.length > 0) throw new Error(`soak: the table does not mirror the bucket:\n${problems.join('\n')}`);
+  return report;
+}
+
 async function main() {
   // The stand-in clients here run on this machine's Node 20; the SDK's notice about Node 22 is noise.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -305,6 +463,8 @@ async function main() {
   const bundle = await measureBundle(config);
   const { throughput, single, perObject } = await measureThroughput(config, await compileWorker());
   const planMs = await measurePlan();
+  const reconcile = { memory: await measureReconcileMemory(), capacity: await measureReconcileCapacity(config) };
+  const soak = await measureSoak();
 
   // measurePlan's last validate left the synthesized stack: the models read its settings.
   const stackFile = path.join(root, 'cdktf.out', 'stacks', 'TapStack', 'cdk.tf.json');
@@ -329,6 +489,8 @@ async function main() {
     single,
     perObject,
     planMs,
+    reconcile,
+    soak,
     measured,
     ioFloorMs: IO_FLOOR_MS,
     settings,

@@ -127,9 +127,12 @@ export function paceClient(
         use.lastWriteAt = clock.now();
       }
       let consumed = estimate;
+      // What DynamoDB charges at the least: a write 1 unit, a read 0.5 (1 if consistent), even when
+      // nothing is found; some emulators report less.
+      const least = kind === 'write' || (args.input as { ConsistentRead?: boolean }).ConsistentRead ? 1 : 0.5;
       try {
         const result = await next(args);
-        consumed = (result as Output).output?.ConsumedCapacity?.CapacityUnits ?? estimate;
+        consumed = Math.max(least, (result as Output).output?.ConsumedCapacity?.CapacityUnits ?? estimate);
         estimates.set(command, consumed);
         return result;
       } catch (error) {

@@ -107,6 +107,7 @@ const CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 /** Runs `tap args...` as an operator would (node bin/tap.js), with `env`; parses its JSON output. */
 export function runTap<T>(args: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Promise<TapRun<T>> {
   const started = Date.now();
+  fs.mkdirSync(cwd, { recursive: true });
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(root, 'bin', 'tap.js'), ...args], { cwd, env });
     let stdout = '';
@@ -259,7 +260,6 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
 
     // The operator fixes the policy, redrives the failure queue, then reconciles.
     denied.now = false;
-    fs.mkdirSync(options.workDir, { recursive: true });
     const env = {
       ...process.env,
       AWS_ENDPOINT_URL_S3: s3Proxy.endpoint,

@@ -1,0 +1,224 @@
+// A bucket and a table of any size for measuring tap reconcile's memory, made up page by page as they
+// are asked for, so the fake itself holds nothing: SDK clients whose send() answers ListObjectVersions,
+// Query and Scan with what S3 and DynamoDB would answer (in this process: no sockets, no HTTP parsing,
+// so what is measured is reconcile's own memory, not the SDK's garbage from 25,000 HTTP exchanges).
+// Reconcile's engine (cli/reconcile/run.ts) runs unchanged on them.
+//
+// The data: `keys` keys "data/00000000"..., 4 entries each (every fourth key: a delete marker and 3
+// versions; the others 4 versions), so 4 x keys versions; every entry has its item, except entry 1
+// of every 200th key (missing); and one item saying present for a key the bucket lacks ("gone/...")
+// per 1,000 keys (extra).
+import { ListObjectVersionsCommandInput, ListObjectVersionsCommandOutput, S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+
+export const ENTRIES_PER_KEY = 4;
+const MISSING_EVERY = 200;
+const EXTRA_EVERY = 1000;
+
+const keyName = (i: number) => `data/${String(i).padStart(8, '0')}`;
+const goneName = (i: number) => `gone/${String(i).padStart(8, '0')}`;
+const isMarker = (i: number, j: number) => i % 4 === 0 && j === 0;
+const isMissing = (i: number, j: number) => i % MISSING_EVERY === 0 && j === 1;
+const eTag = (i: number, j: number) => `${i.toString(16).padStart(24, '0')}${j.toString(16).padStart(8, '0')}`;
+const size = (i: number) => 100 + (i % 900);
+const LAST_MODIFIED = '2026-11-01T00:00:00.000Z';
+
+/** What the fake answers, per the number of keys. */
+export function fakeCounts(keys: number) {
+  return {
+    versions: keys * ENTRIES_PER_KEY,
+    missing: Math.ceil(keys / MISSING_EVERY),
+    extra: Math.ceil(keys / EXTRA_EVERY),
+  };
+}
+
+// ---------------------------------------------------------------- S3
+
+function entryOf(i: number, j: number) {
+  const common = { Key: keyName(i), VersionId: `e${j}`, IsLatest: j === 0, LastModified: new Date(LAST_MODIFIED) };
+  return isMarker(i, j)
+    ? { marker: true, entry: common }
+    : {
+        marker: false,
+        entry: { ...common, ETag: `"${eTag(i, j)}"`, Size: size(i), StorageClass: 'STANDARD' as const },
+      };
+}
+
+/** The range of entry positions (key n / 4, entry n % 4) a listing request asks for. */
+function rangeOf(keys: number, input: ListObjectVersionsCommandInput): { from: number; to: number } {
+  const prefix = input.Prefix ?? '';
+  let [from, to] = [0, keys * ENTRIES_PER_KEY];
+  if (prefix.startsWith('data/') && prefix.length === keyName(0).length) {
+    const i = Number(prefix.slice(5));
+    [from, to] = i < keys ? [i * ENTRIES_PER_KEY, (i + 1) * ENTRIES_PER_KEY] : [0, 0];
+  } else if (prefix && !'data/'.startsWith(prefix) && !prefix.startsWith('data/')) {
+    [from, to] = [0, 0];
+  }
+  if (input.KeyMarker?.startsWith('data/')) {
+    const i = Number(input.KeyMarker.slice(5));
+    const version = input.VersionIdMarker;
+    const after = version ? i * ENTRIES_PER_KEY + Number(version.slice(1)) + 1 : (i + 1) * ENTRIES_PER_KEY;
+    from = Math.max(from, after);
+  }
+  return { from, to };
+}
+
+/** One ListObjectVersions page, as the SDK gives it. */
+export function listVersions(keys: number, input: ListObjectVersionsCommandInput): ListObjectVersionsCommandOutput {
+  const { from, to } = rangeOf(keys, input);
+  const end = Math.min(to, from + Math.min(1000, input.MaxKeys ?? 1000));
+  const versions = [];
+  const markers = [];
+  for (let n = from; n < end; n++) {
+    const { marker, entry } = entryOf(Math.floor(n / ENTRIES_PER_KEY), n % ENTRIES_PER_KEY);
+    if (marker) markers.push(entry);
+    else versions.push(entry);
+  }
+  const truncated = end < to;
+  const last = end - 1;
+  return {
+    $metadata: {},
+    Versions: versions,
+    DeleteMarkers: markers,
+    IsTruncated: truncated,
+    NextKeyMarker: truncated ? keyName(Math.floor(last / ENTRIES_PER_KEY)) : undefined,
+    NextVersionIdMarker: truncated ? `e${last % ENTRIES_PER_KEY}` : undefined,
+  };
+}
+
+// ---------------------------------------------------------------- DynamoDB
+
+type Wire = Record<string, Record<string, unknown>>;
+
+function item(key: string, versionId: string, marker: boolean, i: number, j: number): Wire {
+  const base: Wire = {
+    objectKey: { S: key },
+    versionId: { S: versionId },
+    bucket: { S: 'tap-bench-uploads' },
+    key: { S: key },
+    status: { S: 'present' },
+    eventName: { S: marker ? 'ObjectRemoved:DeleteMarkerCreated' : 'ObjectCreated:Put' },
+    eventTime: { S: LAST_MODIFIED },
+    sequencer: { S: `${eTag(i, j).slice(0, 16).toUpperCase()}`.padEnd(32, '0') },
+    requester: { S: 'AWS:AROAEXAMPLEROLEID:uploader' },
+    sourceIp: { S: '192.0.2.10' },
+    requestId: { S: 'C3D13FE58DE4C810' },
+    processedAt: { S: LAST_MODIFIED },
+    lastModified: { S: LAST_MODIFIED },
+    extension: { S: 'bin' },
+  };
+  if (marker) return { ...base, deleteMarker: { BOOL: true } };
+  return {
+    ...base,
+    size: { N: String(size(i)) },
+    eTag: { S: eTag(i, j) },
+    multipart: { BOOL: false },
+    contentType: { S: 'application/octet-stream' },
+    storageClass: { S: 'STANDARD' },
+    storageClassAsOf: { S: LAST_MODIFIED },
+    serverSideEncryption: { S: 'aws:kms' },
+    kmsKeyArn: { S: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' },
+    bucketKeyEnabled: { BOOL: true },
+    userMetadata: { M: { uploader: { S: 'bench' } } },
+  };
+}
+
+/** Items of data key i (all its entries but the missing one), or of gone key g. */
+function itemsOfKey(keys: number, key: string): Wire[] {
+  if (key.startsWith('gone/')) {
+    const g = Number(key.slice(5));
+    return g < fakeCounts(keys).extra ? [item(key, 'old', false, g, 9)] : [];
+  }
+  const i = Number(key.slice(5));
+  if (!key.startsWith('data/') || !(i < keys)) return [];
+  const found: Wire[] = [];
+  for (let j = 0; j < ENTRIES_PER_KEY; j++) if (!isMissing(i, j)) found.push(item(key, `e${j}`, isMarker(i, j), i, j));
+  return found;
+}
+
+/** The Scan walks the data keys' items, then the gone keys': position p is (key index, entry). */
+function scan(keys: number, body: { Limit?: number; ExclusiveStartKey?: Wire }) {
+  const total = keys + fakeCounts(keys).extra;
+  const start = body.ExclusiveStartKey?.objectKey?.S as string | undefined;
+  let k =
+    start === undefined
+      ? 0
+      : start.startsWith('data/')
+        ? Number(start.slice(5)) + 1
+        : keys + Number(start.slice(5)) + 1;
+  const limit = body.Limit ?? 1000;
+  const items: Wire[] = [];
+  while (k < total && items.length < limit) {
+    const name = k < keys ? keyName(k) : goneName(k - keys);
+    items.push(
+      ...itemsOfKey(keys, name).map((i) => ({ objectKey: i.objectKey, versionId: i.versionId, status: i.status })),
+    );
+    k++;
+  }
+  const last = items.at(-1);
+  return {
+    Items: items,
+    Count: items.length,
+    ScannedCount: items.length,
+    ...(k < total && last ? { LastEvaluatedKey: { objectKey: last.objectKey, versionId: last.versionId } } : {}),
+    ConsumedCapacity: { TableName: 'bench', CapacityUnits: Math.max(0.5, items.length / 8) },
+  };
+}
+
+function dynamodbAnswer(keys: number, table: string, target: string, body: Record<string, unknown>): unknown {
+  switch (target) {
+    case 'DescribeTable':
+      return {
+        Table: {
+          TableName: table,
+          TableStatus: 'ACTIVE',
+          BillingModeSummary: { BillingMode: 'PROVISIONED' },
+          ProvisionedThroughput: { ReadCapacityUnits: 40000, WriteCapacityUnits: 40000 },
+        },
+      };
+    case 'Query': {
+      const values = body.ExpressionAttributeValues as Wire;
+      const items = itemsOfKey(keys, String(values[':key'].S));
+      return {
+        Items: items,
+        Count: items.length,
+        ScannedCount: items.length,
+        ConsumedCapacity: { TableName: table, CapacityUnits: 0.5 },
+      };
+    }
+    case 'Scan':
+      return scan(keys, body as { Limit?: number; ExclusiveStartKey?: Wire });
+    default:
+      return undefined;
+  }
+}
+
+// ---------------------------------------------------------------- clients
+
+/** Counts of what was asked, per operation. */
+export type Requests = Record<string, number>;
+
+/**
+ * S3 and DynamoDB clients for a bucket of `keys` x 4 versions and its table: real SDK clients whose
+ * send() is answered here. Any other operation fails, naming it.
+ */
+export function fakeClients(keys: number, table: string) {
+  const requests: Requests = {};
+  const count = (name: string) => (requests[name] = (requests[name] ?? 0) + 1);
+  const s3 = new S3Client({ region: 'us-east-1' });
+  const dynamodb = new DynamoDBClient({ region: 'us-east-1' });
+  const unknown = (name: string) => Promise.reject(new Error(`the fake does not answer ${name}`));
+  s3.send = ((command: { constructor: { name: string }; input: ListObjectVersionsCommandInput }) => {
+    count(command.constructor.name);
+    return command.constructor.name === 'ListObjectVersionsCommand'
+      ? Promise.resolve(listVersions(keys, command.input))
+      : unknown(command.constructor.name);
+  }) as unknown as S3Client['send'];
+  dynamodb.send = ((command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+    const name = command.constructor.name;
+    count(name);
+    const answer = dynamodbAnswer(keys, table, name.replace(/Command$/, ''), command.input);
+    return answer === undefined ? unknown(name) : Promise.resolve({ $metadata: {}, ...(answer as object) });
+  }) as unknown as DynamoDBClient['send'];
+  return { s3, dynamodb, requests };
+}
