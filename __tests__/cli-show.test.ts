@@ -86,11 +86,13 @@ describe('tap show', () => {
     // Assess
     expect(result.code).toBe(0);
     const lines = result.stdout.split('\n');
-    expect(lines[0]).toMatch(/^versionId\s+status\s+deleteMarker\s+unreadableReason\s+size/);
-    expect(lines[2]).toMatch(/^v4\s+unreadable\s+-\s+archived-storage-class\s+3/);
-    expect(lines[3]).toMatch(/^v3\s+present\s+yes\s+-\s+3/);
-    expect(lines[4]).toMatch(/^v2\s+deleted\s+-\s+-\s+3/);
-    expect(lines[5]).toMatch(/^v1\s+present\s+-\s+-\s+3/);
+    expect(lines[0]).toMatch(
+      /^versionId\s+status\s+size\s+contentType\s+detected\s+storageClass\s+deleteMarker\s+unreadableReason\s/,
+    );
+    expect(lines[2]).toMatch(/^v4\s+unreadable\s+3\s+-\s+-\s+GLACIER\s+-\s+archived-storage-class\s/);
+    expect(lines[3]).toMatch(/^v3\s+present\s+3\s+-\s+-\s+-\s+yes\s+-\s/);
+    expect(lines[4]).toMatch(/^v2\s+deleted\s+3\s+-\s+-\s+-\s+-\s+-\s/);
+    expect(lines[5]).toMatch(/^v1\s+present\s+3\s/);
   });
 
   it('prints the items as JSON with --json', async () => {

@@ -23,12 +23,12 @@ export function showRows(items: readonly StoredItem[]): Record<string, string>[]
   return items.map((item) => ({
     versionId: cell(item.versionId),
     status: cell(item.status),
-    deleteMarker: item.deleteMarker ? 'yes' : '-',
-    unreadableReason: cell(item.unreadableReason),
     size: cell(item.size),
     contentType: cell(item.contentType),
     detected: cell(item.detectedContentType),
     storageClass: cell(item.storageClass),
+    deleteMarker: item.deleteMarker ? 'yes' : '-',
+    unreadableReason: cell(item.unreadableReason),
     eventName: cell(item.eventName),
     eventTime: cell(item.eventTime),
   }));
