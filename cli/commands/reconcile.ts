@@ -221,12 +221,16 @@ export function registerReconcile(program: Command, targetOf: (options: TargetOp
     .option('--read-share <share>', "share of the table's read capacity to use, above 0 and at most 1", share, 0.5)
     .option('--prefix <prefix>', "only keys with this prefix (default: the stack's notificationPrefix)")
     .option('--restart', 'ignore the checkpoint of an interrupted run and start over')
-    .action(async (flags: ReconcileFlags, command: Command) => {
-      const target = targetOf(command.optsWithGlobals<TargetOptions>());
-      try {
-        await runReconcile(target, flags);
-      } finally {
-        target.close();
-      }
-    });
+    .action((flags: ReconcileFlags, command: Command) =>
+      closing(targetOf(command.optsWithGlobals<TargetOptions>()), (target) => runReconcile(target, flags)),
+    );
+}
+
+/** Runs `work` on `target`, then closes its clients whatever happened. */
+async function closing(target: Target, work: (target: Target) => Promise<void>): Promise<void> {
+  try {
+    await work(target);
+  } finally {
+    target.close();
+  }
 }

@@ -31,23 +31,21 @@ export const LIST_PAGE_SIZE = 1000;
 
 /** A page's versions and delete markers, merged by key in S3's order (each key's entries newest first). */
 export function entriesOf(page: Pick<ListObjectVersionsCommandOutput, 'Versions' | 'DeleteMarkers'>): BucketEntry[] {
+  type Listed = { Key?: string; VersionId?: string; IsLatest?: boolean; LastModified?: Date };
+  const entry = (listed: Listed, deleteMarker: boolean) => ({
+    key: listed.Key ?? '',
+    versionId: listed.VersionId ?? 'null',
+    deleteMarker,
+    isLatest: listed.IsLatest ?? false,
+    lastModified: listed.LastModified,
+  });
   const versions: BucketEntry[] = (page.Versions ?? []).map((v) => ({
-    key: v.Key ?? '',
-    versionId: v.VersionId ?? 'null',
-    deleteMarker: false,
-    isLatest: v.IsLatest ?? false,
-    lastModified: v.LastModified,
+    ...entry(v, false),
     storageClass: v.StorageClass ?? 'STANDARD',
     size: v.Size,
     eTag: unquoteETag(v.ETag),
   }));
-  const markers: BucketEntry[] = (page.DeleteMarkers ?? []).map((m) => ({
-    key: m.Key ?? '',
-    versionId: m.VersionId ?? 'null',
-    deleteMarker: true,
-    isLatest: m.IsLatest ?? false,
-    lastModified: m.LastModified,
-  }));
+  const markers: BucketEntry[] = (page.DeleteMarkers ?? []).map((m) => entry(m, true));
   const newestFirst = (a: BucketEntry, b: BucketEntry) =>
     compareKeys(a.key, b.key) || (b.lastModified?.getTime() ?? 0) - (a.lastModified?.getTime() ?? 0);
   return [...versions, ...markers].sort(newestFirst);
