@@ -110,11 +110,7 @@ beforeAll(async () => {
   await standins.createPipelineStorage(clients, { bucket: BUCKET, table: TABLE });
   s3Proxy = await standins.startFaultProxy(s3rver.endpoint, (request) =>
     request.url.includes('/denied/')
-      ? {
-          status: 403,
-          headers: { 'content-type': 'application/xml' },
-          body: '<Error><Code>AccessDenied</Code></Error>',
-        }
+      ? standins.s3Error(403, 'AccessDenied', 'Access Denied', request.method)
       : undefined,
   );
   process.env = {

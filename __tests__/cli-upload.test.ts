@@ -15,6 +15,7 @@ import {
   StandIn,
   standInClients,
   startDynalite,
+  s3Error,
   startFaultProxy,
   STANDIN_CREDENTIALS,
 } from '../scripts/lib/standins';
@@ -52,13 +53,7 @@ beforeAll(async () => {
     void run.finally(() => inFlight.delete(run));
   });
   proxy = await startFaultProxy(s3rverEndpoint, (request) =>
-    request.url.includes('/denied/')
-      ? {
-          status: 403,
-          headers: { 'content-type': 'application/xml' },
-          body: '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>',
-        }
-      : undefined,
+    request.url.includes('/denied/') ? s3Error(403, 'AccessDenied', 'Access Denied', request.method) : undefined,
   );
   Object.assign(process.env, {
     AWS_ENDPOINT_URL_S3: proxy.endpoint,

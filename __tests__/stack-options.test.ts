@@ -6,7 +6,7 @@ import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { ref, statementsOf, synthTapStack } from './helpers';
+import { ref, statementsOf, synthTapStack, SUBSCRIBED_EVENTS } from './helpers';
 
 // One synth with every optional feature switched on.
 const { json, parsed } = synthTapStack({
@@ -59,15 +59,7 @@ describe('TapStack with every option set', () => {
         {
           id: 'extract-metadata',
           lambda_function_arn: ref('aws_lambda_function', 'metadata_extractor', 'arn'),
-          events: [
-            's3:ObjectCreated:*',
-            's3:ObjectRemoved:*',
-            's3:LifecycleExpiration:*',
-            's3:LifecycleTransition',
-            's3:IntelligentTiering',
-            's3:ObjectRestore:Completed',
-            's3:ObjectTagging:*',
-          ],
+          events: [...SUBSCRIBED_EVENTS, 's3:ObjectTagging:*'],
           filter_prefix: 'incoming/',
           filter_suffix: '.pdf',
         },

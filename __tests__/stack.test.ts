@@ -24,7 +24,7 @@ import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy
 import { IamPolicy } from '@cdktf/provider-aws/lib/iam-policy';
 import { DataArchiveFile } from '@cdktf/provider-archive/lib/data-archive-file';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { ref, statementsOf, synthTapStack } from './helpers';
+import { ref, statementsOf, synthTapStack, SUBSCRIBED_EVENTS } from './helpers';
 
 // One synth for the whole file: the default configuration, as `npx cdktf synth` uses it.
 const stack = synthTapStack();
@@ -431,14 +431,7 @@ describe('S3 -> Lambda wiring', () => {
         {
           id: 'extract-metadata',
           lambda_function_arn: ref('aws_lambda_function', 'metadata_extractor', 'arn'),
-          events: [
-            's3:ObjectCreated:*',
-            's3:ObjectRemoved:*',
-            's3:LifecycleExpiration:*',
-            's3:LifecycleTransition',
-            's3:IntelligentTiering',
-            's3:ObjectRestore:Completed',
-          ],
+          events: [...SUBSCRIBED_EVENTS],
         },
       ],
     });
