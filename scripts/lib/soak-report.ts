@@ -47,7 +47,7 @@ export function soakRows(r: SoakReport): [string, string][] {
     [
       '`tap reconcile --repair`',
       `${n(first.json.versionsInBucket)} versions, ${n(first.json.itemsInTable)} items: ${drift(first.json)}; ` +
-        `${n(first.json.capacity.writeUnits)} WCU at ${first.json.capacity.sustainedWriteUnitsPerSecond.toFixed(1)}/s, throttled ${n(first.json.capacity.throttled)} (${s(first.ms)}, exit ${first.code})`,
+        `${n(first.json.capacity.writeUnits)} WCU; ${n(first.json.capacity.throttled)} throttle answers (injected) retried (${s(first.ms)}, exit ${first.code})`,
     ],
     ['second `tap reconcile --repair`', `${drift(second.json)} (${s(second.ms)}, exit ${second.code})`],
     [
