@@ -141,6 +141,33 @@ describe('tap reconcile as the backfill of a bucket that held objects before the
     const again = await reconcile(...on(bucket, table), '--repair', '--json');
     // Assess
     expect(check).toMatchObject({ code: 1, stderr: '' });
+    expect(Object.keys(check.json)).toEqual([
+      'bucket',
+      'table',
+      'prefix',
+      'repair',
+      'versionsInBucket',
+      'deleteMarkers',
+      'keysInBucket',
+      'itemsInTable',
+      'missing',
+      'extra',
+      'stale',
+      'staleByReason',
+      'repaired',
+      'skipped',
+      'vanished',
+      'failed',
+      'remaining',
+      'samples',
+      'capacity',
+      'resumed',
+      'interrupted',
+      'durationMs',
+    ]);
+    expect(Object.keys(check.json.samples)).toEqual(['missing', 'extra', 'stale', 'failed']);
+    expect(check.json.capacity).toMatchObject({ writeShare: 0.5, readShare: 0.5, writeUnitsPerSecond: 500, writes: 0 });
+    expect(check.json.samples.missing[0]).toEqual({ key: 'a.txt', versionId: 'v0002', deleteMarker: false });
     expect(check.json).toMatchObject({ versionsInBucket: 8, deleteMarkers: 1, keysInBucket: 6, itemsInTable: 0 });
     expect(check.json).toMatchObject({ missing: 8, extra: 0, stale: 0, repaired: 0, remaining: 8 });
     expect(repair).toMatchObject({ code: 0, stderr: '' });
@@ -193,9 +220,10 @@ describe('tap reconcile as the backfill of a bucket that held objects before the
       ),
     );
     expect(lines).toContain('versions in bucket  2 (0 delete markers, 2 keys)');
+    expect(lines).toContain('samples (at most 10 of each):');
     expect(lines).toContain('missing             2');
     expect(lines).toContain(`  missing  one.txt@${bucket.find('one.txt')!.versionId}`);
-    expect(lines.at(-1)).toBe('2 drift remain: run with --repair to fix them');
+    expect(lines.at(-1)).toBe('drift remains on 2 versions: run with --repair to fix it');
     expect(repair.code).toBe(0);
     expect(repair.stdout).toMatch(
       /^repaired {12}2; skipped 0 \(changed by an event since read\), vanished 0, failed 0$/m,

@@ -458,7 +458,7 @@ export async function measureReconcileCapacity(config: TapConfig): Promise<Recon
     if (run.code !== 0) throw new Error(`tap reconcile --repair exited ${run.code}: ${run.stderr.slice(-2000)}`);
     const usage = proxy.ledger.usage(names.table);
     log(
-      `  ${run.json.repaired} repaired at ${run.json.capacity.sustainedWriteUnitsPerSecond.toFixed(1)} WCU/s of ${run.json.capacity.writeUnitsPerSecond}`,
+      `  ${run.json.repaired} repaired at ${(run.json.capacity.sustainedWriteUnitsPerSecond ?? 0).toFixed(1)} WCU/s of ${run.json.capacity.writeUnitsPerSecond}`,
     );
     return {
       objects: BACKFILL_OBJECTS,

@@ -53,8 +53,8 @@ export interface ReconcileJson {
     readonly writeUnits: number;
     readonly readUnits: number;
     readonly writes: number;
-    /** Write units a second between the first and the last write. */
-    readonly sustainedWriteUnitsPerSecond: number;
+    /** Write units a second between the first and the last write (null: less than a second of writes). */
+    readonly sustainedWriteUnitsPerSecond: number | null;
     readonly throttled: number;
   };
   readonly resumed: boolean;
@@ -69,6 +69,7 @@ const share = (value: string): number => {
 };
 
 const count = (n: number) => n.toLocaleString('en-US');
+const counted = (n: number, what: string) => `${count(n)} ${what}${n === 1 ? '' : 's'}`;
 
 /** The status line while it runs. */
 export const progressText = ({ phase, counters: c, at }: Progress): string =>
@@ -87,28 +88,31 @@ export function reportLines(json: ReconcileJson): string[] {
     .filter(([, n]) => n > 0)
     .map(([reason, n]) => `${reason} ${count(n)}`);
   const lines = [
-    `versions in bucket  ${count(json.versionsInBucket)} (${count(json.deleteMarkers)} delete markers, ${count(json.keysInBucket)} keys)`,
+    `versions in bucket  ${count(json.versionsInBucket)} (${counted(json.deleteMarkers, 'delete marker')}, ${counted(json.keysInBucket, 'key')})`,
     `items in table      ${count(json.itemsInTable)}`,
     `missing             ${count(json.missing)}`,
     `extra               ${count(json.extra)}`,
     `stale               ${count(json.stale)}${stale.length > 0 ? ` (${stale.join(', ')})` : ''}`,
   ];
   if (json.repair) {
+    const { writeUnits, sustainedWriteUnitsPerSecond: rate, writeUnitsPerSecond, throttled } = json.capacity;
     lines.push(
       `repaired            ${count(json.repaired)}; skipped ${count(json.skipped)} (changed by an event since read), ` +
         `vanished ${count(json.vanished)}, failed ${count(json.failed)}`,
-      `writes              ${count(json.capacity.writeUnits)} WCU at ${json.capacity.sustainedWriteUnitsPerSecond.toFixed(1)}/s ` +
-        `(limit ${json.capacity.writeUnitsPerSecond}/s), throttled ${json.capacity.throttled}`,
+      `writes              ${count(writeUnits)} WCU${rate === null ? '' : ` at ${rate.toFixed(1)}/s`} ` +
+        `(limit ${writeUnitsPerSecond}/s), throttled ${throttled}`,
     );
   }
-  for (const kind of ['missing', 'extra', 'stale', 'failed'] as const) {
-    lines.push(...json.samples[kind].map((s) => sampleLine(kind, s)));
-  }
+  const samples = (['missing', 'extra', 'stale', 'failed'] as const).flatMap((kind) =>
+    json.samples[kind].map((s) => sampleLine(kind, s)),
+  );
+  if (samples.length > 0) lines.push('samples (at most 10 of each):', ...samples);
   if (json.interrupted) lines.push('interrupted: run the same command again to go on from the checkpoint');
   else if (json.remaining === 0) lines.push('no drift remains');
   else
     lines.push(
-      `${count(json.remaining)} drift remain${json.repair ? ': run it again (skipped and failed repairs are retried)' : ': run with --repair to fix them'}`,
+      `drift remains on ${counted(json.remaining, 'version')}: ` +
+        (json.repair ? 'run it again (skipped and failed repairs are tried again)' : 'run with --repair to fix it'),
     );
   return lines;
 }

@@ -93,10 +93,13 @@ export class CapacityUse {
   firstWriteAt?: number;
   lastWriteAt?: number;
 
-  /** Write units a second between the first and the last write. */
-  writeRate(): number {
+  /**
+   * Write units a second between the first and the last write; null when they are less than a second
+   * apart, where the bucket's burst would make any figure meaningless.
+   */
+  writeRate(): number | null {
     const seconds = ((this.lastWriteAt ?? 0) - (this.firstWriteAt ?? 0)) / 1000;
-    return seconds > 0 ? this.writeUnits / seconds : 0;
+    return seconds >= 1 ? this.writeUnits / seconds : null;
   }
 }
 
