@@ -49,13 +49,18 @@ const VERSION = '3HL4kqtJvjVBH40Nrjfkd';
 const SEQUENCER = '0066F1A2B3C4D5E6F7';
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489', 'hex');
 
-const record = (bucket: string, eventName: string, extra: Record<string, unknown> = {}) =>
+const record = (
+  bucket: string,
+  eventName: string,
+  extra: Record<string, unknown> = {},
+  versionId: string | null = VERSION,
+) =>
   ({
     ...s3Record({
       bucket,
       key: KEY,
       eventName,
-      versionId: VERSION,
+      versionId: versionId ?? undefined,
       size: PNG.length,
       eTag: '0123abcd',
       sequencer: SEQUENCER,
@@ -146,6 +151,15 @@ export const HANDLER_PATHS: readonly HandlerPath[] = [
     outcome: 'stored',
     tags: true,
     records: (b) => [record(b, 'ObjectCreated:CompleteMultipartUpload')],
+    s3: readable,
+    dynamodb: ok,
+  },
+  {
+    // The stack's bucket is versioned from the start; an event without a version id comes from a bucket
+    // whose versioning was suspended (or an object written before it was on): unversioned requests.
+    name: 'created, no version id (versioning suspended: s3:GetObject, s3:GetObjectTagging)',
+    outcome: 'stored',
+    records: (b) => [record(b, 'ObjectCreated:Put', {}, null)],
     s3: readable,
     dynamodb: ok,
   },
