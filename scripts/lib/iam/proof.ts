@@ -87,6 +87,22 @@ export function callerOf(stack: StackUnderProof, caller: CallsHeader['caller'] =
 }
 
 /**
+ * A call naming a KMS alias of the stack is authorized against the key the alias points to (KMS guide,
+ * alias-authorization.html): its resource becomes that key's ARN.
+ */
+export function throughAliases(stack: StackUnderProof, call: RecordedCall): RecordedCall {
+  if (!call.resource?.includes(':alias/')) return call;
+  const resolver = new TerraformResolver(stack.parsed, stack.deployment);
+  for (const name of Object.keys(stack.parsed.resource?.aws_kms_alias ?? {})) {
+    if (resolver.arnOf('aws_kms_alias', name) !== call.resource) continue;
+    const target = resolver.attribute('resource', 'aws_kms_alias', name, 'target_key_id');
+    const key = Object.values(stack.policies).find((p) => p.kind === 'key' && p.attachedTo.endsWith(`/${target}`));
+    if (key) return { ...call, resource: key.attachedTo };
+  }
+  return call;
+}
+
+/**
  * Evaluates calls made by `caller`: the function's role through checkCalls (service principals for the
  * implied calls services make themselves), a tap user against its identity policy and the resource policies.
  */
@@ -95,6 +111,7 @@ export function checkCallsAs(
   calls: readonly RecordedCall[],
   caller: CallsHeader['caller'] = 'function',
 ): CallCheck[] {
+  calls = calls.map((c) => throughAliases(stack, c));
   if (caller === 'function') return checkCalls(calls, stack.policies, stack.roleArn);
   const who = callerOf(stack, caller);
   const policies = { ...stack.policies };

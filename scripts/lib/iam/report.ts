@@ -56,44 +56,66 @@ export function proofReport(input: ProofInput): ProofReport {
     if (!sources.includes(required)) problems.push(`required source "${required}" has no calls file`);
   }
 
-  // The function's calls, per stack configuration.
-  const byStack = new Map<StackUnderProof, { checks: CallCheck[]; files: CallsFile[] }>();
+  // The function's calls, per stack configuration and source.
+  const groups = new Map<string, { stack: StackUnderProof; source: string; checks: CallCheck[] }>();
   const userChecks: { file: CallsFile; checks: CallCheck[] }[] = [];
   for (const f of input.files) {
     const stack = input.stackOf(f.header);
     const checks = checkCallsAs(stack, evaluated(f), f.header.caller ?? 'function');
-    if ((f.header.caller ?? 'function') === 'function') {
-      const entry = byStack.get(stack) ?? { checks: [], files: [] };
-      entry.checks.push(...checks);
-      entry.files.push(f);
-      byStack.set(stack, entry);
-    } else userChecks.push({ file: f, checks });
+    if ((f.header.caller ?? 'function') !== 'function') {
+      userChecks.push({ file: f, checks });
+      continue;
+    }
+    const id = `${stack.roleArn} ${JSON.stringify(stack.synthEnv)} ${f.header.source}`;
+    const group = groups.get(id) ?? { stack, source: f.header.source, checks: [] };
+    group.checks.push(...checks);
+    groups.set(id, group);
   }
 
-  let used = 0;
-  let notExercised = 0;
-  let unused = 0;
-  let usedNotGranted = 0;
+  // One grant table for every deployment and configuration: a statement's (Sid, action) is the same
+  // grant whatever the names; it is used when any source's call used it.
+  const merged = new Map<string, GrantRow & { bySource: Record<string, number> }>();
   let calls = 0;
-  for (const [stack, { checks, files }] of byStack) {
+  let usedNotGranted = 0;
+  const deniedLines: string[] = [];
+  for (const { stack, source, checks } of groups.values()) {
     calls += checks.length;
     const denied = checks.filter((c) => !c.decision.allowed);
     usedNotGranted += denied.length;
-    const rows = grantTable(stack, checks);
-    lines.push('');
-    lines.push(
-      `function role ${stack.roleArn} (TAP_* ${JSON.stringify(stack.synthEnv)}; from ${[...new Set(files.map(sourceOf))].join(', ')})`,
-    );
-    lines.push(...grantLines(rows));
-    used += rows.filter((r) => r.status === 'used').length;
-    notExercised += rows.filter((r) => r.status === 'not-exercised').length;
-    unused += rows.filter((r) => r.status === 'unused').length;
-    lines.push(`  used but not granted (must be 0): ${denied.length}`);
-    for (const d of dedupe(denied.map((c) => c.line))) lines.push(`    ${d}`);
-    for (const r of rows.filter((row) => row.status === 'unused'))
-      problems.push(`granted but used by no recorded call: ${r.action} on ${r.resource}`);
-    for (const d of dedupe(denied.map((c) => c.line))) problems.push(d);
+    deniedLines.push(...denied.map((c) => `${source}: ${c.line}`));
+    for (const row of grantTable(stack, checks)) {
+      const key = `${row.sid ?? ''}|${row.action}`;
+      const previous = merged.get(key);
+      const count = row.status === 'used' ? Number(row.detail.split(' ')[0]) : 0;
+      const bySource = { ...previous?.bySource };
+      if (count > 0) bySource[source] = (bySource[source] ?? 0) + count;
+      const status = previous?.status === 'used' || row.status === 'used' ? 'used' : row.status;
+      merged.set(key, { ...row, status, bySource });
+    }
   }
+  const rows = [...merged.values()].map((r): GrantRow =>
+    r.status === 'used'
+      ? {
+          ...r,
+          detail: Object.entries(r.bySource)
+            .map(([source, n]) => `${source} ${n}`)
+            .join(', '),
+        }
+      : r,
+  );
+  lines.push('');
+  lines.push(
+    `the function role's grants (${[...new Set([...groups.values()].map((g) => g.stack.roleArn))].length} deployment(s), calls by source):`,
+  );
+  lines.push(...grantLines(rows));
+  const used = rows.filter((r) => r.status === 'used').length;
+  const notExercised = rows.filter((r) => r.status === 'not-exercised').length;
+  const unused = rows.filter((r) => r.status === 'unused').length;
+  lines.push(`  used but not granted (must be 0): ${usedNotGranted}`);
+  for (const d of dedupe(deniedLines)) lines.push(`    ${d}`);
+  for (const r of rows.filter((row) => row.status === 'unused'))
+    problems.push(`granted but used by no recorded call: ${r.action} (${r.sid ?? 'no Sid'})`);
+  for (const d of dedupe(deniedLines)) problems.push(d);
 
   for (const { file, checks } of userChecks) {
     const denied = checks.filter((c) => !c.decision.allowed);
@@ -108,7 +130,15 @@ export function proofReport(input: ProofInput): ProofReport {
   }
 
   // Named checks on every configuration seen; printed in full for the first, failures only for the others.
-  const stacks = [...new Set([...byStack.keys(), ...input.files.map((f) => input.stackOf(f.header))])];
+  // One per configuration and account: the key id alone (a stand-in's, the fake one) changes nothing here.
+  const stacks = [
+    ...new Map(
+      input.files.map((f) => {
+        const stack = input.stackOf(f.header);
+        return [`${stack.roleArn} ${JSON.stringify(stack.synthEnv)}`, stack] as const;
+      }),
+    ).values(),
+  ];
   const named: NamedResult[] = [];
   stacks.forEach((stack, i) => {
     const results = runNamedChecks(stack);
