@@ -7,6 +7,7 @@
 // - in-process SDK clients (this project's node_modules): recordSdkCalls patches the clients' send so
 //   every client created in this process records (the tap commands, the handler in jest);
 // - the bundled handler, whose SDK is inside the bundle: at the wire (wire.ts), in front of the stand-in.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from '@smithy/core/client';
@@ -120,4 +121,30 @@ export function parseCallsFile(file: string): CallsFile {
     throw new Error(`${file}: the first line is not a tap-iam-calls header`);
   }
   return { file, header, calls: lines.slice(1).map((line) => JSON.parse(line) as RecordedCall) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Only the function's calls: a scope around the handler, so a test's own setup calls stay out.
+// ---------------------------------------------------------------------------------------------
+
+/** One scope per process (a global symbol: jest module registries may load this file twice). */
+const scope: AsyncLocalStorage<true> = ((globalThis as Record<symbol, unknown>)[Symbol.for('tap.iam.functionScope')] ??=
+  new AsyncLocalStorage<true>()) as AsyncLocalStorage<true>;
+
+/** True inside a handler wrapped by inFunctionScope (for recordSdkCalls' `when`). */
+export const inFunction = (): boolean => scope.getStore() === true;
+
+/** The handler, each invocation of which runs in the function's scope. */
+export function inFunctionScope<A extends unknown[], R>(handler: (...args: A) => Promise<R>) {
+  return (...args: A): Promise<R> => scope.run(true, () => handler(...args));
+}
+
+/** Calls made against a stand-in bucket, named as the stack's bucket (the names in resources and contexts). */
+export function renameBucket(calls: readonly RecordedCall[], from: string, to: string): RecordedCall[] {
+  const swap = (value: string) => value.replace(`:s3:::${from}`, `:s3:::${to}`);
+  return calls.map((c) => ({
+    ...c,
+    ...(c.resource ? { resource: swap(c.resource) } : {}),
+    context: Object.fromEntries(Object.entries(c.context).map(([k, v]) => [k, swap(v)])),
+  }));
 }
