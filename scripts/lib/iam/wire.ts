@@ -120,7 +120,7 @@ function rpcOperation(request: Pick<ProxiedRequest, 'headers' | 'body'>): {
 } {
   const target = header(request, 'x-amz-target');
   if (target) {
-    let input: Record<string, unknown> = {};
+    let input: Record<string, unknown>;
     try {
       input = request.body ? (JSON.parse(request.body) as Record<string, unknown>) : {};
     } catch {
