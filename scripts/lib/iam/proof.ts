@@ -6,7 +6,7 @@
 //   resource or key policy, an uploader with only the uploaders policy may make `tap upload`'s calls;
 // - named checks: the service-to-service paths (allowed, and denied when they come from elsewhere) and
 //   what must be refused.
-import { checkCalls, CallCheck, platformCalls, unusedGrants, UnusedGrant } from './audit';
+import { checkCalls, CallCheck, ownerOf, platformCalls, unusedGrants, UnusedGrant } from './audit';
 import {
   ContextValue,
   Decision,
@@ -22,9 +22,6 @@ import type { RecordedCall } from './recorder';
 import type { StackUnderProof } from './stack';
 import type { CallsHeader } from './calls-file';
 
-/** The owner of an ARN's policies: a bucket's for its objects, else the ARN itself. */
-const ownerOf = (arn: string) => (/^arn:[^:]+:s3:::/.test(arn) ? arn.replace(/\/.*$/, '') : arn);
-
 /** The resource and key policies of the stack attached to `arn`'s owner. */
 export const resourcePoliciesOf = (stack: StackUnderProof, arn: string): NamedPolicy[] =>
   Object.values(stack.policies).filter(
@@ -32,19 +29,6 @@ export const resourcePoliciesOf = (stack: StackUnderProof, arn: string): NamedPo
   );
 
 const accountOf = (stack: StackUnderProof, arn: string) => arn.split(':')[4] || stack.deployment.account;
-
-/** Evaluates one request as AWS would: the caller's identity policies plus the resource's own policies. */
-export function decide(
-  stack: StackUnderProof,
-  request: Request,
-  identity: readonly { name: string; document: PolicyDocument }[] = [],
-): Decision {
-  return evaluate(request, {
-    identity,
-    resource: resourcePoliciesOf(stack, request.resource),
-    resourceAccount: accountOf(stack, request.resource),
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // Principals for the tap commands

@@ -5,7 +5,15 @@ import path from 'node:path';
 import { root } from '../cli';
 import type { CallCheck } from './audit';
 import type { CallsFile, CallsHeader } from './calls-file';
-import { asDeployedTransport, checkCallsAs, grantTable, GrantRow, NamedResult, runNamedChecks } from './proof';
+import {
+  asDeployedTransport,
+  checkCallsAs,
+  checkPlatformCalls,
+  grantTable,
+  GrantRow,
+  NamedResult,
+  runNamedChecks,
+} from './proof';
 import type { RecordedCall } from './recorder';
 import type { StackUnderProof } from './stack';
 
@@ -143,6 +151,13 @@ export function proofReport(input: ProofInput): ProofReport {
   stacks.forEach((stack, i) => {
     const results = runNamedChecks(stack);
     named.push(...results);
+    const platform = checkPlatformCalls(stack);
+    const platformDenied = platform.filter((c) => !c.decision.allowed);
+    lines.push('');
+    lines.push(
+      `the platform's calls for ${stack.roleArn} (Lambda, S3, CloudWatch, CloudWatch Logs on the deployment's behalf): ${platform.length - platformDenied.length}/${platform.length} allowed`,
+    );
+    for (const d of platformDenied) problems.push(`platform: ${d.line}`);
     lines.push('');
     lines.push(
       `named checks on ${stack.roleArn} (TAP_* ${JSON.stringify(stack.synthEnv)}): ${results.filter((r) => r.ok).length}/${results.length} as expected`,
