@@ -52,6 +52,7 @@ import { startMoto } from './lib/moto';
 import { putRecord, s3Event } from './lib/s3-events';
 import { readMetadataItem, runBundleInChild, standInEnvironment, startFaultProxy } from './lib/standins';
 import { callsFileOf, CallsHeader, recordCallsTo, recordSdkCalls } from './lib/iam/calls-file';
+import { createRecorder } from './lib/iam/recorder';
 import { recordingRule } from './lib/iam/wire';
 import { stackUnderProof } from './lib/iam/stack';
 import { assumeRole, Credentials, prepareAssumableRole, setMotoAuth } from './lib/iam/moto-auth';
@@ -506,7 +507,7 @@ async function main() {
   let proxy: Awaited<ReturnType<typeof recordingProxy>>['proxy'] | undefined;
   // The preflight's calls, recorded in-process (an operator runs tap preflight).
   let recordingPreflight = false;
-  const preflightCalls = recordCallsTo(callsFileOf('e2e-preflight'), callsHeader('e2e', FAKE_KEY_ARN, 'operator'));
+  const preflightCalls = createRecorder();
   const stopRecording = recordSdkCalls(
     preflightCalls,
     { account: FAKE_ACCOUNT_ID, encryption: e2eStack(FAKE_KEY_ARN).encryption },
@@ -519,6 +520,10 @@ async function main() {
     deployed = await apply(tf);
     await checkPreflight('after', moto.endpoint, config, record);
     stopRecording();
+    // Written now that the key exists: its policy is the one the preflight's KMS calls are checked against.
+    recordCallsTo(callsFileOf('e2e-preflight'), callsHeader('e2e', deployed.kmsKeyArn, 'operator')).record(
+      ...preflightCalls.calls,
+    );
     step('Checking the deployed resources through the AWS SDK against the resolved configuration');
     const names = resourceNames(config);
     checkEqual('names from config', [deployed.tableName, deployed.functionName], [names.tableName, names.functionName]);

@@ -602,7 +602,17 @@ function impliedCalls(
   }
   if (
     service === 'dynamodb' &&
-    !['DescribeTable', 'CreateTable', 'DeleteTable', 'UpdateTable', 'ListTables'].includes(operation)
+    ![
+      'DescribeTable',
+      'CreateTable',
+      'DeleteTable',
+      'UpdateTable',
+      'ListTables',
+      'ListTagsOfResource',
+      'DescribeTimeToLive',
+      'UpdateTimeToLive',
+      'DescribeContinuousBackups',
+    ].includes(operation)
   ) {
     // Accessing a table under a customer managed key: DynamoDB calls kms:Decrypt for the table key as
     // the caller, context aws:dynamodb:tableName + subscriberId (KMS guide, services-dynamodb.html).
