@@ -129,7 +129,7 @@ export function proofReport(input: ProofInput): ProofReport {
     const denied = checks.filter((c) => !c.decision.allowed);
     lines.push('');
     lines.push(
-      `${file.header.caller} calls of ${file.header.source} (${file.file}): ${checks.length} evaluated, ${denied.length} denied`,
+      `${file.header.caller} calls of ${file.header.source} (${path.relative(root, file.file)}): ${checks.length} evaluated, ${denied.length} denied`,
     );
     for (const d of dedupe(denied.map((c) => c.line))) {
       lines.push(`    ${d}`);
