@@ -15,6 +15,7 @@ import {
   StandIn,
   standInClients,
   startDynalite,
+  dynamodbError,
   s3Error,
   startFaultProxy,
   STANDIN_CREDENTIALS,
@@ -173,6 +174,28 @@ describe('tap upload', () => {
     );
     expect(result.stderr).toContain("writers need the stack's uploaders policy");
     expect(result.stderr).toContain('uploaders_policy_arn');
+  });
+
+  it('tells an uploader without table access to use --wait 0, before uploading anything', async () => {
+    // Prepare: a table that refuses this principal's reads, as for a principal with only the uploaders policy.
+    const denyingTable = await startFaultProxy(dynalite.endpoint, () =>
+      dynamodbError(400, 'com.amazon.coral.service#AccessDeniedException', 'not authorized to perform: dynamodb:Query'),
+    );
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = denyingTable.endpoint;
+    const dir = folderWith({ 'only-upload.txt': 'u' });
+    const uploadsBefore = proxy.requests.filter((r) => r.method === 'PUT').length;
+    try {
+      // Act
+      const result = await tap('upload', path.join(dir, 'only-upload.txt'));
+      // Assess
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/^tap: access to DynamoDB table "[^"]+" denied \(AccessDeniedException\)/);
+      expect(result.stderr).toContain('run with --wait 0 to upload without waiting, nothing was uploaded');
+      expect(proxy.requests.filter((r) => r.method === 'PUT').length).toBe(uploadsBefore);
+    } finally {
+      process.env.AWS_ENDPOINT_URL_DYNAMODB = dynalite.endpoint;
+      await denyingTable.close();
+    }
   });
 
   it('refuses, before uploading, keys the stack would never hand to its function', async () => {

@@ -1,145 +1,214 @@
-// The stack's policies against the calls the pipeline makes: the function's SDK calls (made here the
-// way handler/metadata.ts and handler/store.ts make them, through real SDK clients and the recorder)
-// and the calls the platform makes because of the deployment. Offline: no request leaves the process.
-import { Readable } from 'node:stream';
-import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+// The stack's policies against the calls the pipeline makes: every path of the real handler
+// (createHandler, the code the bundle is built from) driven in-process through a fake wire (paths.ts),
+// the calls the platform makes because of the deployment, the service-to-service paths and the refusals
+// as named requests. Offline: no request leaves the process. Each test also writes what it recorded to
+// .work/iam-calls/jest.iam-audit.jsonl, which `npm run security` reads.
 import { checkCalls, platformCalls, unusedGrants } from '../scripts/lib/iam/audit';
-import { EXAMPLE_DEPLOYMENT, NamedPolicy, stackEncryption, stackPolicies } from '../scripts/lib/iam/policy';
-import { createRecorder, recordCalls, RecordOptions } from '../scripts/lib/iam/recorder';
-import { synthTapStack } from './helpers';
+import { EXAMPLE_DEPLOYMENT, NamedPolicy } from '../scripts/lib/iam/policy';
+import { RecordedCall } from '../scripts/lib/iam/recorder';
+import { callsFileOf, recordCallsTo } from '../scripts/lib/iam/calls-file';
+import { driveAllPaths, DrivenPath, HANDLER_PATHS } from '../scripts/lib/iam/paths';
+import { grantTable, runNamedChecks } from '../scripts/lib/iam/proof';
+import { stackUnderProof } from '../scripts/lib/iam/stack';
 
-// One synth for the whole file: the default configuration, deployed to the example account.
-const { parsed } = synthTapStack();
+// One synth per configuration: the default one, and one that records object tags.
 const d = EXAMPLE_DEPLOYMENT;
-const policies = stackPolicies(parsed, d);
+const plain = stackUnderProof({}, d);
+const tagged = stackUnderProof({ TAP_RECORD_OBJECT_TAGS: 'true' }, d);
+const { policies, roleArn } = plain;
 const rolePolicy = policies['aws_iam_role_policy.function_role_policy'];
-const roleArn = rolePolicy.attachedTo;
-const functionArn = `arn:aws:lambda:${d.region}:${d.account}:function:tap-dev-metadata-extractor`;
-const bucket = `tap-dev-uploads-${d.account}-${d.region}`;
-const table = 'tap-dev-file-metadata';
-const options: RecordOptions = {
-  account: d.account,
-  encryption: stackEncryption(parsed, d),
-  sourceFunctionArn: functionArn,
-};
+const bucket = plain.bucket;
+const table = plain.names.tableName;
 
-const answer = (status: number, body: string) => ({
-  handle: async () => ({
-    response: {
-      statusCode: status,
-      headers: { 'content-length': String(body.length) },
-      body: Readable.from([Buffer.from(body)]),
-    },
-  }),
+let drivenPlain: DrivenPath[];
+let drivenTagged: DrivenPath[];
+beforeAll(async () => {
+  [drivenPlain, drivenTagged] = [await driveAllPaths(plain), await driveAllPaths(tagged)];
+  // What jest recorded, for npm run security (one file per configuration).
+  for (const [stack, driven, name] of [
+    [plain, drivenPlain, 'jest.iam-audit'],
+    [tagged, drivenTagged, 'jest.iam-audit-tags'],
+  ] as const) {
+    const file = recordCallsTo(callsFileOf(name, {}), {
+      kind: 'tap-iam-calls',
+      source: 'jest',
+      deployment: d,
+      synthEnv: stack.synthEnv,
+      transport: 'recorded',
+      caller: 'function',
+    });
+    for (const path of driven) file.record(...path.calls);
+  }
 });
 
-/** The function's SDK calls for one created object version (HEAD + ranged GET + conditional put) and one deletion. */
-async function functionCalls(endpoint?: string) {
-  const recorder = createRecorder();
-  const common = { region: d.region, credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' }, endpoint };
-  const s3 = recordCalls(new S3Client({ ...common, requestHandler: answer(200, 'abc') }), recorder, options);
-  const dynamodb = recordCalls(new DynamoDBClient({ ...common, requestHandler: answer(200, '{}') }), recorder, options);
-  for (const VersionId of ['3HL4kqtJvjVBH40Nrjfkd', undefined]) {
-    const target = { Bucket: bucket, Key: 'uploads/photo 1.jpg', VersionId };
-    await s3.send(new HeadObjectCommand({ ...target, ChecksumMode: 'ENABLED' }));
-    await s3.send(new GetObjectCommand({ ...target, Range: 'bytes=0-4099' }));
-  }
-  const Key = { objectKey: { S: 'uploads/photo 1.jpg' }, versionId: { S: 'v1' } };
-  const condition = {
-    ConditionExpression: 'attribute_not_exists(objectKey) OR sequencer < :s',
-    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
-  };
-  await dynamodb.send(
-    new PutItemCommand({ TableName: table, Item: Key, ...condition, ExpressionAttributeValues: { ':s': { S: '1' } } }),
-  );
-  await dynamodb.send(
-    new UpdateItemCommand({
-      TableName: table,
-      Key,
-      UpdateExpression: 'SET #s = :v',
-      ExpressionAttributeNames: { '#s': 'status' },
-      ExpressionAttributeValues: { ':v': { S: 'deleted' } },
-    }),
-  );
-  await dynamodb.send(
-    new GetItemCommand({ TableName: table, Key, ConsistentRead: true, ProjectionExpression: 'sequencer' }),
-  );
-  return recorder;
-}
+const callsOf = (driven: DrivenPath[]): RecordedCall[] => driven.flatMap((p) => p.calls);
+const outcomeOf = (p: DrivenPath) =>
+  Object.entries(p.summary).find(([name, count]) => name !== 'records' && count > 0)?.[0];
 
-describe('the pipeline against the stack’s policies', () => {
-  it('allows every call the function and the platform make', async () => {
+describe('every path of the real handler against the stack’s policies', () => {
+  it('takes each path to the outcome it is named for', () => {
     // Prepare
-    const recorder = await functionCalls();
-    const calls = [...recorder.calls, ...platformCalls(parsed, d)];
+    const expected = HANDLER_PATHS.map((p) => [p.name, p.outcome]);
     // Act
-    const checks = checkCalls(calls, policies, roleArn);
+    const reached = drivenTagged.map((p) => [p.path.name, outcomeOf(p)]);
     // Assess
-    expect(recorder.unmapped()).toEqual([]);
+    expect(reached).toEqual(expected);
+    expect(drivenPlain.map((p) => p.path.name)).toEqual(HANDLER_PATHS.filter((p) => !p.tags).map((p) => p.name));
+  });
+
+  it.each([
+    ['default', () => ({ stack: plain, driven: drivenPlain })],
+    ['tags on', () => ({ stack: tagged, driven: drivenTagged })],
+  ])('allows every call of every path, and every platform call (%s)', (_, of) => {
+    // Prepare
+    const { stack, driven } = of();
+    const calls = [...callsOf(driven), ...platformCalls(stack.parsed, d)];
+    // Act
+    const checks = checkCalls(calls, stack.policies, stack.roleArn);
+    // Assess
+    expect(calls.filter((c) => !c.mapped)).toEqual([]);
     expect(checks.filter((c) => !c.decision.allowed).map((c) => c.line)).toEqual([]);
-    // The function's own calls include the KMS calls S3 and DynamoDB make for it.
-    expect(new Set(recorder.calls.map((c) => c.action))).toEqual(
-      new Set([
-        's3:GetObject',
-        's3:GetObjectVersion',
-        'kms:Decrypt',
-        'dynamodb:PutItem',
-        'dynamodb:UpdateItem',
-        'dynamodb:GetItem',
-      ]),
-    );
   });
 
-  it('uses every permission the role grants, except s3:ListBucket, which only changes 403 into 404', async () => {
+  it('records the exact versioned object ARN, the table ARN and the request context', () => {
     // Prepare
-    const calls = [...(await functionCalls()).calls, ...platformCalls(parsed, d)];
+    const created = drivenPlain[0].calls;
     // Act
-    const unused = unusedGrants(rolePolicy, checkCalls(calls, policies, roleArn));
+    const [head, get] = created.filter((c) => c.service === 's3');
+    const decrypt = created.find((c) => c.implied && c.context['kms:ViaService']?.startsWith('s3.'));
+    const put = created.find((c) => c.action === 'dynamodb:PutItem');
     // Assess
-    expect(unused).toEqual([
-      {
-        policy: rolePolicy.name,
-        sid: 'TellMissingObjectsFromDenied',
-        action: 's3:ListBucket',
-        resource: `arn:aws:s3:::${bucket}`,
-      },
+    expect([head.action, head.resource]).toEqual(['s3:GetObjectVersion', `arn:aws:s3:::${bucket}/uploads/photo 1.png`]);
+    expect(head.context).toMatchObject({
+      'aws:SecureTransport': 'true',
+      's3:TlsVersion': '1.2',
+      's3:versionid': '3HL4kqtJvjVBH40Nrjfkd',
+      'lambda:SourceFunctionArn': plain.functionArn,
+    });
+    expect(get.action).toBe('s3:GetObjectVersion');
+    expect(decrypt?.context).toMatchObject({
+      'kms:ViaService': 's3.us-east-1.amazonaws.com',
+      'kms:EncryptionContext:aws:s3:arn': `arn:aws:s3:::${bucket}`,
+    });
+    expect(put?.resource).toBe(`arn:aws:dynamodb:us-east-1:${d.account}:table/${table}`);
+  });
+
+  it('reads tags only with tags on, as s3:GetObjectVersionTagging', () => {
+    // Prepare
+    const actions = (driven: DrivenPath[]) => new Set(callsOf(driven).map((c) => c.action));
+    // Act
+    const [withTags, without] = [actions(drivenTagged), actions(drivenPlain)];
+    // Assess
+    expect(withTags.has('s3:GetObjectVersionTagging')).toBe(true);
+    expect(without.has('s3:GetObjectVersionTagging')).toBe(false);
+  });
+
+  it('uses every grant of the role, or says why a grant cannot be exercised here', () => {
+    // Prepare
+    const checks = checkCalls(callsOf(drivenTagged), tagged.policies, tagged.roleArn);
+    // Act
+    const rows = grantTable(tagged, checks);
+    // Assess
+    expect(rows.filter((r) => r.status === 'unused')).toEqual([]);
+    expect(
+      rows
+        .filter((r) => r.status === 'not-exercised')
+        .map((r) => r.action)
+        .sort(),
+    ).toEqual([
+      'kms:GenerateDataKey',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      's3:ListBucket',
+      'sqs:SendMessage',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
+    ]);
+    expect(
+      rows
+        .filter((r) => r.status === 'used')
+        .map((r) => r.action)
+        .sort(),
+    ).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'kms:Decrypt',
+      's3:GetObject',
+      's3:GetObjectTagging',
+      's3:GetObjectVersion',
+      's3:GetObjectVersionTagging',
     ]);
   });
 
-  it('shows which statements decide a KMS call the function makes through S3', async () => {
+  it('finds the grants no path of the code uses (ListBucket, the on-failure send and its data key)', () => {
     // Prepare
-    const recorder = await functionCalls();
-    const decrypt = recorder.calls.filter(
-      (c) => c.action === 'kms:Decrypt' && c.context['kms:ViaService']?.startsWith('s3.'),
-    );
+    const checks = checkCalls(callsOf(drivenPlain), policies, roleArn);
     // Act
-    const [check] = checkCalls(decrypt.slice(0, 1), policies, roleArn);
+    const unused = unusedGrants(rolePolicy, checks).map((u) => u.action);
     // Assess
-    expect(check.decision.statements.map((s) => `${s.policy}#${s.sid}`)).toEqual([
-      'aws_kms_key.pipeline_key#EnableIamPoliciesOfThisAccount',
-      'aws_iam_role_policy.function_role_policy#UsePipelineKey',
-    ]);
+    expect(unused).toEqual(expect.arrayContaining(['s3:ListBucket', 'sqs:SendMessage', 'kms:GenerateDataKey']));
+    expect(unused).not.toContain('dynamodb:GetItem');
+  });
+});
+
+describe('named checks: the service-to-service paths and what must be refused', () => {
+  it('gives every named check its expected decision', () => {
+    // Prepare
+    const stacks = [plain, tagged];
+    // Act
+    const results = stacks.flatMap((stack) => runNamedChecks(stack));
+    // Assess
+    expect(results.filter((r) => !r.ok).map((r) => `${r.check.name}: ${r.line}`)).toEqual([]);
+    expect(results.length).toBeGreaterThan(40);
+  });
+
+  it('refuses the TLS-less and TLS 1.1 requests by explicit deny, naming the statement', () => {
+    // Prepare
+    const results = runNamedChecks(plain).filter((r) => /without TLS|TLS 1\.1/.test(r.check.name));
+    // Act
+    const sids = results.map((r) => [r.decision.decision, ...r.decision.statements.map((s) => s.sid)]);
+    // Assess
+    expect(results.length).toBeGreaterThanOrEqual(6);
+    for (const [decision, sid] of sids) {
+      expect(decision).toBe('ExplicitDeny');
+      expect(['DenyInsecureTransport', 'DenyTlsOlderThan12']).toContain(sid);
+    }
+  });
+
+  it('fails a named check whose policy changes (S3 may invoke the function from any bucket)', () => {
+    // Prepare
+    const permission = Object.values(plain.policies).find((p) => p.name === 'aws_lambda_permission.allow_s3_invoke')!;
+    const loose: NamedPolicy = {
+      ...permission,
+      document: { ...permission.document, Statement: permission.document.Statement.map(({ Condition: _, ...s }) => s) },
+    };
+    const stack = { ...plain, policies: { ...plain.policies, [permission.name]: loose } };
+    // Act
+    const results = runNamedChecks(stack).filter((r) => r.check.name.startsWith('S3 invoking'));
+    // Assess
+    expect(results.map((r) => r.ok)).toEqual([false, false]);
   });
 });
 
 describe('what the audit catches', () => {
-  it('denies the S3 calls over plain http through the bucket policy’s DenyInsecureTransport', async () => {
+  it('denies the S3 calls over plain http through the bucket policy’s DenyInsecureTransport', () => {
     // Prepare
-    const recorder = await functionCalls('http://127.0.0.1:9');
+    const overHttp = callsOf(drivenPlain)
+      .filter((c) => c.service === 's3')
+      .map(({ context: { 's3:TlsVersion': _, ...context }, ...c }) => ({
+        ...c,
+        context: { ...context, 'aws:SecureTransport': 'false' },
+      }));
     // Act
-    const checks = checkCalls(
-      recorder.calls.filter((c) => c.service === 's3'),
-      policies,
-      roleArn,
-    );
+    const checks = checkCalls(overHttp, policies, roleArn);
     // Assess
     expect(checks.map((c) => [c.decision.decision, c.decision.statements.map((s) => s.sid)])).toEqual(
       checks.map(() => ['ExplicitDeny', ['DenyInsecureTransport']]),
     );
   });
 
-  it('denies the implied KMS calls when the role loses its key statement', async () => {
+  it('denies the implied KMS calls when the role loses its key statement', () => {
     // Prepare
     const withoutKey: NamedPolicy = {
       ...rolePolicy,
@@ -148,9 +217,8 @@ describe('what the audit catches', () => {
         Statement: rolePolicy.document.Statement.filter((s) => s.Sid !== 'UsePipelineKey'),
       },
     };
-    const recorder = await functionCalls();
     // Act
-    const checks = checkCalls(recorder.calls, { ...policies, [rolePolicy.name]: withoutKey }, roleArn);
+    const checks = checkCalls(callsOf(drivenPlain), { ...policies, [rolePolicy.name]: withoutKey }, roleArn);
     // Assess
     const denied = checks.filter((c) => !c.decision.allowed);
     expect(denied.length).toBeGreaterThan(0);

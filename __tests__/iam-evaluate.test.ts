@@ -500,3 +500,109 @@ describe('describeDecision', () => {
     );
   });
 });
+
+describe('the cases the least-privilege proof relies on', () => {
+  it('lets a negotiated TLS 1.3 through the TLS deny (recorded off the wire as "1.3")', () => {
+    // Prepare
+    const deny = {
+      Sid: 'DenyTlsOlderThan12',
+      Effect: 'Deny' as const,
+      Principal: '*' as const,
+      Action: 's3:*',
+      Resource: `${BUCKET}/*`,
+      Condition: { NumericLessThan: { 's3:TlsVersion': '1.2' } },
+    };
+    const policies = {
+      identity: [policy('role', allow('Read', 's3:GetObject', `${BUCKET}/*`))],
+      resource: [policy('bucket', deny)],
+      resourceAccount: ACCOUNT,
+    };
+    // Act
+    const decision = evaluate(request('s3:GetObject', `${BUCKET}/a`, { 's3:TlsVersion': '1.3' }), policies);
+    // Assess
+    expect(decision.decision).toBe('Allow');
+  });
+
+  it('applies a Principal "*" deny to a service principal too (CloudWatch publishing without TLS)', () => {
+    // Prepare
+    const topic = `arn:aws:sns:us-east-1:${ACCOUNT}:alarms`;
+    const resource = [
+      policy(
+        'topic',
+        {
+          Sid: 'Cw',
+          Effect: 'Allow',
+          Principal: { Service: 'cloudwatch.amazonaws.com' },
+          Action: 'sns:Publish',
+          Resource: topic,
+        },
+        {
+          Sid: 'DenyInsecureTransport',
+          Effect: 'Deny',
+          Principal: '*',
+          Action: 'sns:*',
+          Resource: topic,
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        },
+      ),
+    ];
+    const publish = (secure: string): Request => ({
+      principal: servicePrincipal('cloudwatch.amazonaws.com'),
+      action: 'sns:Publish',
+      resource: topic,
+      context: { 'aws:SecureTransport': secure },
+    });
+    // Act
+    const [overTls, plain] = ['true', 'false'].map((s) => evaluate(publish(s), { resource, resourceAccount: ACCOUNT }));
+    // Assess
+    expect([overTls.decision, plain.decision]).toEqual(['Allow', 'ExplicitDeny']);
+  });
+
+  it('matches a key policy’s ArnEquals on an encryption context only for that log group', () => {
+    // Prepare
+    const group = `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:/aws/lambda/fn`;
+    const resource = [
+      policy('key', {
+        Effect: 'Allow',
+        Principal: { Service: 'logs.us-east-1.amazonaws.com' },
+        Action: 'kms:GenerateDataKey*',
+        Resource: '*',
+        Condition: { ArnEquals: { 'kms:EncryptionContext:aws:logs:arn': group } },
+      }),
+    ];
+    const use = (arn: string): Request => ({
+      principal: servicePrincipal('logs.us-east-1.amazonaws.com'),
+      action: 'kms:GenerateDataKey',
+      resource: KEY,
+      context: { 'kms:EncryptionContext:aws:logs:arn': arn },
+    });
+    // Act
+    const decisions = [group, `${group}-other`].map((arn) =>
+      evaluate(use(arn), { resource, resourceAccount: ACCOUNT }),
+    );
+    // Assess
+    expect(decisions.map((d) => d.decision)).toEqual(['Allow', 'ImplicitDeny']);
+  });
+
+  it('refuses a trust policy’s service principal when aws:SourceAccount is another account', () => {
+    // Prepare
+    const trust = [
+      policy('trust', {
+        Effect: 'Allow',
+        Principal: { Service: 'lambda.amazonaws.com' },
+        Action: 'sts:AssumeRole',
+        Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT } },
+      }),
+    ];
+    const assume = (account: string): Request => ({
+      principal: servicePrincipal('lambda.amazonaws.com'),
+      action: 'sts:AssumeRole',
+      resource: ROLE,
+      context: { 'aws:SourceAccount': account },
+    });
+    // Act
+    const decisions = [ACCOUNT, OTHER].map((a) => evaluate(assume(a), { resource: trust, resourceAccount: ACCOUNT }));
+    // Assess
+    expect(decisions.map((d) => d.decision)).toEqual(['Allow', 'ImplicitDeny']);
+  });
+});

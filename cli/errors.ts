@@ -6,6 +6,8 @@ export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode = 2,
+    /** Set when the AWS answer was an access denial, so a command can say which of its steps needs what. */
+    readonly denied = false,
   ) {
     super(message);
     this.name = 'CliError';
@@ -49,7 +51,7 @@ export function explainAwsError(error: unknown, resource: ResourceRef): unknown 
     return new CliError(`${what} does not exist (${name || 'HTTP 404'}): check the name, the region and AWS_PROFILE`);
   }
   if (DENIED.has(name) || e.$metadata?.httpStatusCode === 403) {
-    return new CliError(`access to ${what} denied (${name || 'HTTP 403'}): ${e.message ?? ''}`.trim());
+    return new CliError(`access to ${what} denied (${name || 'HTTP 403'}): ${e.message ?? ''}`.trim(), 2, true);
   }
   if (NO_CREDENTIALS.has(name)) {
     return new CliError(

@@ -2,6 +2,14 @@
 // to a moto server on a free loopback port, check the deployed resources through the AWS SDK against
 // what the resolved configuration says they must be, run the bundled handler against them, then
 // destroy. moto is stopped whatever happens.
+//   - tap preflight's checks run before the apply (every name free) and after it (every name this stack's);
+//   - Terraform runs as the README's plain-Terraform way out says: the literal `terraform -chdir=<dir>`
+//     init / plan / apply / output / destroy commands, on a prepared copy of the synthesized folder;
+//   - the bundled handler runs twice: with moto's IAM off, and with moto's own IAM authorizer on, as the
+//     function's role (STS AssumeRole), where a call outside the role's policy is refused;
+//   - every call the bundle makes is read off the wire (a TLS recording proxy in front of moto) into
+//     .work/iam-calls/e2e.jsonl, and the preflight's calls into e2e-preflight.jsonl, for npm run security.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -35,26 +43,47 @@ import {
   TABLE_KEY_SCHEMA,
   TapConfig,
 } from '../config';
-import { info, root, runMain, step } from './lib/cli';
-import { prepareStack, synth, terraformEnv, terraformIn, writeCliConfig } from './lib/terraform';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { CheckResult, openPreflightClients, runPreflight } from '../cli/preflight/run';
+import { describeError, info, root, run, runMain, step } from './lib/cli';
+import { FAKE_ACCOUNT_ID, prepareStack, synth, terraformEnv, writeCliConfig } from './lib/terraform';
 import { startMoto } from './lib/moto';
 import { putRecord, s3Event } from './lib/s3-events';
-import { readMetadataItem, runBundleInChild, standInEnvironment } from './lib/standins';
+import { readMetadataItem, runBundleInChild, standInEnvironment, startFaultProxy } from './lib/standins';
+import { callsFileOf, CallsHeader, recordCallsTo, recordSdkCalls } from './lib/iam/calls-file';
+import { createRecorder } from './lib/iam/recorder';
+import { recordingRule } from './lib/iam/wire';
+import { stackUnderProof } from './lib/iam/stack';
+import { assumeRole, Credentials, prepareAssumableRole, setMotoAuth } from './lib/iam/moto-auth';
 
 const REGION = 'us-east-1';
 const CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+/** The key ARN recorded for the preflight's calls (made before the key exists: only its format matters). */
+const FAKE_KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const SERVICES = ['cloudwatch', 'dynamodb', 'iam', 'kms', 'lambda', 'logs', 's3', 'sns', 'sqs', 'sts'];
 
 /**
  * The environment e2e synthesizes with: a throwaway environment in moto's region, deletion protection
  * off so destroy can finish. The expected values are resolved from the same variables.
  */
-export const e2eSynthEnv = (env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv => ({
-  ...env,
+export const E2E_TAP_ENV = {
   TAP_ENVIRONMENT: 'test',
   TAP_REGION: REGION,
   TAP_ENABLE_DELETION_PROTECTION: 'false',
-});
+} as const;
+export const e2eSynthEnv = (env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv => ({ ...env, ...E2E_TAP_ENV });
+
+/**
+ * The warnings tap preflight gives against moto, and why: moto has no Lambda GetAccountSettings
+ * (lambda-concurrency), e2e sets no alarm email (alarm-email), the runtime's deprecation date is within
+ * a year (runtime); after the apply the stack's resources exist while e2e keeps its state in its own
+ * folder, not where tap looks (state-holds-resources). Any other warning, or any failure, fails e2e.
+ */
+export const EXPECTED_PREFLIGHT_WARNINGS = {
+  before: ['alarm-email', 'lambda-concurrency', 'runtime'],
+  after: ['alarm-email', 'lambda-concurrency', 'runtime', 'state-holds-resources'],
+} as const;
 
 let failures = 0;
 function check(what: string, ok: boolean, detail = '') {
@@ -70,7 +99,27 @@ const sorted = (values: readonly string[] | undefined) => [...(values ?? [])].so
 const sortedEntries = (o: Record<string, string> | undefined) =>
   Object.entries(o ?? {}).sort(([a], [b]) => a.localeCompare(b));
 
-type Terraform = ReturnType<typeof terraformIn>;
+/**
+ * Terraform as the README's way out runs it: `terraform -chdir=<dir> <args>` from the project folder,
+ * each command printed as run.
+ */
+function terraformChdir(dir: string, env: NodeJS.ProcessEnv) {
+  const chdir = `-chdir=${path.relative(root, dir)}`;
+  return {
+    run: (args: string[]) => {
+      info(`$ terraform ${chdir} ${args.join(' ')}`);
+      return run('terraform', [chdir, ...args], { cwd: root, env, quiet: true });
+    },
+    json: <T>(args: string[]): T => {
+      info(`$ terraform ${chdir} ${args.join(' ')}`);
+      return JSON.parse(
+        execFileSync('terraform', [chdir, ...args], { cwd: root, env, maxBuffer: 64 << 20 }).toString(),
+      ) as T;
+    },
+  };
+}
+
+type Terraform = ReturnType<typeof terraformChdir>;
 interface Outputs {
   bucket: string;
   tableName: string;
@@ -89,27 +138,28 @@ async function prepareDeployment(motoEndpoint: string, dir: string, synthEnv: No
     path.join(dir, 'moto_override.tf.json'),
     JSON.stringify({ provider: { aws: [{ s3_use_path_style: true, insecure: true }] } }),
   );
+  info(
+    `${path.relative(root, dir)} is cdktf.out/stacks/TapStack as synthesized, with two differences: local state in that folder, and (no mirror of hashicorp/archive here) data.archive_file replaced by the same zip:`,
+  );
   for (const r of replaced)
-    info(
-      `hashicorp/archive is not reachable here: data.archive_file.${r.name} replaced by the zip this script built (sha256 ${r.hash})`,
-    );
+    info(`  data.archive_file.${r.name} -> ${path.relative(root, r.zipFile)} (sha256 ${r.hash})`);
   const cli = writeCliConfig(path.join(root, '.work'));
-  return terraformIn(
+  return terraformChdir(
     dir,
     terraformEnv({
       TF_CLI_CONFIG_FILE: cli.file,
-      TF_DATA_DIR: path.join(dir, '.terraform'),
       AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
     }),
   );
 }
 
-/** terraform init + apply; returns the stack's outputs. */
+/** The README's way out, literally: terraform -chdir=<dir> init, plan -out=tfplan, apply tfplan, output. */
 async function apply(tf: Terraform): Promise<Outputs> {
-  step('terraform init + apply against moto');
+  step('Plain Terraform against moto: the README’s terraform -chdir=... commands');
   await tf.run(['init', '-input=false', '-no-color']);
-  const applied = await tf.run(['apply', '-auto-approve', '-input=false', '-no-color']);
+  await tf.run(['plan', '-input=false', '-no-color', '-out=tfplan']);
+  const applied = await tf.run(['apply', '-input=false', '-no-color', 'tfplan']);
   info(`applied in ${(applied.ms / 1000).toFixed(1)} s`);
   await reportDrift(tf);
   const outputs = tf.json<Record<string, { value: string }>>(['output', '-json']);
@@ -232,10 +282,74 @@ async function checkAlarms(cloudwatch: CloudWatchClient, config: TapConfig) {
   );
 }
 
+/** tap preflight's checks against moto: expected warnings only, no failure; names free, or this stack's. */
+async function checkPreflight(
+  when: 'before' | 'after',
+  motoEndpoint: string,
+  config: TapConfig,
+  record: (on: boolean) => void,
+): Promise<CheckResult[]> {
+  step(`tap preflight ${when} the apply (runPreflight, clients from openPreflightClients pointed at moto)`);
+  const env = { ...E2E_TAP_ENV, S3_FORCE_PATH_STYLE: 'true' };
+  const clients = openPreflightClients(config, env, { endpoint: motoEndpoint, credentials: CREDENTIALS });
+  record(true);
+  try {
+    const results = await runPreflight({ config, projectDir: root, clients, env });
+    for (const r of results) info(`${r.status.padEnd(4)} ${r.id}: ${r.message}`);
+    const warned = results.filter((r) => r.status === 'warn').map((r) => r.id);
+    checkEqual(`preflight ${when} apply: exactly the warnings moto causes`, sorted(warned), [
+      ...EXPECTED_PREFLIGHT_WARNINGS[when],
+    ]);
+    const failed = results.filter((r) => r.status === 'fail').map((r) => `${r.id}: ${r.message}`);
+    check(`preflight ${when} apply: no check fails`, failed.length === 0, failed.join('; '));
+    const names = results.filter((r) => r.id.startsWith('name:'));
+    const wanted = when === 'before' ? /\bfree\b/ : /this stack's/;
+    check(
+      `preflight ${when} apply: every name (${names.length}) ${when === 'before' ? 'is free' : "is this stack's"}`,
+      names.length > 0 && names.every((r) => r.status === 'pass' && wanted.test(r.message)),
+      names
+        .filter((r) => !wanted.test(r.message))
+        .map((r) => `${r.id}: ${r.message}`)
+        .join('; '),
+    );
+    return results;
+  } finally {
+    record(false);
+    clients.close();
+  }
+}
+
+/** What the e2e run proves the policies with: the stack as synthesized here, deployed to moto's account. */
+const e2eStack = (kmsKeyArn: string) =>
+  stackUnderProof(E2E_TAP_ENV, {
+    account: FAKE_ACCOUNT_ID,
+    region: REGION,
+    partition: 'aws',
+    keyId: kmsKeyArn.split('/').pop(),
+  });
+
+const callsHeader = (source: string, kmsKeyArn: string, caller: CallsHeader['caller']): CallsHeader => ({
+  kind: 'tap-iam-calls',
+  source,
+  deployment: e2eStack(kmsKeyArn).deployment,
+  synthEnv: E2E_TAP_ENV,
+  transport: 'recorded',
+  caller,
+});
+
+/** A TLS proxy in front of moto that records every call the bundle makes into .work/iam-calls/e2e.jsonl. */
+async function recordingProxy(motoEndpoint: string, kmsKeyArn: string) {
+  const stack = e2eStack(kmsKeyArn);
+  const recorder = recordCallsTo(callsFileOf('e2e'), callsHeader('e2e', kmsKeyArn, 'function'));
+  const options = { account: FAKE_ACCOUNT_ID, encryption: stack.encryption, sourceFunctionArn: stack.functionArn };
+  const proxy = await startFaultProxy(motoEndpoint, recordingRule(recorder, options), { tls: true });
+  return { proxy, recorder };
+}
+
 /** Uploads a PNG to moto's S3, runs the bundled handler with the deployed environment, reads the item back. */
 async function checkDataPath(
   clients: { s3: S3Client; dynamodb: DynamoDBClient },
-  motoEndpoint: string,
+  bundleEndpoint: string,
   deployed: Outputs,
   deployedEnv: Record<string, string>,
 ) {
@@ -249,7 +363,7 @@ async function checkDataPath(
   const request = { Bucket: deployed.bucket, Key: 'e2e/hello world+1.png', Body: body, ContentType: 'image/png' };
   const put = await clients.s3.send(new PutObjectCommand(request));
   const summary = await runBundleInChild(s3Event(putRecord(request, put)), {
-    ...standInEnvironment(deployedEnv, { endpoints: motoEndpoint, region: REGION, credentials: CREDENTIALS }),
+    ...standInEnvironment(deployedEnv, { endpoints: bundleEndpoint, region: REGION, credentials: CREDENTIALS }),
     NODE_TLS_REJECT_UNAUTHORIZED: '0',
   });
   info(`handler: ${JSON.stringify(summary)}`);
@@ -266,6 +380,92 @@ async function checkDataPath(
   );
 }
 
+/** Whether an SDK error is moto's AccessDenied (DynamoDB's comes as IAM XML, which the SDK cannot parse). */
+const refused = (error: unknown): boolean => {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number }; $responseBodyText?: string };
+  return (
+    e.name === 'AccessDenied' ||
+    e.name === 'AccessDeniedException' ||
+    e.$metadata?.httpStatusCode === 403 ||
+    /AccessDenied/.test(`${e.$responseBodyText ?? ''} ${describeError(error)}`)
+  );
+};
+
+/**
+ * moto's own IAM authorizer on: the bundled handler runs with the function role's credentials (STS
+ * AssumeRole by a user moto issued a key to), its calls succeed, and calls outside the role's policy
+ * (s3:PutObject, dynamodb:Scan) are refused by moto. See scripts/lib/iam/moto-auth.ts for what moto
+ * checks and what e2e had to add in moto for it (the trust policy naming that user; DynamoDB on "*").
+ */
+/** The refusal in one line: the SDK's error, or the error code of the XML body it could not parse. */
+const refusal = (error: unknown): string => {
+  const body = (error as { $responseBodyText?: string }).$responseBodyText ?? '';
+  const code = /<Code>([^<]+)<\/Code>/.exec(body)?.[1];
+  return code
+    ? `HTTP 403 ${code} (moto answers in IAM's XML, which the DynamoDB client cannot parse)`
+    : describeError(error);
+};
+
+async function checkUnderMotoAuth(
+  clients: { s3: S3Client; dynamodb: DynamoDBClient },
+  endpoints: { moto: string; bundle: string },
+  deployed: Outputs,
+  deployedEnv: Record<string, string>,
+) {
+  step('moto’s own IAM authorizer switched on: the bundled handler as the function’s role');
+  const stack = e2eStack(deployed.kmsKeyArn);
+  const iam = new IAMClient({ region: REGION, credentials: CREDENTIALS, endpoint: endpoints.moto });
+  const caller = await prepareAssumableRole(iam, {
+    roleName: stack.names.roleName,
+    roleArn: stack.roleArn,
+    account: FAKE_ACCOUNT_ID,
+    rolePolicy: stack.policies['aws_iam_role_policy.function_role_policy'].document,
+  });
+  iam.destroy();
+  info(`in moto only: the role's trust policy names the user tap-e2e-caller; its DynamoDB actions copied onto "*"`);
+  const body = fs.readFileSync(path.join(root, 'samples', 'pixel.png'));
+  const request = { Bucket: deployed.bucket, Key: 'e2e/as the role.png', Body: body, ContentType: 'image/png' };
+  const put = await clients.s3.send(new PutObjectCommand(request));
+  await setMotoAuth(endpoints.moto, '0');
+  info('moto enforces IAM from now on (POST /moto-api/reset-auth 0)');
+  let role: Credentials | undefined;
+  try {
+    role = await assumeRole(endpoints.moto, REGION, caller, stack.roleArn);
+    check('sts:AssumeRole into the function role through moto', true, role.accessKeyId);
+    const summary = await runBundleInChild(s3Event(putRecord(request, put)), {
+      ...standInEnvironment(deployedEnv, { endpoints: endpoints.bundle, region: REGION, credentials: role }),
+      AWS_SESSION_TOKEN: role.sessionToken,
+      NODE_TLS_REJECT_UNAUTHORIZED: '0',
+    });
+    check('the handler’s calls pass moto’s authorizer as the role', summary.stored === 1, JSON.stringify(summary));
+    const asRole = { region: REGION, credentials: role, endpoint: endpoints.moto };
+    const roleS3 = new S3Client({ ...asRole, forcePathStyle: true });
+    const roleDynamodb = new DynamoDBClient(asRole);
+    const outside: [string, () => Promise<unknown>][] = [
+      ['s3:PutObject', () => roleS3.send(new PutObjectCommand({ ...request, Key: 'e2e/forbidden.png' }))],
+      ['dynamodb:Scan', () => roleDynamodb.send(new ScanCommand({ TableName: deployed.tableName }))],
+    ];
+    for (const [action, call] of outside) {
+      const error = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      check(
+        `moto refuses ${action} with the role’s credentials`,
+        !!error && refused(error),
+        error ? refusal(error) : 'allowed',
+      );
+    }
+    roleS3.destroy();
+    roleDynamodb.destroy();
+  } finally {
+    await setMotoAuth(endpoints.moto, 'inf');
+    info('moto lets every request through again (POST /moto-api/reset-auth inf)');
+  }
+  const item = await readMetadataItem(clients.dynamodb, deployed.tableName, request.Key, put.VersionId ?? 'null');
+  check('item written as the role is in the table', item?.status === 'present', JSON.stringify(item?.status));
+}
+
 async function emptyBucket(s3: S3Client, bucket: string) {
   const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
   const objects = [...(listed.Versions ?? []), ...(listed.DeleteMarkers ?? [])].map((v) => ({
@@ -280,7 +480,7 @@ async function destroy(tf: Terraform, s3: S3Client, bucket: string | undefined) 
   try {
     if (bucket) await emptyBucket(s3, bucket);
     const destroyed = await tf.run(['destroy', '-auto-approve', '-input=false', '-no-color']);
-    info(`destroyed in ${(destroyed.ms / 1000).toFixed(1)} s`);
+    check('terraform -chdir=... destroy', true, `${(destroyed.ms / 1000).toFixed(1)} s`);
   } catch (error) {
     check('terraform destroy', false, (error as Error).message.slice(-1500));
   }
@@ -304,9 +504,26 @@ async function main() {
   const cloudwatch = new CloudWatchClient(clientConfig);
   let tf: Terraform | undefined;
   let deployed: Outputs | undefined;
+  let proxy: Awaited<ReturnType<typeof recordingProxy>>['proxy'] | undefined;
+  // The preflight's calls, recorded in-process (an operator runs tap preflight).
+  let recordingPreflight = false;
+  const preflightCalls = createRecorder();
+  const stopRecording = recordSdkCalls(
+    preflightCalls,
+    { account: FAKE_ACCOUNT_ID, encryption: e2eStack(FAKE_KEY_ARN).encryption },
+    () => recordingPreflight,
+  );
+  const record = (on: boolean) => (recordingPreflight = on);
   try {
     tf = await prepareDeployment(moto.endpoint, path.join(root, '.work', 'e2e'), synthEnv);
+    await checkPreflight('before', moto.endpoint, config, record);
     deployed = await apply(tf);
+    await checkPreflight('after', moto.endpoint, config, record);
+    stopRecording();
+    // Written now that the key exists: its policy is the one the preflight's KMS calls are checked against.
+    recordCallsTo(callsFileOf('e2e-preflight'), callsHeader('e2e', deployed.kmsKeyArn, 'operator')).record(
+      ...preflightCalls.calls,
+    );
     step('Checking the deployed resources through the AWS SDK against the resolved configuration');
     const names = resourceNames(config);
     checkEqual('names from config', [deployed.tableName, deployed.functionName], [names.tableName, names.functionName]);
@@ -315,8 +532,30 @@ async function main() {
     await checkTable(dynamodb, config, deployed);
     await checkFunction(lambda, fn, config, deployed);
     await checkAlarms(cloudwatch, config);
-    await checkDataPath({ s3, dynamodb }, moto.endpoint, deployed, fn.Environment?.Variables ?? {});
+    const recording = await recordingProxy(moto.endpoint, deployed.kmsKeyArn);
+    proxy = recording.proxy;
+    info(
+      `the bundle reaches moto through ${proxy.endpoint}, which records its calls into ${path.relative(root, recording.recorder.file)}`,
+    );
+    await checkDataPath({ s3, dynamodb }, proxy.endpoint, deployed, fn.Environment?.Variables ?? {});
+    await checkUnderMotoAuth(
+      { s3, dynamodb },
+      { moto: moto.endpoint, bundle: proxy.endpoint },
+      deployed,
+      fn.Environment?.Variables ?? {},
+    );
+    const unmapped = recording.recorder.unmapped();
+    check(
+      'every call of the bundle is in the mapping table',
+      unmapped.length === 0,
+      unmapped.map((c) => c.operation).join(', '),
+    );
+    info(
+      `${recording.recorder.calls.length} call(s) recorded off the wire, ${preflightCalls.calls.length} of tap preflight`,
+    );
   } finally {
+    stopRecording();
+    await proxy?.close();
     if (tf) await destroy(tf, s3, deployed?.bucket);
     for (const c of [s3, dynamodb, lambda, cloudwatch]) c.destroy();
     await moto.stop();

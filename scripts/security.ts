@@ -1,12 +1,26 @@
 // npm run security: checkov on the synthesized stack (terraform_json), on the offline plan
-// (terraform_plan, where references are resolved) and on the CI workflow (github_actions). Fails on
-// any failed check or parse error.
+// (terraform_plan, where references are resolved) and on the CI workflow (github_actions); parliament
+// on every concrete policy of the stack; and the least-privilege proof: every recorded call of the
+// function, of the handler paths driven here and of .work/iam-calls/*.jsonl (jest, local, e2e, soak)
+// against the synthesized policies, the role's grants used or explained, the named checks. Fails on
+// any failed check, parse error, open parliament finding, stale suppression or proof problem.
+//   --require jest,local,e2e   fail unless those sources have calls files (CI runs it after them)
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { info, root, runMain, step } from './lib/cli';
 import { ensureVenv } from './lib/venv';
 import { validate } from './validate';
+import { CallsFile, CallsHeader, readCallsFiles } from './lib/iam/calls-file';
+import { driveAllPaths } from './lib/iam/paths';
+import { EXAMPLE_DEPLOYMENT } from './lib/iam/policy';
+import { uploadersDocument } from './lib/iam/proof';
+import { applySuppressions, readSuppressions, runParliament, SUPPRESSIONS_FILE } from './lib/iam/parliament';
+import { proofReport } from './lib/iam/report';
+import { stackUnderProof } from './lib/iam/stack';
+
+/** The configurations proven here: the default one, and one recording tags (its role has one more statement). */
+const CONFIGURATIONS: Record<string, string>[] = [{}, { TAP_RECORD_OBJECT_TAGS: 'true' }];
 
 export interface CheckovSkip {
   readonly id: string;
@@ -103,7 +117,80 @@ function scanStack(bin: string, stack: string, planFile: string, skipCount: numb
   return failures;
 }
 
+/** parliament over every policy of the default stack and the one recording tags (whose role differs). */
+function lintPolicies(): number {
+  step('Security gate: parliament on every concrete policy');
+  const suppressions = readSuppressions(fs.readFileSync(SUPPRESSIONS_FILE, 'utf8'));
+  const bin = ensureVenv('parliament');
+  const version = execFileSync(path.join(bin, 'python'), ['-c', 'import parliament; print(parliament.__version__)'])
+    .toString()
+    .trim();
+  const findings = CONFIGURATIONS.flatMap((env) => {
+    const stack = stackUnderProof(env, EXAMPLE_DEPLOYMENT);
+    const documents = Object.fromEntries(Object.values(stack.policies).map((p) => [p.name, p.document]));
+    return runParliament(bin, { ...documents, 'aws_iam_policy.uploaders': uploadersDocument(stack) });
+  });
+  const unique = [...new Map(findings.map((f) => [JSON.stringify(f), f])).values()];
+  const { open, suppressed, stale } = applySuppressions(unique, suppressions);
+  info(
+    `parliament ${version}: ${unique.length} finding(s), ${suppressed.length} suppressed by .parliament.yaml, ${open.length} open`,
+  );
+  for (const s of suppressions) {
+    const n = suppressed.filter((x) => x.by === s).length;
+    info(`  suppressed ${s.issue} on ${s.policy} (${n}): ${s.reason}`);
+  }
+  for (const f of open)
+    info(`  OPEN ${f.severity} ${f.issue} on ${f.policy}${f.line ? `:${f.line}` : ''}: ${f.detail}`);
+  for (const s of stale) info(`  STALE suppression ${s.issue} on ${s.policy}: matches no finding any more`);
+  return open.length + stale.length;
+}
+
+/** The least-privilege proof over the handler paths driven here and every calls file on disk. */
+async function proveLeastPrivilege(required: string[]): Promise<number> {
+  step('Security gate: least privilege, proven offline');
+  const inProcess: CallsFile[] = [];
+  for (const env of CONFIGURATIONS) {
+    const stack = stackUnderProof(env, EXAMPLE_DEPLOYMENT);
+    const driven = await driveAllPaths(stack);
+    const header: CallsHeader = {
+      kind: 'tap-iam-calls',
+      source: 'paths',
+      deployment: EXAMPLE_DEPLOYMENT,
+      synthEnv: env,
+      transport: 'recorded',
+      caller: 'function',
+    };
+    inProcess.push({
+      file: `(${driven.length} handler paths driven here)`,
+      header,
+      calls: driven.flatMap((d) => d.calls),
+    });
+  }
+  const files = [...inProcess, ...readCallsFiles()];
+  const report = proofReport({
+    files,
+    stackOf: (header) => stackUnderProof(header.synthEnv, header.deployment),
+    required,
+  });
+  for (const line of report.lines) info(line);
+  const c = report.counts;
+  info('');
+  info(
+    `summary: ${c.calls} function call(s) evaluated; grants used ${c.used}, not exercised ${c.notExercised}, unused ${c.unused}; used but not granted ${c.usedNotGranted}; named checks ${c.named - c.namedFailed}/${c.named}`,
+  );
+  for (const p of report.problems) info(`  PROBLEM ${p}`);
+  return report.problems.length;
+}
+
+/** --require a,b,c: the sources that must have calls files. */
+export const requiredSources = (argv: readonly string[]): string[] => {
+  const i = argv.indexOf('--require');
+  return i >= 0 ? (argv[i + 1] ?? '').split(',').filter(Boolean) : [];
+};
+
 async function main() {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const required = requiredSources(process.argv.slice(2));
   step('Security gate: checkov');
   const skips = readSkips();
   const bin = ensureVenv('checkov');
@@ -118,8 +205,10 @@ async function main() {
   info(`CI workflow (github_actions): passed ${workflows.summary.passed}, failed ${workflows.summary.failed}`);
   for (const f of workflows.failed) info(`  FAILED ${f}`);
   failures += workflows.summary.failed;
+  failures += lintPolicies();
+  failures += await proveLeastPrivilege(required);
   if (failures > 0) throw new Error(`${failures} failed check(s) or scan problem(s)`);
-  step('security: OK, 0 failed checks');
+  step('security: OK, 0 failed checks, 0 open parliament findings, least privilege proven');
 }
 
 if (require.main === module) runMain('security', main);

@@ -176,12 +176,24 @@ async function waitForItems(target: Target, uploads: readonly Uploaded[], second
   };
 }
 
-/** The sequencer of each key's "null"-version item, read before uploading. */
-const itemsBefore = (target: Target, plan: readonly PlannedUpload[]) =>
-  mapOrThrow(plan, 8, async (p) => {
-    const sequencer = (await itemsForKey(target, p.key)).find((item) => item.versionId === 'null')?.sequencer;
-    return sequencer === undefined ? undefined : String(sequencer);
-  });
+/**
+ * The sequencer of each key's "null"-version item, read before uploading. The uploaders policy grants
+ * the upload only: a principal without table access learns that here, before anything is uploaded.
+ */
+async function itemsBefore(target: Target, plan: readonly PlannedUpload[]) {
+  try {
+    return await mapOrThrow(plan, 8, async (p) => {
+      const sequencer = (await itemsForKey(target, p.key)).find((item) => item.versionId === 'null')?.sequencer;
+      return sequencer === undefined ? undefined : String(sequencer);
+    });
+  } catch (error) {
+    if (!(error instanceof CliError && error.denied)) throw error;
+    throw new CliError(
+      `${error.message}. Waiting for the items needs dynamodb:Query on the table, which the uploaders policy ` +
+        'does not grant: run with --wait 0 to upload without waiting, nothing was uploaded',
+    );
+  }
+}
 
 /** Refuses keys the stack's notification filter would keep from the function: waiting for them is pointless. */
 function refuseUnrecorded(plan: readonly PlannedUpload[], config: TapConfig): void {

@@ -1,6 +1,7 @@
 // The pipeline on this machine: s3rver and dynalite in-process, the bucket and table TapStack
 // defines (names, keys and capacity from its own configuration), and the bundled handler, the very
-// code the Lambda runs, loaded with the environment the stack gives it.
+// code the Lambda runs, loaded with the environment the stack gives it. With recordCallsAs, the bundle
+// reaches the stand-ins through TLS proxies that record its calls off the wire (.work/iam-calls/).
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,12 +13,18 @@ import {
   createPipelineStorage,
   readMetadataItem,
   standInClients,
+  StandIn,
   standInEnvironment,
   startDynalite,
+  startFaultProxy,
   startS3rver,
   STANDIN_REGION,
 } from './standins';
 import { putRecord, s3Event } from './s3-events';
+import { callsFileOf, recordCallsTo } from './iam/calls-file';
+import { recordingRule } from './iam/wire';
+import { stackUnderProof } from './iam/stack';
+import type { CallRecorder } from './iam/recorder';
 
 export const LOCAL_ACCOUNT_ID = '000000000000';
 
@@ -53,10 +60,53 @@ export interface LocalPipeline {
   upload(key: string, body: Buffer, contentType: string): Promise<S3Event>;
   invoke(event: S3Event): Promise<Record<string, number>>;
   readItem(key: string, versionId?: string): Promise<Record<string, unknown> | undefined>;
+  /** The bundle's calls, when recorded (recordCallsAs). */
+  readonly recorder?: CallRecorder & { readonly file: string };
   close(): Promise<void>;
 }
 
-export async function startLocalPipeline({ logLevel = 'WARN' } = {}): Promise<LocalPipeline> {
+/** The TAP_* variables of `env`: what the stack is synthesized with here. */
+export const tapVariables = (env: NodeJS.ProcessEnv): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('TAP_') && e[1] !== undefined),
+  );
+
+/**
+ * TLS proxies in front of the stand-ins that record the bundle's calls, as `source`, into
+ * .work/iam-calls/<source>.jsonl; the stack under proof is the one synthesized with this process's TAP_*.
+ */
+async function recordingProxies(source: string, endpoints: { s3: string; dynamodb: string }) {
+  const synthEnv = tapVariables(process.env);
+  const deployment = { account: LOCAL_ACCOUNT_ID, region: STANDIN_REGION, partition: 'aws' };
+  const stack = stackUnderProof(synthEnv, deployment);
+  const recorder = recordCallsTo(callsFileOf(source), {
+    kind: 'tap-iam-calls',
+    source,
+    deployment,
+    synthEnv,
+    transport: 'recorded',
+    caller: 'function',
+  });
+  const rule = recordingRule(recorder, {
+    account: LOCAL_ACCOUNT_ID,
+    encryption: stack.encryption,
+    sourceFunctionArn: stack.functionArn,
+  });
+  const [s3, dynamodb] = await Promise.all([
+    startFaultProxy(endpoints.s3, rule, { tls: true }),
+    startFaultProxy(endpoints.dynamodb, rule, { tls: true }),
+  ]);
+  return {
+    recorder,
+    proxies: [s3, dynamodb] as StandIn[],
+    endpoints: { s3: s3.endpoint, dynamodb: dynamodb.endpoint },
+  };
+}
+
+export async function startLocalPipeline({
+  logLevel = 'WARN',
+  recordCallsAs,
+}: { logLevel?: string; recordCallsAs?: string } = {}): Promise<LocalPipeline> {
   if (!fs.existsSync(HANDLER_BUNDLE)) throw new Error(`${HANDLER_BUNDLE} is missing: run "npm run build:handler"`);
   // This machine runs Node 20; the function runs on nodejs22.x, so the SDK's Node 20 notice is noise here.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -66,12 +116,17 @@ export async function startLocalPipeline({ logLevel = 'WARN' } = {}): Promise<Lo
   const [s3rver, dynalite] = await Promise.all([startS3rver(), startDynalite()]);
   const clients = standInClients(s3rver.endpoint, dynalite.endpoint);
   await createPipelineStorage(clients, { bucket, table: names.tableName }, config);
+  const recording = recordCallsAs
+    ? await recordingProxies(recordCallsAs, { s3: s3rver.endpoint, dynamodb: dynalite.endpoint })
+    : undefined;
+  // The bundle is loaded in this process: the proxies' self-signed loopback certificate is accepted here.
+  if (recording) process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
 
-  // The environment TapStack gives the function, pointed at the stand-ins.
+  // The environment TapStack gives the function, pointed at the stand-ins (or at the recording proxies).
   Object.assign(
     process.env,
     standInEnvironment(functionEnvironment(config, names), {
-      endpoints: { s3: s3rver.endpoint, dynamodb: dynalite.endpoint },
+      endpoints: recording?.endpoints ?? { s3: s3rver.endpoint, dynamodb: dynalite.endpoint },
       logLevel,
     }),
   );
@@ -100,10 +155,11 @@ export async function startLocalPipeline({ logLevel = 'WARN' } = {}): Promise<Lo
     },
     invoke: (event) => handler(event, context()),
     readItem: (key, versionId) => readMetadataItem(clients.dynamodb, names.tableName, key, versionId),
+    recorder: recording?.recorder,
     async close() {
       clients.s3.destroy();
       clients.dynamodb.destroy();
-      await Promise.all([s3rver.close(), dynalite.close()]);
+      await Promise.all([...(recording?.proxies ?? []).map((p) => p.close()), s3rver.close(), dynalite.close()]);
     },
   };
 }

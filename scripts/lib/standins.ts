@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -10,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateTableCommand, DynamoDBClient, GetItemCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import S3rver from 's3rver';
@@ -26,10 +27,10 @@ export interface StandIn {
 export const STANDIN_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 export const STANDIN_REGION = 'us-east-1';
 
-const listen = (server: http.Server): Promise<string> =>
+const listen = (server: http.Server, scheme = 'http'): Promise<string> =>
   new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
+    server.listen(0, '127.0.0.1', () => resolve(`${scheme}://127.0.0.1:${(server.address() as AddressInfo).port}`));
   });
 
 const closeServer = (server: http.Server): Promise<void> =>
@@ -173,6 +174,10 @@ export interface ProxiedRequest {
   readonly url: string;
   readonly headers: http.IncomingHttpHeaders;
   readonly body: string;
+  /** The request came over TLS (a proxy started with tls: true). */
+  readonly secure?: boolean;
+  /** The TLS version the client negotiated with the proxy, e.g. "TLSv1.3". */
+  readonly tlsProtocol?: string;
 }
 
 export interface FaultResponse {
@@ -194,6 +199,38 @@ export interface ProxyHooks {
   readonly forwardBody?: (request: ProxiedRequest) => string | undefined;
   /** Sees the stand-in's answer (buffered when this hook is given) and may replace it. */
   readonly answered?: (request: ProxiedRequest, response: UpstreamResponse) => FaultResponse | undefined;
+  /**
+   * Listen with TLS (a self-signed certificate for 127.0.0.1, made once per process with openssl), so
+   * the requests record the transport a client really used; its clients must not verify the certificate.
+   */
+  readonly tls?: boolean;
+}
+
+let loopbackCertificate: { key: string; cert: string } | undefined;
+
+/** A self-signed certificate for 127.0.0.1 (openssl, once per process): loopback proxies only. */
+export function selfSignedCertificate(): { key: string; cert: string } {
+  if (loopbackCertificate) return loopbackCertificate;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tap-tls-'));
+  try {
+    const [key, cert] = [path.join(dir, 'key.pem'), path.join(dir, 'cert.pem')];
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1'].concat([
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ]),
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    loopbackCertificate = { key: fs.readFileSync(key, 'utf8'), cert: fs.readFileSync(cert, 'utf8') };
+    return loopbackCertificate;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Headers of a response whose body the proxy wrote itself: its own length, no chunking. */
@@ -215,16 +252,18 @@ export async function startFaultProxy(
 ): Promise<StandIn & { requests: ProxiedRequest[] }> {
   const requests: ProxiedRequest[] = [];
   const send = target.startsWith('https:') ? https.request : http.request;
-  const server = http.createServer((req, res) => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const received = Buffer.concat(chunks);
+      const socket = req.socket as Partial<TLSSocket>;
       const request = {
         method: req.method ?? 'GET',
         url: req.url ?? '/',
         headers: req.headers,
         body: received.toString(),
+        ...(socket.encrypted ? { secure: true, tlsProtocol: socket.getProtocol?.() ?? undefined } : {}),
       };
       requests.push(request);
       const injected = fault(request);
@@ -259,8 +298,9 @@ export async function startFaultProxy(
       });
       upstream.end(body);
     });
-  });
-  const endpoint = await listen(server);
+  };
+  const server = hooks.tls ? https.createServer(selfSignedCertificate(), onRequest) : http.createServer(onRequest);
+  const endpoint = await listen(server, hooks.tls ? 'https' : 'http');
   return { endpoint, requests, close: () => closeServer(server) };
 }
 

@@ -30,7 +30,7 @@ export interface CallCheck {
 }
 
 /** The policies attached to a resource: a bucket's for its objects, else those attached to the ARN itself. */
-const ownerOf = (arn: string) => (/^arn:[^:]+:s3:::/.test(arn) ? arn.replace(/\/.*$/, '') : arn);
+export const ownerOf = (arn: string) => (/^arn:[^:]+:s3:::/.test(arn) ? arn.replace(/\/.*$/, '') : arn);
 
 /**
  * Evaluates every recorded call: calls without a principal are made by `roleArn` (the function's

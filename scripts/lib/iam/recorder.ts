@@ -99,6 +99,7 @@ const CLIENTS: Record<string, string> = {
   CloudWatchClient: 'cloudwatch',
   CloudWatchLogsClient: 'logs',
   XRayClient: 'xray',
+  IAMClient: 'iam',
 };
 
 /** Adds the recording middleware to `client`; every call it sends from now on lands in `recorder`. */
@@ -225,6 +226,7 @@ const S3: Record<string, Mapper> = {
   GetBucketEncryption: on('s3:GetEncryptionConfiguration', bucketArn),
   PutBucketEncryption: on('s3:PutEncryptionConfiguration', bucketArn),
   GetBucketNotificationConfiguration: on('s3:GetBucketNotification', bucketArn),
+  GetBucketTagging: on('s3:GetBucketTagging', bucketArn),
   PutBucketNotificationConfiguration: on('s3:PutBucketNotification', bucketArn),
 };
 
@@ -277,6 +279,7 @@ const DYNAMODB: Record<string, Mapper> = {
       'DescribeContinuousBackups',
     ].map((op) => [op, onTable(op)]),
   ),
+  ListTagsOfResource: on('dynamodb:ListTagsOfResource', (i) => str(i, 'ResourceArn')),
   BatchWriteItem: perTable('BatchWriteItem'),
   BatchGetItem: perTable('BatchGetItem'),
   TransactWriteItems: transact,
@@ -302,6 +305,7 @@ const SQS: Record<string, Mapper> = {
   PurgeQueue: on('sqs:PurgeQueue', queueArn),
   DeleteQueue: on('sqs:DeleteQueue', queueArn),
   ListDeadLetterSourceQueues: on('sqs:ListDeadLetterSourceQueues', queueArn),
+  ListQueueTags: on('sqs:ListQueueTags', queueArn),
   GetQueueUrl: on('sqs:GetQueueUrl', queueByName),
   CreateQueue: on('sqs:CreateQueue', queueByName),
   ListQueues: everywhere('sqs:ListQueues'),
@@ -315,6 +319,7 @@ const SNS: Record<string, Mapper> = {
   GetTopicAttributes: on('sns:GetTopicAttributes', topicArn),
   ListSubscriptionsByTopic: on('sns:ListSubscriptionsByTopic', topicArn),
   CreateTopic: on('sns:CreateTopic', (i, e) => regional(e, 'sns', str(i, 'Name'))),
+  ListTagsForResource: on('sns:ListTagsForResource', (i) => str(i, 'ResourceArn')),
   ListTopics: everywhere('sns:ListTopics'),
 };
 
@@ -342,8 +347,10 @@ const LAMBDA: Record<string, Mapper> = {
       'RemovePermission',
       'PutFunctionEventInvokeConfig',
       'GetFunctionEventInvokeConfig',
+      'GetFunctionConcurrency',
     ].map((op) => [op, on(`lambda:${op}`, functionArn)]),
   ),
+  GetAccountSettings: everywhere('lambda:GetAccountSettings'),
   Invoke: on('lambda:InvokeFunction', functionArn),
   InvokeAsync: on('lambda:InvokeFunction', functionArn),
   CreateFunction: (input, env) => [
@@ -399,6 +406,7 @@ const KMS: Record<string, Mapper> = {
       'CreateGrant',
       'GetKeyPolicy',
       'GetKeyRotationStatus',
+      'ListResourceTags',
     ].map((op) => [op, onKey(`kms:${op}`)]),
   ),
   ReEncrypt: (i, e) => [
@@ -422,6 +430,7 @@ const CLOUDWATCH: Record<string, Mapper> = {
   SetAlarmState: on('cloudwatch:SetAlarmState', (i, e) => alarmArn(str(i, 'AlarmName'), e)),
   DeleteAlarms: (i, e) =>
     ((i.AlarmNames ?? []) as string[]).map((n) => ({ action: 'cloudwatch:DeleteAlarms', resource: alarmArn(n, e) })),
+  ListTagsForResource: on('cloudwatch:ListTagsForResource', (i) => str(i, 'ResourceARN')),
   GetDashboard: on(
     'cloudwatch:GetDashboard',
     (i, e) => `arn:${p(e)}:cloudwatch::${e.account}:dashboard/${str(i, 'DashboardName')}`,
@@ -443,6 +452,19 @@ const LOGS: Record<string, Mapper> = {
   PutLogEvents: on('logs:PutLogEvents', logStreamArn),
   GetLogEvents: on('logs:GetLogEvents', logStreamArn),
   DescribeLogGroups: everywhere('logs:DescribeLogGroups'),
+  ListTagsLogGroup: on('logs:ListTagsLogGroup', logGroupArn),
+  // The log group's ARN without ":*" (the form ListTagsForResource takes).
+  ListTagsForResource: on('logs:ListTagsForResource', (i) => str(i, 'resourceArn')),
+};
+
+// IAM: roles and policies by name or ARN, in the caller's account (IAM is global: no region).
+const iamArn = (env: CallEnvironment, kind: string, name: string) =>
+  `arn:${p(env)}:iam::${env.account}:${kind}/${name}`;
+const IAM: Record<string, Mapper> = {
+  GetRole: on('iam:GetRole', (i, e) => iamArn(e, 'role', str(i, 'RoleName'))),
+  ListRoleTags: on('iam:ListRoleTags', (i, e) => iamArn(e, 'role', str(i, 'RoleName'))),
+  GetPolicy: on('iam:GetPolicy', (i) => str(i, 'PolicyArn')),
+  ListPolicyTags: on('iam:ListPolicyTags', (i) => str(i, 'PolicyArn')),
 };
 
 const XRAY: Record<string, Mapper> = Object.fromEntries(
@@ -463,6 +485,7 @@ const MAPPINGS: Record<string, Record<string, Mapper>> = {
   cloudwatch: CLOUDWATCH,
   logs: LOGS,
   xray: XRAY,
+  iam: IAM,
 };
 
 /** The calls one SDK call stands for: its own (one per permission it needs) and the implied ones. */
@@ -579,7 +602,17 @@ function impliedCalls(
   }
   if (
     service === 'dynamodb' &&
-    !['DescribeTable', 'CreateTable', 'DeleteTable', 'UpdateTable', 'ListTables'].includes(operation)
+    ![
+      'DescribeTable',
+      'CreateTable',
+      'DeleteTable',
+      'UpdateTable',
+      'ListTables',
+      'ListTagsOfResource',
+      'DescribeTimeToLive',
+      'UpdateTimeToLive',
+      'DescribeContinuousBackups',
+    ].includes(operation)
   ) {
     // Accessing a table under a customer managed key: DynamoDB calls kms:Decrypt for the table key as
     // the caller, context aws:dynamodb:tableName + subscriberId (KMS guide, services-dynamodb.html).
