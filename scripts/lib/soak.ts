@@ -58,6 +58,8 @@ export interface SoakOptions {
   readonly concurrency?: number;
   /** Where the CLI runs (its .tap checkpoints). */
   readonly workDir: string;
+  /** More flags for both `tap reconcile` runs (npm test's soak reads at the whole read capacity). */
+  readonly reconcileFlags?: readonly string[];
   readonly log?: (line: string) => void;
 }
 
@@ -273,14 +275,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
     const on = ['--bucket', bucket, '--table', table];
+    const reconcileArgs = ['reconcile', '--repair', '--json', ...on, ...(options.reconcileFlags ?? [])];
     const redrive = await phase('redrive', () =>
       runTap<RedriveJson>(['redrive', '--local', '--json', ...on], env, options.workDir),
     );
-    const reconcile = await phase('reconcile', () =>
-      runTap<ReconcileJson>(['reconcile', '--repair', '--json', ...on], env, options.workDir),
-    );
+    const reconcile = await phase('reconcile', () => runTap<ReconcileJson>(reconcileArgs, env, options.workDir));
     const reconcileAgain = await phase('reconcileAgain', () =>
-      runTap<ReconcileJson>(['reconcile', '--repair', '--json', ...on], env, options.workDir),
+      runTap<ReconcileJson>(reconcileArgs, env, options.workDir),
     );
     const mirror = await checkMirror(s3, dynamodb, bucket, table);
     const usage = ddbProxy.ledger.usage(table);
