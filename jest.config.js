@@ -9,4 +9,7 @@ module.exports = {
   transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
   setupFilesAfterEnv: ['<rootDir>/setup.js'],
   testTimeout: 30000,
+  // Every core, not jest's default of one fewer: the soak and the stand-in suites wait on I/O (moto,
+  // s3rver, dynalite) most of the time, so on 2 cores this cuts npm test from ~49 s to ~30-37 s.
+  maxWorkers: '100%',
 };
