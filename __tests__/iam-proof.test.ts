@@ -278,6 +278,46 @@ describe('the report', () => {
     });
   });
 
+  it('names one check per tap command over every file of it: ok when nothing is denied', () => {
+    // Prepare
+    const operator = { caller: 'operator' as const, source: 'soak-operator', command: 'tap reconcile --repair' };
+    const listing = call({ operation: 'ListObjectVersions', action: 's3:ListBucketVersions' });
+    const files = [file([listing, call()], operator), file([call({ implied: true })], operator)];
+    // Act
+    const report = proofReport({ files, stackOf });
+    // Assess
+    expect(report.lines).toContain(
+      '  ok   tap reconcile --repair (operator): 2 call(s) + 1 implied, none denied by the bucket, queue, topic or key policy (admin-like identity policy) [soak-operator]',
+    );
+    expect(report.counts).toMatchObject({ tapCommands: 1, tapCommandsFailed: 0 });
+    expect(report.problems).toEqual([]);
+  });
+
+  it('fails a tap command with a call denied (plain http, unmapped) or with no call recorded', () => {
+    // Prepare
+    const operator = { caller: 'operator' as const, source: 'soak-operator' };
+    const overHttp = call({ context: { 'aws:SecureTransport': 'false' } });
+    const unmapped = call({ operation: 'GetBucketLogging', action: undefined, resource: undefined, mapped: false });
+    const files = [
+      file([overHttp], { ...operator, command: 'tap redrive --local' }),
+      file([unmapped], { ...operator, command: 'tap show' }),
+      file([], { ...operator, command: 'tap reconcile --repair' }),
+    ];
+    // Act
+    const report = proofReport({ files, stackOf });
+    // Assess
+    expect(report.counts).toMatchObject({ tapCommands: 3, tapCommandsFailed: 3 });
+    expect(report.problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          /^tap command check failed: FAIL tap redrive --local \(operator\): 1 call\(s\) \+ 0 implied, 1 DENIED/,
+        ),
+        expect.stringMatching(/^tap command check failed: FAIL tap show \(operator\): 1 call\(s\).*1 DENIED/),
+        'tap command check failed: FAIL tap reconcile --repair (operator): 0 call(s) + 0 implied, no call recorded [soak-operator]',
+      ]),
+    );
+  });
+
   it('reads --require a,b from the command line', () => {
     // Prepare / Act / Assess
     expect(requiredSources(['--require', 'jest,local,e2e'])).toEqual(['jest', 'local', 'e2e']);
