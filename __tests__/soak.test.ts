@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parseCallsFile } from '../scripts/lib/iam/calls-file';
 import { asDeployedTransport, checkCallsAs } from '../scripts/lib/iam/proof';
 import { runSoak, SoakReport, soakVerdict } from '../scripts/lib/soak';
-import { soakStack } from '../scripts/lib/soak-calls';
+import { soakStack } from '../scripts/lib/iam/soak-calls';
 
 const VENV_AND_SOAK_MS = 300_000;
 

@@ -9,7 +9,7 @@
 // operator runs them (child processes of bin/tap.js), a second reconcile must find nothing, and an
 // independent comparison of the listing with the table (soak-mirror.ts) must find no difference.
 // Every call of the handler (as the function) and of the three tap runs (as the operator) is recorded
-// for npm run security (soak-calls.ts).
+// for npm run security (iam/soak-calls.ts).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -40,7 +40,7 @@ import {
 import { startMoto } from './moto';
 import { s3Event } from './s3-events';
 import { Driver, OperationCounts } from './soak-scenario';
-import { operatorRecording, recordFunctionCalls, RecordedFile, soakStack, summarizeFile } from './soak-calls';
+import { operatorRecording, recordFunctionCalls, RecordedFile, soakStack, summarizeFile } from './iam/soak-calls';
 import { checkMirror, MirrorCheck } from './soak-mirror';
 import { createPipelineStorage, s3Error, startFaultProxy, STANDIN_REGION } from './standins';
 

@@ -17,11 +17,11 @@ import {
   recordAsEnv,
   recordCallsTo,
   recordSdkCalls,
-} from './iam/calls-file';
-import { MOTO_DEPLOYMENT } from './iam/policy';
-import { CallRecorder, createRecorder, RecordedCall } from './iam/recorder';
-import { stackUnderProof, StackUnderProof } from './iam/stack';
-import { tapVariables } from './local-pipeline';
+} from './calls-file';
+import { MOTO_DEPLOYMENT } from './policy';
+import { CallRecorder, createRecorder, RecordedCall } from './recorder';
+import { stackUnderProof, StackUnderProof } from './stack';
+import { tapVariables } from '../local-pipeline';
 
 export const SOAK_SOURCE = 'soak';
 export const SOAK_OPERATOR_SOURCE = 'soak-operator';
