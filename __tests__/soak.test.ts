@@ -138,4 +138,28 @@ describe('the soak', () => {
     expect(report.recorded.every((r) => r.calls > 0 && r.unmapped === 0)).toBe(true);
     expect(checks.filter((c) => !c.decision.allowed).map((c) => c.line)).toEqual([]);
   });
+
+  it('used no permission the README does not list for tap redrive and tap reconcile', () => {
+    // Prepare
+    const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+    const listed = (heading: string) => {
+      const section = readme.slice(readme.indexOf(`### \`${heading}\``));
+      const paragraph = /^Permissions[\s\S]*?\n\n/m.exec(section)?.[0] ?? '';
+      return new Set(paragraph.match(/`[a-z0-9]+:[A-Za-z]+`/g)?.map((a) => a.slice(1, -1)));
+    };
+    const used = (command: string) =>
+      new Set(
+        report.recorded
+          .filter((r) => r.command === command)
+          .flatMap((r) => parseCallsFile(r.file).calls.map((c) => c.action ?? '')),
+      );
+    // Act
+    const unlisted = [
+      ...[...used('tap redrive --local')].filter((a) => !listed('tap redrive').has(a)),
+      ...[...used('tap reconcile --repair')].filter((a) => !listed('tap reconcile').has(a)),
+    ];
+    // Assess
+    expect(used('tap reconcile --repair').size).toBeGreaterThan(5);
+    expect(unlisted).toEqual([]);
+  });
 });
