@@ -223,7 +223,7 @@ const EXPECTED: Record<NonNullable<CallsHeader['caller']>, string> = {
 
 /**
  * One named check per tap command (files whose header names one), over every file that recorded it:
- * every call allowed, and at least one call recorded (none means the recording broke).
+ * every call allowed, and at least one call recorded (none means the recording broke). By command.
  */
 export function tapCommandResults(
   userChecks: readonly { readonly file: CallsFile; readonly checks: readonly CallCheck[] }[],
@@ -234,7 +234,7 @@ export function tapCommandResults(
     const id = `${u.file.header.caller} ${u.file.header.command}`;
     byCommand.set(id, [...(byCommand.get(id) ?? []), u]);
   }
-  return [...byCommand.values()].map((group) => {
+  const results = [...byCommand.values()].map((group): TapCommandResult => {
     const { command = '', caller = 'operator' } = group[0].file.header;
     const checks = group.flatMap((g) => g.checks);
     const implied = checks.filter((c) => c.call.implied).length;
@@ -247,6 +247,7 @@ export function tapCommandResults(
     const line = `  ${ok ? 'ok  ' : 'FAIL'} ${command} (${caller}): ${count(calls)} call(s) + ${count(implied)} implied, ${verdict} [${sources.join(', ')}]`;
     return { command, caller, sources, calls, implied, denied, ok, line };
   });
+  return results.sort((a, b) => a.command.localeCompare(b.command));
 }
 
 /** The grant table: one line per (action, resource) with its status. */
