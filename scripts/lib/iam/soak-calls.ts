@@ -14,6 +14,7 @@ import {
   CallsHeader,
   inFunction,
   parseCallsFile,
+  RECORD_CALLS_VARIABLE,
   recordAsEnv,
   recordCallsTo,
   recordSdkCalls,
@@ -27,11 +28,14 @@ export const SOAK_SOURCE = 'soak';
 export const SOAK_OPERATOR_SOURCE = 'soak-operator';
 
 /**
- * The stack the soak's names come from (TAP_* of `env`, as projectConfig reads them), deployed to moto's
- * default account (its queue URLs name it) in the stand-ins' region.
+ * The stack the soak's names come from (TAP_* of `env` as projectConfig reads them, without the recording's
+ * own TAP_RECORD_CALLS*), deployed to moto's default account (its queue URLs name it) in the stand-ins' region.
  */
 export const soakStack = (env: NodeJS.ProcessEnv = process.env): StackUnderProof =>
-  stackUnderProof(tapVariables(env), MOTO_DEPLOYMENT);
+  stackUnderProof(
+    Object.fromEntries(Object.entries(tapVariables(env)).filter(([name]) => !name.startsWith(RECORD_CALLS_VARIABLE))),
+    MOTO_DEPLOYMENT,
+  );
 
 /** The header of a soak calls file. */
 export const soakHeader = (stack: StackUnderProof, caller: 'function' | 'operator', command?: string): CallsHeader => ({
