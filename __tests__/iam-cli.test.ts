@@ -68,8 +68,8 @@ async function recorded(...args: string[]): Promise<{ code: number; calls: Recor
   }
 }
 
-/** Writes the calls of one caller for npm run security (plain http to the stand-ins, as the header says). */
-function save(name: string, caller: 'operator' | 'uploader', calls: readonly RecordedCall[]) {
+/** Writes the calls of one tap command for npm run security (plain http to the stand-ins, as the header says). */
+function save(name: string, caller: 'operator' | 'uploader', command: string, calls: readonly RecordedCall[]) {
   const file = recordCallsTo(callsFileOf(name, {}), {
     kind: 'tap-iam-calls',
     source: 'jest',
@@ -77,6 +77,7 @@ function save(name: string, caller: 'operator' | 'uploader', calls: readonly Rec
     synthEnv: {},
     transport: 'stand-in-http',
     caller,
+    command,
   });
   file.record(...calls);
 }
@@ -97,7 +98,7 @@ describe('tap upload as an uploader with only the uploaders policy', () => {
     );
     expect(run.code).toBe(0);
     calls = run.calls;
-    save('jest.iam-cli-uploader', 'uploader', calls);
+    save('jest.iam-cli-uploader', 'uploader', 'tap upload --wait 0', calls);
   });
 
   it('makes a single PUT and a multipart upload, and the KMS calls S3 makes for them', () => {
@@ -154,7 +155,7 @@ describe('tap show as an operator', () => {
     const run = await recorded('show', 'small.txt', '--bucket', stack.bucket);
     expect(run.code).toBe(0);
     calls = run.calls;
-    save('jest.iam-cli-operator', 'operator', calls);
+    save('jest.iam-cli-operator', 'operator', 'tap show', calls);
   });
 
   it('is denied nothing by the resource and key policies with an admin-like identity policy', () => {

@@ -1,5 +1,6 @@
 // The pieces of the least-privilege proof around the evaluator: calls files on disk and the SDK-wide
 // recording, parliament's suppressions, the report npm run security prints, and what e2e adds in moto.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,9 +13,12 @@ import {
   inFunctionScope,
   parseCallsFile,
   readCallsFiles,
+  recordAsEnv,
   recordCallsTo,
   recorderFromEnv,
+  recordingExecArgv,
   recordSdkCalls,
+  recordThisProcess,
   renameBucket,
 } from '../scripts/lib/iam/calls-file';
 import { createRecorder, RecordedCall } from '../scripts/lib/iam/recorder';
@@ -72,6 +76,33 @@ describe('calls files', () => {
     expect(off).toBeUndefined();
     expect(on?.file).toBe(path.join(dir, 'soak.jsonl'));
     expect(parseCallsFile(callsFileOf('soak', { TAP_RECORD_CALLS: dir })).calls).toHaveLength(1);
+  });
+
+  it('records a whole child process started with recordingExecArgv, as TAP_RECORD_CALLS_AS says', () => {
+    // Prepare: a child that makes one SDK call (refused at once: nothing listens on port 9)
+    const file = path.join(dir, 'soak-operator.child.jsonl');
+    const header: CallsHeader = { ...HEADER, source: 'soak-operator', caller: 'operator', command: 'tap show' };
+    const child = `
+      const { DynamoDBClient, DescribeTableCommand } = require('@aws-sdk/client-dynamodb');
+      const client = new DynamoDBClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', maxAttempts: 1,
+        credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+      client.send(new DescribeTableCommand({ TableName: 'metadata' })).catch(() => client.destroy());`;
+    // Act
+    execFileSync(process.execPath, [...recordingExecArgv(), '-e', child], {
+      cwd: path.join(__dirname, '..'),
+      env: { ...process.env, ...recordAsEnv({ file, header, options: { account: '111122223333' } }) },
+    });
+    // Assess
+    const read = parseCallsFile(file);
+    expect(read.header).toEqual(header);
+    expect(read.calls.map((c) => [c.action, c.resource])).toEqual([
+      ['dynamodb:DescribeTable', 'arn:aws:dynamodb:us-east-1:111122223333:table/metadata'],
+    ]);
+  });
+
+  it('records nothing in a process without TAP_RECORD_CALLS_AS', () => {
+    // Prepare / Act / Assess
+    expect(recordThisProcess({})).toBeUndefined();
   });
 
   it('refuses a file without a header', () => {
@@ -245,6 +276,46 @@ describe('the report', () => {
       'aws:SecureTransport': 'true',
       's3:TlsVersion': '1.2',
     });
+  });
+
+  it('names one check per tap command over every file of it: ok when nothing is denied', () => {
+    // Prepare
+    const operator = { caller: 'operator' as const, source: 'soak-operator', command: 'tap reconcile --repair' };
+    const listing = call({ operation: 'ListObjectVersions', action: 's3:ListBucketVersions' });
+    const files = [file([listing, call()], operator), file([call({ implied: true })], operator)];
+    // Act
+    const report = proofReport({ files, stackOf });
+    // Assess
+    expect(report.lines).toContain(
+      '  ok   tap reconcile --repair (operator): 2 call(s) + 1 implied, none denied by the bucket, queue, topic or key policy (admin-like identity policy) [soak-operator]',
+    );
+    expect(report.counts).toMatchObject({ tapCommands: 1, tapCommandsFailed: 0 });
+    expect(report.problems).toEqual([]);
+  });
+
+  it('fails a tap command with a call denied (plain http, unmapped) or with no call recorded', () => {
+    // Prepare
+    const operator = { caller: 'operator' as const, source: 'soak-operator' };
+    const overHttp = call({ context: { 'aws:SecureTransport': 'false' } });
+    const unmapped = call({ operation: 'GetBucketLogging', action: undefined, resource: undefined, mapped: false });
+    const files = [
+      file([overHttp], { ...operator, command: 'tap redrive --local' }),
+      file([unmapped], { ...operator, command: 'tap show' }),
+      file([], { ...operator, command: 'tap reconcile --repair' }),
+    ];
+    // Act
+    const report = proofReport({ files, stackOf });
+    // Assess
+    expect(report.counts).toMatchObject({ tapCommands: 3, tapCommandsFailed: 3 });
+    expect(report.problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          /^tap command check failed: FAIL tap redrive --local \(operator\): 1 call\(s\) \+ 0 implied, 1 DENIED/,
+        ),
+        expect.stringMatching(/^tap command check failed: FAIL tap show \(operator\): 1 call\(s\).*1 DENIED/),
+        'tap command check failed: FAIL tap reconcile --repair (operator): 0 call(s) + 0 implied, no call recorded [soak-operator]',
+      ]),
+    );
   });
 
   it('reads --require a,b from the command line', () => {

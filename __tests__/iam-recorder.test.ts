@@ -329,6 +329,130 @@ describe('recordCalls on Lambda and CloudWatch clients', () => {
   });
 });
 
+describe('mapCall for every call tap reconcile and tap redrive make', () => {
+  const env: CallEnvironment = { account: ACCOUNT, region: REGION, secure: true, encryption };
+  const QUEUE_URL = `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/failed`;
+  const QUEUE = `arn:aws:sqs:${REGION}:${ACCOUNT}:failed`;
+  const TABLE = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/metadata`;
+  const FUNCTION = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:extractor`;
+  const OBJECT = 'arn:aws:s3:::uploads/docs/a b.txt';
+  const object = { Bucket: 'uploads', Key: 'docs/a b.txt', VersionId: 'v1' };
+  const via = (service: string) => `${service}.${REGION}.amazonaws.com`;
+  type Expected = [action: string, resource: string, kind: 'own' | 'implied', context?: Record<string, string>][];
+
+  it.each<[string, string, Record<string, unknown>, Expected]>([
+    // tap reconcile: the listing (and one key again), the table, the repairs' reads and writes
+    [
+      's3',
+      'ListObjectVersions',
+      { Bucket: 'uploads', Prefix: 'docs/a b.txt', MaxKeys: 1000 },
+      [['s3:ListBucketVersions', 'arn:aws:s3:::uploads', 'own', { 's3:prefix': 'docs/a b.txt' }]],
+    ],
+    [
+      's3',
+      'HeadObject',
+      { ...object, ChecksumMode: 'ENABLED' },
+      [
+        ['s3:GetObjectVersion', OBJECT, 'own', { 's3:versionid': 'v1' }],
+        ['kms:Decrypt', KEY, 'implied', { 'kms:ViaService': via('s3') }],
+      ],
+    ],
+    [
+      's3',
+      'GetObject',
+      { ...object, Range: 'bytes=0-4099' },
+      [
+        ['s3:GetObjectVersion', OBJECT, 'own', { 's3:versionid': 'v1' }],
+        [
+          'kms:Decrypt',
+          KEY,
+          'implied',
+          { 'kms:ViaService': via('s3'), 'kms:EncryptionContext:aws:s3:arn': 'arn:aws:s3:::uploads' },
+        ],
+      ],
+    ],
+    ['s3', 'GetObjectTagging', object, [['s3:GetObjectVersionTagging', OBJECT, 'own', { 's3:versionid': 'v1' }]]],
+    ['dynamodb', 'DescribeTable', { TableName: 'metadata' }, [['dynamodb:DescribeTable', TABLE, 'own']]],
+    ...(['Query', 'Scan', 'PutItem', 'UpdateItem', 'GetItem'] as const).map(
+      (operation): [string, string, Record<string, unknown>, Expected] => [
+        'dynamodb',
+        operation,
+        { TableName: 'metadata' },
+        [
+          [`dynamodb:${operation}`, TABLE, 'own'],
+          [
+            'kms:Decrypt',
+            KEY,
+            'implied',
+            { 'kms:ViaService': via('dynamodb'), 'kms:EncryptionContext:aws:dynamodb:tableName': 'metadata' },
+          ],
+        ],
+      ],
+    ),
+    // tap redrive: the queue (SSE-KMS), the function
+    ['sqs', 'GetQueueUrl', { QueueName: 'failed' }, [['sqs:GetQueueUrl', QUEUE, 'own']]],
+    [
+      'sqs',
+      'ReceiveMessage',
+      { QueueUrl: QUEUE_URL, MaxNumberOfMessages: 10, VisibilityTimeout: 400, WaitTimeSeconds: 1 },
+      [
+        ['sqs:ReceiveMessage', QUEUE, 'own'],
+        ['kms:Decrypt', KEY, 'implied', { 'kms:ViaService': via('sqs'), 'kms:EncryptionContext:aws:sqs:arn': QUEUE }],
+      ],
+    ],
+    ['sqs', 'DeleteMessage', { QueueUrl: QUEUE_URL, ReceiptHandle: 'r' }, [['sqs:DeleteMessage', QUEUE, 'own']]],
+    [
+      'sqs',
+      'ChangeMessageVisibility',
+      { QueueUrl: QUEUE_URL, ReceiptHandle: 'r', VisibilityTimeout: 0 },
+      [['sqs:ChangeMessageVisibility', QUEUE, 'own']],
+    ],
+    [
+      'sqs',
+      'ChangeMessageVisibilityBatch',
+      { QueueUrl: QUEUE_URL, Entries: [{ Id: '0', ReceiptHandle: 'r', VisibilityTimeout: 0 }] },
+      [['sqs:ChangeMessageVisibility', QUEUE, 'own']],
+    ],
+    [
+      'lambda',
+      'Invoke',
+      { FunctionName: 'extractor', InvocationType: 'DryRun' },
+      [['lambda:InvokeFunction', FUNCTION, 'own']],
+    ],
+    [
+      'lambda',
+      'Invoke',
+      { FunctionName: 'extractor', InvocationType: 'RequestResponse', Payload: '{}' },
+      [['lambda:InvokeFunction', FUNCTION, 'own']],
+    ],
+    // Either, for the stack's bucket name when --bucket is not given: needs no permission
+    ['sts', 'GetCallerIdentity', {}, [['sts:GetCallerIdentity', '*', 'own']]],
+  ])('maps %s %s with its exact ARN and the KMS calls it implies (case %#)', (service, operation, input, expected) => {
+    // Prepare / Act
+    const calls = mapCall(service, operation, input, env);
+    // Assess
+    expect(calls.map(brief)).toEqual(expected.map(([action, resource, kind]) => [action, resource, kind]));
+    expected.forEach(([, , , context], i) => expect(calls[i].context).toMatchObject(context ?? {}));
+    expect(calls.every((c) => c.mapped)).toBe(true);
+  });
+
+  it('implies no KMS call for DescribeTable, DeleteMessage, the queue URL or an invoke (no data is decrypted)', () => {
+    // Prepare
+    const control: [string, string, Record<string, unknown>][] = [
+      ['dynamodb', 'DescribeTable', { TableName: 'metadata' }],
+      ['sqs', 'DeleteMessage', { QueueUrl: QUEUE_URL, ReceiptHandle: 'r' }],
+      ['sqs', 'GetQueueUrl', { QueueName: 'failed' }],
+      ['lambda', 'Invoke', { FunctionName: 'extractor' }],
+    ];
+    // Act
+    const implied = control.flatMap(([service, operation, input]) =>
+      mapCall(service, operation, input, env).filter((c) => c.implied),
+    );
+    // Assess
+    expect(implied).toEqual([]);
+  });
+});
+
 describe('mapCall for services whose clients the project does not install', () => {
   const env: CallEnvironment = { account: ACCOUNT, region: REGION, secure: true, encryption };
   const map = (service: string, operation: string, input: Record<string, unknown>) =>

@@ -78,6 +78,16 @@ describe('s3Operation', () => {
     // Assess
     expect(input).toEqual({ Bucket: 'b', Key: 'dir/a b+c.png', VersionId: 'v1', ChecksumMode: 'ENABLED' });
   });
+
+  it('keeps the prefix of a listing, which the mapping records as s3:prefix', () => {
+    // Prepare
+    const request = s3Request('GET', '/b?versions&prefix=docs%2Fa%20b.txt&key-marker=docs%2F&max-keys=1000');
+    // Act
+    const { operation, input } = s3Operation(request);
+    // Assess
+    expect(operation).toBe('ListObjectVersions');
+    expect(input).toEqual({ Bucket: 'b', Prefix: 'docs/a b.txt' });
+  });
 });
 
 describe('wireOperation and wireCalls', () => {

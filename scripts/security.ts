@@ -1,10 +1,11 @@
 // npm run security: checkov on the synthesized stack (terraform_json), on the offline plan
 // (terraform_plan, where references are resolved) and on the CI workflow (github_actions); parliament
 // on every concrete policy of the stack; and the least-privilege proof: every recorded call of the
-// function, of the handler paths driven here and of .work/iam-calls/*.jsonl (jest, local, e2e, soak)
-// against the synthesized policies, the role's grants used or explained, the named checks. Fails on
-// any failed check, parse error, open parliament finding, stale suppression or proof problem.
-//   --require jest,local,e2e   fail unless those sources have calls files (CI runs it after them)
+// function, of the handler paths driven here and of .work/iam-calls/*.jsonl (jest, local, e2e, soak,
+// soak-operator) against the synthesized policies, the role's grants used or explained, the tap
+// commands' calls (a named check per command), the named checks. Fails on any failed check, parse
+// error, open parliament finding, stale suppression or proof problem.
+//   --require jest,local,e2e,soak,soak-operator   fail unless those sources have calls files (CI runs it after them)
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -176,7 +177,7 @@ async function proveLeastPrivilege(required: string[]): Promise<number> {
   const c = report.counts;
   info('');
   info(
-    `summary: ${c.calls} function call(s) evaluated; grants used ${c.used}, not exercised ${c.notExercised}, unused ${c.unused}; used but not granted ${c.usedNotGranted}; named checks ${c.named - c.namedFailed}/${c.named}`,
+    `summary: ${c.calls} function call(s) evaluated; grants used ${c.used}, not exercised ${c.notExercised}, unused ${c.unused}; used but not granted ${c.usedNotGranted}; named checks ${c.named - c.namedFailed}/${c.named}; tap commands ${c.tapCommands - c.tapCommandsFailed}/${c.tapCommands}`,
   );
   for (const p of report.problems) info(`  PROBLEM ${p}`);
   return report.problems.length;

@@ -56,6 +56,11 @@ export function soakRows(r: SoakReport): [string, string][] {
         `items of absent versions ${n(r.mirror.unlisted.length)}; items ${listed(r.mirror.byStatus)}; unreadable ${listed(r.mirror.byReason)}`,
     ],
     [
+      'calls recorded for `npm run security` (+ implied KMS calls)',
+      r.recorded.map((f) => `${f.command ?? 'the function'} ${n(f.calls)} (+ ${n(f.implied)})`).join(', ') +
+        `; unmapped ${n(r.recorded.reduce((sum, f) => sum + f.unmapped, 0))}`,
+    ],
+    [
       'durations',
       `setup ${s(r.durationsMs.setup)}, predating ${s(r.durationsMs.predating)}, rounds ${s(r.durationsMs.rounds)}, ` +
         `redrive ${s(r.durationsMs.redrive)}, reconcile ${s(r.durationsMs.reconcile)}, again ${s(r.durationsMs.reconcileAgain)}, total ${s(r.durationsMs.total)}`,

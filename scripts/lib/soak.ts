@@ -8,6 +8,8 @@
 // objects that predate the stack. Then `tap redrive --local` and `tap reconcile --repair` run as an
 // operator runs them (child processes of bin/tap.js), a second reconcile must find nothing, and an
 // independent comparison of the listing with the table (soak-mirror.ts) must find no difference.
+// Every call of the handler (as the function) and of the three tap runs (as the operator) is recorded
+// for npm run security (iam/soak-calls.ts).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,8 +19,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { projectConfig, resourceNames } from '../../config';
+import { projectConfig } from '../../config';
 import { createHandler, InvocationSummary } from '../../handler/process';
+import { inFunctionScope, recordingExecArgv } from './iam/calls-file';
 import type { ReconcileJson } from '../../cli/commands/reconcile';
 import { startCapacityProxy } from './capacity';
 import { root } from './cli';
@@ -37,6 +40,7 @@ import {
 import { startMoto } from './moto';
 import { s3Event } from './s3-events';
 import { Driver, OperationCounts } from './soak-scenario';
+import { operatorRecording, recordFunctionCalls, RecordedFile, soakStack, summarizeFile } from './iam/soak-calls';
 import { checkMirror, MirrorCheck } from './soak-mirror';
 import { createPipelineStorage, s3Error, startFaultProxy, STANDIN_REGION } from './standins';
 
@@ -60,6 +64,8 @@ export interface SoakOptions {
   readonly workDir: string;
   /** More flags for both `tap reconcile` runs (npm test's soak reads at the whole read capacity). */
   readonly reconcileFlags?: readonly string[];
+  /** Where the calls files go (default: TAP_RECORD_CALLS, else .work/iam-calls, where npm run security reads). */
+  readonly callsDir?: string;
   readonly log?: (line: string) => void;
 }
 
@@ -98,6 +104,8 @@ export interface SoakReport {
   readonly reconcile: TapRun<ReconcileJson>;
   readonly reconcileAgain: TapRun<ReconcileJson>;
   readonly mirror: MirrorCheck;
+  /** The calls files written for npm run security: the function's, then one per tap run. */
+  readonly recorded: readonly RecordedFile[];
   readonly durationsMs: Record<
     'setup' | 'predating' | 'rounds' | 'redrive' | 'reconcile' | 'reconcileAgain' | 'total',
     number
@@ -106,12 +114,20 @@ export interface SoakReport {
 
 const CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 
-/** Runs `tap args...` as an operator would (node bin/tap.js), with `env`; parses its JSON output. */
-export function runTap<T>(args: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Promise<TapRun<T>> {
+/**
+ * Runs `tap args...` as an operator would (node bin/tap.js), with `env`; parses its JSON output.
+ * `execArgv`: node options before it (recordingExecArgv, to record its calls).
+ */
+export function runTap<T>(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  execArgv: readonly string[] = [],
+): Promise<TapRun<T>> {
   const started = Date.now();
   fs.mkdirSync(cwd, { recursive: true });
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, 'bin', 'tap.js'), ...args], { cwd, env });
+    const child = spawn(process.execPath, [...execArgv, path.join(root, 'bin', 'tap.js'), ...args], { cwd, env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -143,7 +159,7 @@ function outageRule(denied: { now: boolean }): FaultRule {
 
 const ITEM_OPERATIONS = new Set(['PutItem', 'UpdateItem', 'GetItem', 'Query', 'Scan']);
 
-/** The handler in this process, its logs silent and its metrics off, on the proxies. */
+/** The handler in this process, its logs silent and its metrics off, on the proxies; it runs in the function's scope. */
 function pipelineHandler(endpoints: { s3: string; dynamodb: string }, table: string, maxAttempts: number) {
   const common = { region: STANDIN_REGION, credentials: CREDENTIALS, maxAttempts, retryMode: 'standard' };
   const saved = process.env.POWERTOOLS_METRICS_DISABLED;
@@ -154,13 +170,15 @@ function pipelineHandler(endpoints: { s3: string; dynamodb: string }, table: str
   else process.env.POWERTOOLS_METRICS_DISABLED = saved;
   const s3 = new S3Client({ ...common, endpoint: endpoints.s3, forcePathStyle: true });
   const dynamodb = new DynamoDBClient({ ...common, endpoint: endpoints.dynamodb });
-  const handler = createHandler({
-    s3,
-    dynamodb,
-    config: { tableName: table, s3ForcePathStyle: true, recordObjectTags: false },
-    logger,
-    metrics,
-  });
+  const handler = inFunctionScope(
+    createHandler({
+      s3,
+      dynamodb,
+      config: { tableName: table, s3ForcePathStyle: true, recordObjectTags: false },
+      logger,
+      metrics,
+    }),
+  );
   return { handler, close: () => [s3, dynamodb].forEach((c) => c.destroy()) };
 }
 
@@ -176,8 +194,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const faultRate = options.faultRate ?? 0.05;
   const concurrency = options.concurrency ?? 10;
   const config = projectConfig();
-  const names = resourceNames(config);
-  const bucket = names.bucketName('123456789012', STANDIN_REGION);
+  const stack = soakStack();
+  const { names, bucket } = stack;
   const table = names.tableName;
   const durations: Partial<SoakReport['durationsMs']> = {};
   const phase = async <T>(name: keyof SoakReport['durationsMs'], work: () => Promise<T>): Promise<T> => {
@@ -212,6 +230,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const dynamodb = new DynamoDBClient(direct);
   const sqs = new SQSClient(direct);
   const pipeline = pipelineHandler({ s3: s3Proxy.endpoint, dynamodb: ddbProxy.endpoint }, table, config.sdkMaxAttempts);
+  const functionCalls = recordFunctionCalls(stack, options.callsDir);
+  const recorded: RecordedFile[] = [];
   try {
     const queueUrl = await phase('setup', async () => {
       // The table is created through the capacity proxy, which learns its provisioned capacity from it.
@@ -274,14 +294,24 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       AWS_MAX_ATTEMPTS: String(config.sdkMaxAttempts),
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
+    recorded.push(functionCalls.save());
     const on = ['--bucket', bucket, '--table', table];
     const reconcileArgs = ['reconcile', '--repair', '--json', ...on, ...(options.reconcileFlags ?? [])];
+    // Each run records its calls as the operator's, under its tap command (a named check of npm run security).
+    const asOperator = async <T>(run: string, command: string, args: string[]) => {
+      const recording = operatorRecording(stack, run, command, options.callsDir);
+      const result = await runTap<T>(args, { ...env, ...recording.env }, options.workDir, recordingExecArgv());
+      recorded.push(summarizeFile(recording.file));
+      return result;
+    };
     const redrive = await phase('redrive', () =>
-      runTap<RedriveJson>(['redrive', '--local', '--json', ...on], env, options.workDir),
+      asOperator<RedriveJson>('redrive', 'tap redrive --local', ['redrive', '--local', '--json', ...on]),
     );
-    const reconcile = await phase('reconcile', () => runTap<ReconcileJson>(reconcileArgs, env, options.workDir));
+    const reconcile = await phase('reconcile', () =>
+      asOperator<ReconcileJson>('reconcile', 'tap reconcile --repair', reconcileArgs),
+    );
     const reconcileAgain = await phase('reconcileAgain', () =>
-      runTap<ReconcileJson>(reconcileArgs, env, options.workDir),
+      asOperator<ReconcileJson>('reconcile-again', 'tap reconcile --repair', reconcileArgs),
     );
     const mirror = await checkMirror(s3, dynamodb, bucket, table);
     const usage = ddbProxy.ledger.usage(table);
@@ -304,9 +334,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       reconcile,
       reconcileAgain,
       mirror,
+      recorded,
       durationsMs: { ...(durations as SoakReport['durationsMs']), total: Date.now() - started },
     };
   } finally {
+    functionCalls.stop();
     pipeline.close();
     [s3, dynamodb, sqs].forEach((c) => c.destroy());
     await Promise.all([s3Proxy.close(), ddbProxy.close()]);

@@ -1,11 +1,13 @@
 // Recorded calls on disk: one JSONL file per source under .work/iam-calls/ (jest.<test file>.jsonl,
-// local.jsonl, e2e.jsonl, soak.jsonl, ...). The first line says where the calls were made (the
+// local.jsonl, e2e.jsonl, soak.jsonl, soak-operator.<tap command>.jsonl, ...). The first line says where the calls were made (the
 // deployment the ARNs belong to, the TAP_* variables the stack was synthesized with, the transport),
 // every other line is one RecordedCall. `npm run security` evaluates every file it finds.
 //
 // Two ways to record, one mapping table (recorder.ts's mapCall) either way:
 // - in-process SDK clients (this project's node_modules): recordSdkCalls patches the clients' send so
-//   every client created in this process records (the tap commands, the handler in jest);
+//   every client created in this process records (the tap commands, the handler in jest and the soak);
+//   a child process (`tap` as the soak runs it) records the same way through a preload
+//   (record-process.ts) told what to write by TAP_RECORD_CALLS_AS;
 // - the bundled handler, whose SDK is inside the bundle: at the wire (wire.ts), in front of the stand-in.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import fs from 'node:fs';
@@ -37,6 +39,8 @@ export interface CallsHeader {
   readonly transport: Transport;
   /** Who made the calls: the function's role, unless an operator or uploader ran a tap command. */
   readonly caller?: 'function' | 'operator' | 'uploader';
+  /** The tap command whose calls these are ("tap reconcile --repair"): a named check of npm run security each. */
+  readonly command?: string;
 }
 
 export interface CallsFile {
@@ -99,6 +103,41 @@ export function recordSdkCalls(
   return () => {
     prototype.send = original;
   };
+}
+
+/** TAP_RECORD_CALLS_AS=<JSON of RecordAs>: a process that loads record-process.ts records all its SDK calls. */
+export const RECORD_AS_VARIABLE = 'TAP_RECORD_CALLS_AS';
+
+/** What a recording child process writes: the file, its header, and what the mapping needs to know. */
+export interface RecordAs {
+  readonly file: string;
+  readonly header: CallsHeader;
+  readonly options: RecordOptions;
+}
+
+/** The environment entry that makes a child process (started with recordingExecArgv) record as `as` says. */
+export const recordAsEnv = (as: RecordAs): Record<string, string> => ({ [RECORD_AS_VARIABLE]: JSON.stringify(as) });
+
+/** The preload of a recording child process. */
+export const RECORD_PROCESS_PRELOAD = path.join(__dirname, 'record-process.ts');
+
+/** Node options that load the preload (TypeScript, through tsx) before the child's own code, from any folder. */
+export const recordingExecArgv = (): string[] => [
+  '--require',
+  require.resolve('tsx/cjs'),
+  '--require',
+  RECORD_PROCESS_PRELOAD,
+];
+
+/**
+ * Every SDK client of this process records into the file TAP_RECORD_CALLS_AS names, from now on;
+ * undefined (nothing recorded) without the variable. Returns the undo.
+ */
+export function recordThisProcess(env: NodeJS.ProcessEnv = process.env): (() => void) | undefined {
+  const raw = env[RECORD_AS_VARIABLE];
+  if (!raw) return undefined;
+  const as = JSON.parse(raw) as RecordAs;
+  return recordSdkCalls(recordCallsTo(as.file, as.header), as.options);
 }
 
 /** Every calls file in `dir`, parsed; a file without a valid header is an error naming it. */

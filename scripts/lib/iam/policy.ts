@@ -20,6 +20,9 @@ export const FAKE_KEY_ID = '1234abcd-12ab-34cd-56ef-1234567890ab';
 
 export const EXAMPLE_DEPLOYMENT: Deployment = { account: '111122223333', region: 'us-east-1', partition: 'aws' };
 
+/** moto's default account, which its queue URLs name: the deployment of calls made against moto (the soak's). */
+export const MOTO_DEPLOYMENT: Deployment = { account: '123456789012', region: 'us-east-1', partition: 'aws' };
+
 export type Strings = string | string[];
 export type PrincipalJson = '*' | Record<string, Strings>;
 export type ConditionJson = Record<string, Record<string, Strings>>;

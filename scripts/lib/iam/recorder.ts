@@ -177,6 +177,16 @@ const versioned =
       },
     ];
   };
+/** A listing of the bucket; the prefix asked for is s3:prefix (ListBucket and ListBucketVersions both take it). */
+const listing =
+  (action: string): Mapper =>
+  (input, env) => [
+    {
+      action,
+      resource: bucketArn(input, env),
+      context: opt(input, 'Prefix') ? { 's3:prefix': str(input, 'Prefix') } : undefined,
+    },
+  ];
 const S3: Record<string, Mapper> = {
   HeadObject: versioned('Get'),
   GetObject: versioned('Get'),
@@ -204,15 +214,10 @@ const S3: Record<string, Mapper> = {
   UploadPart: on('s3:PutObject', objectArn),
   CompleteMultipartUpload: on('s3:PutObject', objectArn),
   AbortMultipartUpload: on('s3:AbortMultipartUpload', objectArn),
-  ListObjects: (i, e) => [
-    {
-      action: 's3:ListBucket',
-      resource: bucketArn(i, e),
-      context: opt(i, 'Prefix') ? { 's3:prefix': str(i, 'Prefix') } : undefined,
-    },
-  ],
-  ListObjectsV2: (i, e) => S3.ListObjects(i, e),
-  ListObjectVersions: on('s3:ListBucketVersions', bucketArn),
+  ListObjects: listing('s3:ListBucket'),
+  ListObjectsV2: listing('s3:ListBucket'),
+  // tap reconcile: the whole listing, and one key's versions again (Prefix = the key).
+  ListObjectVersions: listing('s3:ListBucketVersions'),
   ListMultipartUploads: on('s3:ListBucketMultipartUploads', bucketArn),
   HeadBucket: on('s3:ListBucket', bucketArn),
   CreateBucket: on('s3:CreateBucket', bucketArn),

@@ -1,6 +1,7 @@
 // The least-privilege report of `npm run security`: which recorded sources were found, the role's grant
 // table (granted and used / granted, not exercised and why / used but not granted), the tap users'
-// calls, the named checks. Pure: lines in, lines out; security.ts prints them and fails on problems.
+// calls with a named check per tap command, the named checks. Pure: lines in, lines out; security.ts
+// prints them and fails on problems.
 import path from 'node:path';
 import { root } from '../cli';
 import type { CallCheck } from './audit';
@@ -37,7 +38,24 @@ export interface ProofReport {
     readonly unused: number;
     readonly named: number;
     readonly namedFailed: number;
+    /** Named checks of the tap commands (one per command recorded) and how many failed. */
+    readonly tapCommands: number;
+    readonly tapCommandsFailed: number;
   };
+}
+
+/** The named check of one tap command over every file that recorded it. */
+export interface TapCommandResult {
+  readonly command: string;
+  readonly caller: NonNullable<CallsHeader['caller']>;
+  readonly sources: readonly string[];
+  /** Calls made (one per permission they need), and the KMS calls AWS makes because of them. */
+  readonly calls: number;
+  readonly implied: number;
+  /** The lines of the calls denied (unmapped ones included), each once. */
+  readonly denied: readonly string[];
+  readonly ok: boolean;
+  readonly line: string;
 }
 
 const sourceOf = (f: CallsFile) => f.header.source;
@@ -52,12 +70,13 @@ export function proofReport(input: ProofInput): ProofReport {
   const problems: string[] = [];
   const sources = [...new Set(input.files.map(sourceOf))].sort();
   lines.push(`recorded sources found: ${sources.length > 0 ? sources.join(', ') : 'none'}`);
+  const width = Math.max(7, ...sources.map((s) => s.length));
   for (const f of input.files) {
     const mapped = f.calls.filter((c) => !c.implied).length;
     const note =
       f.header.transport === 'stand-in-http' ? ' (plain http to a stand-in: evaluated over TLS 1.2, as deployed)' : '';
     lines.push(
-      `  ${f.header.source.padEnd(7)} ${path.isAbsolute(f.file) ? path.relative(root, f.file) : f.file}: ${mapped} call(s) + ${f.calls.length - mapped} implied, by ${f.header.caller ?? 'function'}${note}`,
+      `  ${f.header.source.padEnd(width)} ${path.isAbsolute(f.file) ? path.relative(root, f.file) : f.file}: ${mapped} call(s) + ${f.calls.length - mapped} implied, by ${f.header.caller ?? 'function'}${note}`,
     );
   }
   for (const required of input.required ?? []) {
@@ -137,6 +156,14 @@ export function proofReport(input: ProofInput): ProofReport {
     }
   }
 
+  const commands = tapCommandResults(userChecks);
+  if (commands.length > 0) {
+    lines.push('');
+    lines.push(`the tap commands' calls: ${commands.filter((c) => c.ok).length}/${commands.length} as expected`);
+    lines.push(...commands.map((c) => c.line));
+    for (const c of commands.filter((r) => !r.ok)) problems.push(`tap command check failed: ${c.line.trim()}`);
+  }
+
   // Named checks on every configuration seen; printed in full for the first, failures only for the others.
   // One per configuration and account: the key id alone (a stand-in's, the fake one) changes nothing here.
   const stacks = [
@@ -177,11 +204,51 @@ export function proofReport(input: ProofInput): ProofReport {
       unused,
       named: named.length,
       namedFailed: named.filter((r) => !r.ok).length,
+      tapCommands: commands.length,
+      tapCommandsFailed: commands.filter((c) => !c.ok).length,
     },
   };
 }
 
 const dedupe = (values: readonly string[]) => [...new Set(values)];
+
+const count = (n: number) => n.toLocaleString('en-US');
+
+/** What a tap user must be granted, in the words of the named check. */
+const EXPECTED: Record<NonNullable<CallsHeader['caller']>, string> = {
+  operator: 'none denied by the bucket, queue, topic or key policy (admin-like identity policy)',
+  uploader: 'all allowed with only the uploaders policy',
+  function: 'all allowed to the function role',
+};
+
+/**
+ * One named check per tap command (files whose header names one), over every file that recorded it:
+ * every call allowed, and at least one call recorded (none means the recording broke). By command.
+ */
+export function tapCommandResults(
+  userChecks: readonly { readonly file: CallsFile; readonly checks: readonly CallCheck[] }[],
+): TapCommandResult[] {
+  const byCommand = new Map<string, { file: CallsFile; checks: readonly CallCheck[] }[]>();
+  for (const u of userChecks) {
+    if (!u.file.header.command) continue;
+    const id = `${u.file.header.caller} ${u.file.header.command}`;
+    byCommand.set(id, [...(byCommand.get(id) ?? []), u]);
+  }
+  const results = [...byCommand.values()].map((group): TapCommandResult => {
+    const { command = '', caller = 'operator' } = group[0].file.header;
+    const checks = group.flatMap((g) => g.checks);
+    const implied = checks.filter((c) => c.call.implied).length;
+    const calls = checks.length - implied;
+    const denied = dedupe(checks.filter((c) => !c.decision.allowed).map((c) => c.line));
+    const sources = dedupe(group.map((g) => g.file.header.source)).sort();
+    const ok = calls > 0 && denied.length === 0;
+    const verdict =
+      calls === 0 ? 'no call recorded' : denied.length === 0 ? EXPECTED[caller] : `${count(denied.length)} DENIED`;
+    const line = `  ${ok ? 'ok  ' : 'FAIL'} ${command} (${caller}): ${count(calls)} call(s) + ${count(implied)} implied, ${verdict} [${sources.join(', ')}]`;
+    return { command, caller, sources, calls, implied, denied, ok, line };
+  });
+  return results.sort((a, b) => a.command.localeCompare(b.command));
+}
 
 /** The grant table: one line per (action, resource) with its status. */
 export function grantLines(rows: readonly GrantRow[]): string[] {

@@ -46,6 +46,8 @@ export function s3Operation(request: Pick<ProxiedRequest, 'method' | 'url' | 'he
   const method = request.method.toUpperCase();
   const sub = (name: string) => q.has(name);
   const object = { Bucket, Key, ...(VersionId ? { VersionId } : {}) };
+  const prefix = q.get('prefix');
+  const listed = { Bucket, ...(prefix ? { Prefix: prefix } : {}) };
   const named = (operation: string, input: Record<string, unknown> = Key ? object : { Bucket }) => ({
     operation,
     input,
@@ -69,11 +71,12 @@ export function s3Operation(request: Pick<ProxiedRequest, 'method' | 'url' | 'he
       }));
       return named('DeleteObjects', { Bucket, Delete: { Objects: keys } });
     }
+    if (found?.[2] === 'ListObjectVersions') return named('ListObjectVersions', listed);
     if (found) return named(found[2]);
     if ([...q.keys()].some((k) => k !== 'list-type' && k !== 'prefix' && !k.startsWith('x-id'))) {
       return named(`${method} ?${[...q.keys()].join('&')}`);
     }
-    if (method === 'GET') return named(q.get('list-type') === '2' ? 'ListObjectsV2' : 'ListObjects');
+    if (method === 'GET') return named(q.get('list-type') === '2' ? 'ListObjectsV2' : 'ListObjects', listed);
     if (method === 'HEAD') return named('HeadBucket');
     if (method === 'PUT') return named('CreateBucket');
     if (method === 'DELETE') return named('DeleteBucket');
