@@ -328,13 +328,19 @@ const e2eStack = (kmsKeyArn: string) =>
     keyId: kmsKeyArn.split('/').pop(),
   });
 
-const callsHeader = (source: string, kmsKeyArn: string, caller: CallsHeader['caller']): CallsHeader => ({
+const callsHeader = (
+  source: string,
+  kmsKeyArn: string,
+  caller: CallsHeader['caller'],
+  command?: string,
+): CallsHeader => ({
   kind: 'tap-iam-calls',
   source,
   deployment: e2eStack(kmsKeyArn).deployment,
   synthEnv: E2E_TAP_ENV,
   transport: 'recorded',
   caller,
+  ...(command ? { command } : {}),
 });
 
 /** A TLS proxy in front of moto that records every call the bundle makes into .work/iam-calls/e2e.jsonl. */
@@ -521,9 +527,10 @@ async function main() {
     await checkPreflight('after', moto.endpoint, config, record);
     stopRecording();
     // Written now that the key exists: its policy is the one the preflight's KMS calls are checked against.
-    recordCallsTo(callsFileOf('e2e-preflight'), callsHeader('e2e', deployed.kmsKeyArn, 'operator')).record(
-      ...preflightCalls.calls,
-    );
+    recordCallsTo(
+      callsFileOf('e2e-preflight'),
+      callsHeader('e2e', deployed.kmsKeyArn, 'operator', 'tap preflight'),
+    ).record(...preflightCalls.calls);
     step('Checking the deployed resources through the AWS SDK against the resolved configuration');
     const names = resourceNames(config);
     checkEqual('names from config', [deployed.tableName, deployed.functionName], [names.tableName, names.functionName]);
