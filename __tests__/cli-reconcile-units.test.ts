@@ -7,7 +7,7 @@ import { classifyKey, needsSecondLook, staleReason } from '../cli/reconcile/clas
 import { KeySet, keyHash } from '../cli/reconcile/key-set';
 import { BucketEntry, entriesOf, listKey, listKeys } from '../cli/reconcile/listing';
 import { ratesOf } from '../cli/reconcile/pacing';
-import { statusLine } from '../cli/reconcile/progress';
+import { statusLine } from '../cli/progress';
 import { checkpointFiles } from '../cli/reconcile/checkpoint';
 import { exitCodeOf } from '../cli/commands/reconcile';
 import { FakeBucket } from './cli-reconcile-bucket';

@@ -1,5 +1,6 @@
-// A byte progress bar for uploads on a terminal; nothing at all when the stream is not a terminal
-// (pipes, CI logs, tests), so redirected output stays clean.
+// Progress on a terminal, and nothing at all when the stream is not one (pipes, CI logs, tests, --json),
+// so redirected output stays clean: a byte bar for uploads (cli-progress), and a status line for work
+// whose total is not known in advance (tap reconcile streams the listing), redrawn at most 5 times a second.
 import { Presets, SingleBar } from 'cli-progress';
 
 export interface Progress {
@@ -41,5 +42,29 @@ export function byteProgress(totalBytes: number, files: number, stream: NodeJS.W
       bar.update(sent, payload(sent));
     },
     stop: () => bar.stop(),
+  };
+}
+
+export interface StatusLine {
+  update(text: string): void;
+  done(): void;
+}
+
+export function statusLine(stream: NodeJS.WriteStream = process.stderr, now = () => Date.now()): StatusLine {
+  if (!stream.isTTY) return { update: () => undefined, done: () => undefined };
+  let drawnAt = 0;
+  let drawn = false;
+  return {
+    update(text) {
+      if (now() - drawnAt < 200) return;
+      drawnAt = now();
+      const width = stream.columns ? stream.columns - 1 : 120;
+      stream.write(`\r\x1b[2K${text.length > width ? `${text.slice(0, width - 1)}…` : text}`);
+      drawn = true;
+    },
+    done() {
+      if (drawn) stream.write('\r\x1b[2K');
+      drawn = false;
+    },
   };
 }

@@ -12,7 +12,7 @@ import { about, CliError, explainAwsError, ResourceRef } from '../errors';
 import { printJson } from '../output';
 import type { Sample } from '../reconcile/checkpoint';
 import { CapacityUse, Clock, paceClient, Rates, ratesOf, realClock, TokenBucket } from '../reconcile/pacing';
-import { statusLine } from '../reconcile/progress';
+import { statusLine } from '../progress';
 import { Progress, reconcile, ReconcileReport } from '../reconcile/run';
 
 export interface ReconcileFlags {
