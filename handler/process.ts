@@ -9,7 +9,7 @@ import { describeError, InvalidEventError, RecordFailure, RecordsFailedError } f
 import { describeObject, ObjectEvent, parseS3Event } from './event';
 import { deleteMarkerItem, itemKey, MetadataItem, removedAttributes, tagAttributes, VersionRef } from './item';
 import { readVersionItem } from './read-version';
-import { isNotFound, readTags } from './s3-object';
+import { isNotFound, objectTarget, readTags } from './s3-object';
 import {
   AttributeChange,
   changeIfNewer,
@@ -105,7 +105,7 @@ export async function processObjectEvent(event: ObjectEvent, deps: Dependencies)
     case 'tags': {
       // Without RECORD_OBJECT_TAGS the stack does not subscribe tagging events: one that arrives anyway is counted, not recorded.
       if (!config.recordObjectTags) return 'ignored';
-      const tags = await readTags(deps.s3, s3Target(version)).catch((error: unknown) => {
+      const tags = await readTags(deps.s3, objectTarget(version)).catch((error: unknown) => {
         // The version is gone: reading it records that, unless its removal is stored already.
         if (isNotFound(error)) return undefined;
         throw error;
@@ -121,12 +121,6 @@ export async function processObjectEvent(event: ObjectEvent, deps: Dependencies)
       return recordRestore(event, context);
   }
 }
-
-const s3Target = (version: VersionRef) => ({
-  Bucket: version.bucket,
-  Key: version.key,
-  VersionId: version.versionId ?? undefined,
-});
 
 const readEventVersion = (event: ObjectEvent, { deps, limits, now }: RecordContext): Promise<MetadataItem> =>
   readVersionItem(deps.s3, versionOf(event), event, { recordObjectTags: deps.config.recordObjectTags, limits, now });

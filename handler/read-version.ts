@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Limits, LIMITS } from './config';
 import { Cause, goneItem, MetadataItem, readItem, VersionRef } from './item';
-import { readObject } from './s3-object';
+import { objectTarget, readObject } from './s3-object';
 
 export interface ReadVersionOptions {
   /** Read the version's tags too (RECORD_OBJECT_TAGS): one GetObjectTagging, in parallel. */
@@ -26,10 +26,10 @@ export async function readVersionItem(
 ): Promise<MetadataItem> {
   const limits = options.limits ?? LIMITS;
   const now = options.now ?? new Date();
-  const read = await readObject(
-    s3,
-    { Bucket: version.bucket, Key: version.key, VersionId: version.versionId ?? undefined },
-    { sniffBytes: limits.sniffBytes, readTags: options.recordObjectTags, size: cause.size },
-  );
+  const read = await readObject(s3, objectTarget(version), {
+    sniffBytes: limits.sniffBytes,
+    readTags: options.recordObjectTags,
+    size: cause.size,
+  });
   return read.state === 'gone' ? goneItem(version, cause, now, limits) : readItem(version, cause, read, now, limits);
 }

@@ -7,6 +7,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { fileTypeFromBuffer } from 'file-type/core';
+import type { VersionRef } from './item';
 
 /**
  * Why a version that exists cannot be read. Each lasts until someone acts (restores the object, grants
@@ -25,6 +26,13 @@ export interface ObjectTarget {
   readonly Key: string;
   readonly VersionId?: string;
 }
+
+/** How S3 requests address a version: no VersionId for the null version of an unversioned object. */
+export const objectTarget = (version: VersionRef): ObjectTarget => ({
+  Bucket: version.bucket,
+  Key: version.key,
+  VersionId: version.versionId ?? undefined,
+});
 
 /** What one read of a version found: readable, there but unreadable (with whatever HEAD gave), or gone. */
 export type ObjectRead =
