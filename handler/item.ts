@@ -234,6 +234,12 @@ function restoredUntilOf(restore: string | undefined): string | undefined {
   return expiry && !Number.isNaN(Date.parse(expiry)) ? new Date(expiry).toISOString() : undefined;
 }
 
+/** What the event says about a version's content, for an item written without HEAD. */
+function causeContent(cause: Cause): Pick<MetadataItem, 'size' | 'eTag' | 'multipart' | 'partCount'> {
+  const eTag = unquoteETag(cause.eTag);
+  return { size: cause.size, eTag, ...multipartOf(eTag) };
+}
+
 /** What HEAD says about a version, for its item. */
 function headAttributes(head: HeadObjectCommandOutput, cause: Cause, asOf: string, bounds: ItemBounds) {
   const eTag = unquoteETag(head.ETag ?? cause.eTag);
@@ -270,13 +276,10 @@ export function readItem(
   const asOf = processedAt.toISOString();
   const tags = read.tags ? tagAttributes(read.tags, asOf, bounds) : {};
   if (read.state === 'unreadable') {
-    const eTag = unquoteETag(cause.eTag);
     return {
       ...baseItem(version, cause, 'unreadable', processedAt, bounds),
       unreadableReason: read.reason,
-      ...(read.head
-        ? headAttributes(read.head, cause, asOf, bounds)
-        : { size: cause.size, eTag, ...multipartOf(eTag) }),
+      ...(read.head ? headAttributes(read.head, cause, asOf, bounds) : causeContent(cause)),
       ...tags,
     };
   }
@@ -313,8 +316,7 @@ export function goneItem(
   processedAt: Date,
   bounds: ItemBounds = LIMITS,
 ): MetadataItem {
-  const eTag = unquoteETag(cause.eTag);
-  return { ...baseItem(version, cause, 'gone', processedAt, bounds), size: cause.size, eTag, ...multipartOf(eTag) };
+  return { ...baseItem(version, cause, 'gone', processedAt, bounds), ...causeContent(cause) };
 }
 
 /**
