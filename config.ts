@@ -328,6 +328,12 @@ export function bucketNotificationEvents(config: Pick<TapConfig, 'recordObjectTa
   ];
 }
 
+/** Whether the notification's filter (notificationPrefix, notificationSuffix) hands `key` to the function. */
+export const passesNotificationFilter = (
+  config: Pick<TapConfig, 'notificationPrefix' | 'notificationSuffix'>,
+  key: string,
+): boolean => key.startsWith(config.notificationPrefix) && key.endsWith(config.notificationSuffix);
+
 /** The name-length limits AWS sets on the names this stack builds. */
 export const NAME_LIMITS = { s3Bucket: 63, iamRole: 64, lambdaFunction: 64 } as const;
 

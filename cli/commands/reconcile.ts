@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { S3ServiceException } from '@aws-sdk/client-s3';
+import { passesNotificationFilter } from '../../config';
 import { describeError } from '../../handler/errors';
 import { Target, TargetOptions } from '../context';
 import { about, CliError, explainAwsError, ResourceRef } from '../errors';
@@ -191,7 +192,7 @@ export async function runReconcile(target: Target, flags: ReconcileFlags, clock:
         repair: Boolean(flags.repair),
         restart: Boolean(flags.restart),
         recordObjectTags: config.recordObjectTags,
-        inScope: (key) => key.startsWith(config.notificationPrefix) && key.endsWith(config.notificationSuffix),
+        inScope: (key) => passesNotificationFilter(config, key),
         checkpointDirectory: path.resolve('.tap'),
         signal: interrupt.signal,
         onProgress: (progress) => status.update(progressText(progress)),

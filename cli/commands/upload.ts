@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { lookup as mimeType } from 'mime-types';
-import type { TapConfig } from '../../config';
+import { passesNotificationFilter, type TapConfig } from '../../config';
 import { mapBounded } from '../../handler/concurrency';
 import { Target, TargetOptions } from '../context';
 import { CliError, explainAwsError } from '../errors';
@@ -89,7 +89,7 @@ export function unrecordedKeys(
   keys: readonly string[],
   config: Pick<TapConfig, 'notificationPrefix' | 'notificationSuffix'>,
 ): string[] {
-  return keys.filter((k) => !k.startsWith(config.notificationPrefix) || !k.endsWith(config.notificationSuffix));
+  return keys.filter((k) => !passesNotificationFilter(config, k));
 }
 
 /** What an upload produced: its version (S3 says "null" for an unversioned bucket). */
