@@ -2,6 +2,7 @@
 // so redirected output stays clean: a byte bar for uploads (cli-progress), and a status line for work
 // whose total is not known in advance (tap reconcile streams the listing), redrawn at most 5 times a second.
 import { Presets, SingleBar } from 'cli-progress';
+import { ellipsize } from './output';
 
 export interface Progress {
   /** `loaded` bytes of `file` are sent so far. */
@@ -59,7 +60,7 @@ export function statusLine(stream: NodeJS.WriteStream = process.stderr, now = ()
       if (now() - drawnAt < 200) return;
       drawnAt = now();
       const width = stream.columns ? stream.columns - 1 : 120;
-      stream.write(`\r\x1b[2K${text.length > width ? `${text.slice(0, width - 1)}…` : text}`);
+      stream.write(`\r\x1b[2K${ellipsize(text, width)}`);
       drawn = true;
     },
     done() {

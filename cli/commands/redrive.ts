@@ -11,7 +11,7 @@ import { CliError } from '../errors';
 import { deleteMessage, FailureQueue, queueUrlOf, receive, release, SQS_BATCH } from '../failure-queue';
 import { eventObjects, originalError, parseInvocationRecord } from '../invocation-record';
 import { inProcess, Reprocess, viaFunction } from '../reprocess';
-import { printJson } from '../output';
+import { ellipsize, printJson } from '../output';
 
 export type MessageStatus = 'redriven' | 'failed' | 'not-a-record' | 'would-redrive';
 
@@ -142,7 +142,8 @@ export function summarize(reports: readonly MessageReport[]): RedriveSummary {
 export const exitCodeOf = (summary: RedriveSummary): number =>
   summary.failed === 0 && summary.notInvocationRecords === 0 ? 0 : 1;
 
-const cut = (text: string, max = 400): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+/** Characters of an error a message's line keeps. */
+const ERROR_CHARS = 400;
 
 const listEvents = (events: readonly string[] = []): string =>
   events.length > 3 ? `${events.slice(0, 3).join(', ')} (+${events.length - 3} more)` : events.join(', ');
@@ -155,13 +156,13 @@ export function messageLine(report: MessageReport): string {
     case 'redriven':
       return `redriven       ${id}  ${events}: ${report.result}`;
     case 'failed':
-      return `failed         ${id}  ${events}: ${cut(report.error ?? '')} (left in the queue)`;
+      return `failed         ${id}  ${events}: ${ellipsize(report.error ?? '', ERROR_CHARS)} (left in the queue)`;
     case 'not-a-record':
       return `skipped        ${id}  not an invocation record: ${report.reason} (left in the queue)`;
     case 'would-redrive':
       return (
         `would redrive  ${id}  ${events}: ${report.condition} after ${report.attempts ?? '?'} attempt(s): ` +
-        cut(report.originalError ?? '')
+        ellipsize(report.originalError ?? '', ERROR_CHARS)
       );
   }
 }
