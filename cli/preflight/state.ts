@@ -44,6 +44,7 @@ async function objectExists(s3: S3Client, bucket: string, key: string): Promise<
   }
 }
 
+/** stateBucketCheck's message for a bucket that does not exist; remoteStateChecks tells that case by it. */
 const STATE_BUCKET_MISSING = (bucket: string) => `state bucket "${bucket}" does not exist`;
 
 /** The state bucket exists (HeadBucket), in the configured region; the other checks need it. */
@@ -55,11 +56,7 @@ async function stateBucketCheck(s3: S3Client, bucket: string, region: string): P
   } catch (error) {
     const status = httpStatus(error);
     if (status === 404 || isError(error, 'NotFound', 'NoSuchBucket')) {
-      return fail(
-        id,
-        `state bucket "${bucket}" does not exist`,
-        `create it: ${createStateBucketCommands(bucket, region)}`,
-      );
+      return fail(id, STATE_BUCKET_MISSING(bucket), `create it: ${createStateBucketCommands(bucket, region)}`);
     }
     if (status === 301) {
       const actual = errorHeader(error, 'x-amz-bucket-region');
