@@ -7,6 +7,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { fileTypeFromBuffer } from 'file-type/core';
+import { settle } from './concurrency';
 import type { VersionRef } from './item';
 
 /**
@@ -107,15 +108,6 @@ export function unreadableReason(error: unknown, head?: HeadObjectCommandOutput)
       return undefined;
   }
 }
-
-type Settled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
-
-/** A promise that never rejects, so requests started together can be awaited in any order. */
-const settle = <T>(promise: Promise<T>): Promise<Settled<T>> =>
-  promise.then(
-    (value) => ({ ok: true, value }),
-    (error: unknown) => ({ ok: false, error }),
-  );
 
 /**
  * HEAD of the exact version plus a ranged GET of its first bytes (and its tags when asked), all at once:

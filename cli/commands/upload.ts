@@ -9,7 +9,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { lookup as mimeType } from 'mime-types';
 import { passesNotificationFilter, type TapConfig } from '../../config';
-import { mapBounded } from '../../handler/concurrency';
+import { mapBounded, settle } from '../../handler/concurrency';
 import { Target, TargetOptions } from '../context';
 import { CliError, explainAwsError } from '../errors';
 import { formatTable, printJson } from '../output';
@@ -145,14 +145,11 @@ function uploadError(error: unknown, planned: PlannedUpload, bucket: string, pol
 
 /** mapBounded for calls that may throw: every call runs to its end, then the first error is thrown. */
 async function mapOrThrow<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const settled = await mapBounded(items, limit, (item) =>
-    fn(item).then(
-      (value) => ({ value }),
-      (error: unknown) => ({ error }),
-    ),
-  );
-  for (const outcome of settled) if ('error' in outcome) throw outcome.error;
-  return settled.map((outcome) => (outcome as { value: R }).value);
+  const settled = await mapBounded(items, limit, (item) => settle(fn(item)));
+  return settled.map((outcome) => {
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
+  });
 }
 
 /** The item recording each upload, polled until all are found or `seconds` have passed. */

@@ -12,7 +12,7 @@
 // second look: the repair reads the version, and writes only where no item exists.
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { mapBounded } from '../../handler/concurrency';
+import { mapBounded, settle, Settled } from '../../handler/concurrency';
 import { describeError } from '../../handler/errors';
 import {
   Checkpoint,
@@ -172,11 +172,11 @@ class Run {
     const { s3 } = this.clients;
     const { bucket, prefix, listPageSize, signal, inScope } = this.options;
     const concurrency = this.options.concurrency ?? 16;
-    const window: Promise<{ ok: true; outcome: KeyOutcome } | { ok: false; error: unknown }>[] = [];
+    const window: Promise<Settled<KeyOutcome>>[] = [];
     let keyFailed = false;
     const foldHead = async () => {
       const settled = await window.shift()!;
-      if (settled.ok) return this.foldKey(settled.outcome);
+      if (settled.ok) return this.foldKey(settled.value);
       keyFailed = true;
       throw settled.error;
     };
@@ -189,12 +189,7 @@ class Run {
       })) {
         if (signal?.aborted) break;
         if (!inScope(group.key)) continue;
-        window.push(
-          this.reconcileKey(group.key, group.entries).then(
-            (outcome) => ({ ok: true as const, outcome }),
-            (error: unknown) => ({ ok: false as const, error }),
-          ),
-        );
+        window.push(settle(this.reconcileKey(group.key, group.entries)));
         while (window.length >= concurrency) await foldHead();
       }
     } catch (error) {
