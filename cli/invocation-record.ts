@@ -5,7 +5,7 @@
 //     responsePayload: { errorType, errorMessage, trace } }
 // condition is RetriesExhausted or EventAgeExceeded; an event that expired without ever running (throttled
 // all along) has no responseContext or responsePayload. Pure functions: no client, no output.
-import { describeObject, parseS3Event } from '../handler/event';
+import { describeObject, describeType, isObject, parseS3Event } from '../handler/event';
 import { describeError } from '../handler/errors';
 
 export interface InvocationRecord {
@@ -29,11 +29,6 @@ export interface InvocationRecord {
 
 export type ParsedBody = { readonly record: InvocationRecord } | { readonly notARecord: string };
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-const kindOf = (value: unknown): string => (value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value);
-
 /** The invocation record in an SQS message body, or why the body is not one. */
 export function parseInvocationRecord(body: string | undefined): ParsedBody {
   if (!body) return { notARecord: 'the message body is empty' };
@@ -43,7 +38,7 @@ export function parseInvocationRecord(body: string | undefined): ParsedBody {
   } catch {
     return { notARecord: `the message body is not JSON (starts with ${JSON.stringify(body.slice(0, 40))})` };
   }
-  if (!isObject(value)) return { notARecord: `the message body is JSON ${kindOf(value)}, not an object` };
+  if (!isObject(value)) return { notARecord: `the message body is JSON ${describeType(value)}, not an object` };
   if ('Records' in value && !('requestPayload' in value)) {
     return { notARecord: 'the message body is an event itself, not an invocation record (no requestPayload)' };
   }

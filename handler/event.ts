@@ -88,8 +88,13 @@ export interface ParsedEvent {
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const MAX_KEY_BYTES = 1024;
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
+/** A JSON object: not null, not an array. */
+export const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** What a value that is not an object is, for messages: null, an array, or its typeof. */
+export const describeType = (value: unknown): string =>
+  value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
 
 /**
  * S3 URL-encodes keys in events, with "+" for spaces: "+" must become a space before percent-decoding,
@@ -212,9 +217,7 @@ function restoreData(record: Record<string, unknown>): Pick<ObjectEvent, 'restor
  */
 export function parseS3Event(event: unknown): ParsedEvent {
   if (!isObject(event)) {
-    throw new InvalidEventError(
-      `expected an S3 notification object, got ${event === null ? 'null' : Array.isArray(event) ? 'an array' : typeof event}`,
-    );
+    throw new InvalidEventError(`expected an S3 notification object, got ${describeType(event)}`);
   }
   if (event.Event === 's3:TestEvent') {
     throw new InvalidEventError(
