@@ -8,10 +8,13 @@
 // - changeIfNewer: storage class or tags of an existing item, ordered by that attribute group's own
 //   clock (S3 gives those events no sequencer); 'missing' when there is no item yet.
 //
-// The operator CLI (never overwriting what an event wrote):
-// - putItemIfAbsent(dynamodb, table, item): 'stored' | 'skipped' - only where no item exists.
-// - putItemIfUnchanged(dynamodb, table, item, seenSequencer): 'stored' | 'skipped' - only if the stored
-//   sequencer is still the one read before (optimistic). Anything but a failed condition is rethrown.
+// Guarded writes, 'stored' | 'skipped', never over what an event wrote since the item was read;
+// anything but a failed condition is rethrown:
+// - putItemIfAbsent(dynamodb, table, item): only where no item exists (tap reconcile's missing items).
+// - putItemIfUnchanged(dynamodb, table, item, seenSequencer): only if the stored sequencer is still the
+//   one read before (optimistic; the handler's restores).
+// - putItemIfSame(dynamodb, table, item, seen): only if sequencer and processedAt are still the ones
+//   read before (tap reconcile's repairs: transitions and tagging set processedAt, not the sequencer).
 // - getItem(dynamodb, table, key): the stored item, read consistently.
 // Items the CLI writes for versions it finds itself carry LOWEST_SEQUENCER (sequencer.ts), so any real
 // event for the same version replaces them.
@@ -223,5 +226,33 @@ export const putItemIfUnchanged = async (
   (await unlessConditionFails(putItem(dynamodb, tableName, item, 'sequencer = :seen', { ':seen': seenSequencer })))
     ? 'skipped'
     : 'stored';
+
+/**
+ * Replaces the item only while the stored one still has the sequencer and processedAt of `seen` (an
+ * attribute `seen` lacks must be absent too).
+ */
+export async function putItemIfSame(
+  dynamodb: DynamoDBClient,
+  tableName: string,
+  item: MetadataItem,
+  seen: Pick<MetadataItem, 'sequencer' | 'processedAt'>,
+): Promise<GuardedWriteResult> {
+  const guarded = (['sequencer', 'processedAt'] as const).map((name) => ({ name, value: seen[name] }));
+  const values = Object.fromEntries(guarded.filter((g) => g.value !== undefined).map((g) => [`:${g.name}`, g.value]));
+  const failure = await unlessConditionFails(
+    dynamodb.send(
+      new PutItemCommand({
+        TableName: tableName,
+        Item: marshall(item, { removeUndefinedValues: true }),
+        ConditionExpression: guarded
+          .map((g) => (g.value === undefined ? `attribute_not_exists(#${g.name})` : `#${g.name} = :${g.name}`))
+          .join(' AND '),
+        ExpressionAttributeNames: Object.fromEntries(guarded.map((g) => [`#${g.name}`, g.name])),
+        ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: marshall(values) } : {}),
+      }),
+    ),
+  );
+  return failure ? 'skipped' : 'stored';
+}
 
 const keyOf = (item: MetadataItem): ItemKey => ({ objectKey: item.objectKey, versionId: item.versionId });

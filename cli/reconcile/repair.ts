@@ -11,13 +11,12 @@
 // Extras and stale items are replaced only while the stored item is the one read before: same
 // sequencer and same processedAt (every write of the handler sets processedAt, transitions and tagging
 // included, which the sequencer alone would not show). Otherwise the repair is skipped and counted.
-import { ConditionalCheckFailedException, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { marshall } from '@aws-sdk/util-dynamodb';
 import { Cause, deleteMarkerItem, MetadataItem, removedAttributes, VersionRef } from '../../handler/item';
 import { readVersionItem } from '../../handler/read-version';
 import { LOWEST_SEQUENCER } from '../../handler/sequencer';
-import { putItemIfAbsent } from '../../handler/store';
+import { GuardedWriteResult, putItemIfAbsent, putItemIfSame } from '../../handler/store';
 import type { Drift } from './classify';
 import type { BucketEntry } from './listing';
 
@@ -61,34 +60,6 @@ export function listedItem(entry: BucketEntry, context: RepairContext): Promise<
     : readVersionItem(context.s3, version, cause, { recordObjectTags: context.recordObjectTags, now });
 }
 
-/** Replaces `item` only while the stored one still has the sequencer and processedAt of `seen`. */
-export async function putItemIfSame(
-  dynamodb: DynamoDBClient,
-  table: string,
-  item: MetadataItem,
-  seen: Pick<MetadataItem, 'sequencer' | 'processedAt'>,
-): Promise<'stored' | 'skipped'> {
-  const guarded = (['sequencer', 'processedAt'] as const).map((name) => ({ name, value: seen[name] }));
-  const values = Object.fromEntries(guarded.filter((g) => g.value !== undefined).map((g) => [`:${g.name}`, g.value]));
-  try {
-    await dynamodb.send(
-      new PutItemCommand({
-        TableName: table,
-        Item: marshall(item, { removeUndefinedValues: true }),
-        ConditionExpression: guarded
-          .map((g) => (g.value === undefined ? `attribute_not_exists(#${g.name})` : `#${g.name} = :${g.name}`))
-          .join(' AND '),
-        ExpressionAttributeNames: Object.fromEntries(guarded.map((g) => [`#${g.name}`, g.name])),
-        ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: marshall(values) } : {}),
-      }),
-    );
-    return 'stored';
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return 'skipped';
-    throw error;
-  }
-}
-
 /** The stored item of a version the bucket no longer holds, marked deleted by reconcile. */
 export function extraRemoved(item: MetadataItem, bucket: string, now: Date): MetadataItem {
   const version = versionRef(item.bucket ?? bucket, item.objectKey, item.versionId);
@@ -111,7 +82,7 @@ export const storageClassChanged = (item: MetadataItem, storageClass: string, no
   processedAt: now.toISOString(),
 });
 
-const result = (written: 'stored' | 'skipped'): RepairResult => (written === 'stored' ? 'repaired' : 'skipped');
+const result = (written: GuardedWriteResult): RepairResult => (written === 'stored' ? 'repaired' : 'skipped');
 
 /** Repairs one drift; throws what the read or the write threw (the caller counts it as failed). */
 export async function repairDrift(drift: Drift, context: RepairContext): Promise<RepairResult> {
