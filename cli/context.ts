@@ -79,7 +79,8 @@ export class Target {
     return this.bucketName;
   }
 
-  private s3ForcePathStyle(): boolean {
+  /** S3_FORCE_PATH_STYLE, as the handler reads it; a wrong value is a CliError naming it. */
+  s3ForcePathStyle(): boolean {
     try {
       return readS3ForcePathStyle(this.env);
     } catch (error) {

@@ -7,7 +7,6 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { describeError } from '../handler/errors';
 import { createHandler } from '../handler/process';
-import { readS3ForcePathStyle } from '../handler/config';
 import type { Target } from './context';
 import { about, CliError, explainAwsError, ResourceRef } from './errors';
 import { describeFunctionError, describeSummary } from './invocation-record';
@@ -80,7 +79,7 @@ export async function inProcess(target: Target): Promise<Reprocess> {
     dynamodb: target.dynamodb,
     config: {
       tableName: target.table,
-      s3ForcePathStyle: readS3ForcePathStyle(target.env),
+      s3ForcePathStyle: target.s3ForcePathStyle(),
       // As the deployed function is configured (RECORD_OBJECT_TAGS from the same setting).
       recordObjectTags: target.config.recordObjectTags,
     },
