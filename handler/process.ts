@@ -129,17 +129,12 @@ const readEventVersion = (event: ObjectEvent, { deps, limits, now }: RecordConte
 async function recordRead(event: ObjectEvent, context: RecordContext): Promise<Outcome> {
   const item = await readEventVersion(event, context);
   const result = await putItemIfNewer(context.deps.dynamodb, context.deps.config.tableName, item);
-  if (result !== 'stored') return result;
-  warnIfUnreadable(item, context);
-  return readOutcome(item);
+  return result === 'stored' ? storedReadOutcome(item, context) : result;
 }
 
-/** The outcome of storing a read item, named by its status. */
-const readOutcome = (item: MetadataItem): Outcome =>
-  item.status === 'unreadable' ? 'unreadable' : item.status === 'gone' ? 'gone' : 'stored';
-
-function warnIfUnreadable(item: MetadataItem, { deps }: RecordContext): void {
-  if (item.status !== 'unreadable') return;
+/** The outcome of storing a read item, named by its status; an unreadable one is logged as a warning too. */
+function storedReadOutcome(item: MetadataItem, { deps }: RecordContext): Outcome {
+  if (item.status !== 'unreadable') return item.status === 'gone' ? 'gone' : 'stored';
   deps.logger.warn('Object version recorded as unreadable; it is not retried', {
     bucket: item.bucket,
     key: item.key,
@@ -148,6 +143,7 @@ function warnIfUnreadable(item: MetadataItem, { deps }: RecordContext): void {
     storageClass: item.storageClass,
     archiveTier: item.archiveTier,
   });
+  return 'unreadable';
 }
 
 /**
@@ -199,9 +195,7 @@ async function recordRestore(event: ObjectEvent, context: RecordContext): Promis
     storageClassAsOf: event.eventTime,
   };
   const result = await putItemIfUnchanged(dynamodb, config.tableName, restored, stored.sequencer);
-  if (result === 'skipped') return 'stale';
-  warnIfUnreadable(restored, context);
-  return readOutcome(restored);
+  return result === 'skipped' ? 'stale' : storedReadOutcome(restored, context);
 }
 
 /**
