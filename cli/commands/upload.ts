@@ -10,6 +10,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { lookup as mimeType } from 'mime-types';
 import { passesNotificationFilter, type TapConfig } from '../../config';
 import { mapBounded, settle } from '../../handler/concurrency';
+import { NULL_VERSION } from '../../handler/event';
 import { Target, TargetOptions } from '../context';
 import { CliError, explainAwsError } from '../errors';
 import { formatTable, printJson } from '../output';
@@ -102,7 +103,7 @@ export interface Uploaded extends PlannedUpload {
 /** Pure: whether `item` records this upload. */
 export function records(item: StoredItem, upload: Pick<Uploaded, 'versionId' | 'before'>): boolean {
   if (item.versionId !== upload.versionId) return false;
-  return upload.versionId !== 'null' || item.sequencer !== upload.before;
+  return upload.versionId !== NULL_VERSION || item.sequencer !== upload.before;
 }
 
 async function uploadOne(
@@ -124,7 +125,7 @@ async function uploadOne(
   });
   upload.on('httpUploadProgress', (p) => onProgress(p.loaded ?? 0));
   const { VersionId } = await upload.done();
-  return VersionId ?? 'null';
+  return VersionId ?? NULL_VERSION;
 }
 
 /** Why an upload failed, in one line; AccessDenied names the policy writers need. */
@@ -180,7 +181,7 @@ async function waitForItems(target: Target, uploads: readonly Uploaded[], second
 async function itemsBefore(target: Target, plan: readonly PlannedUpload[]) {
   try {
     return await mapOrThrow(plan, 8, async (p) => {
-      const sequencer = (await itemsForKey(target, p.key)).find((item) => item.versionId === 'null')?.sequencer;
+      const sequencer = (await itemsForKey(target, p.key)).find((item) => item.versionId === NULL_VERSION)?.sequencer;
       return sequencer === undefined ? undefined : String(sequencer);
     });
   } catch (error) {

@@ -1,6 +1,7 @@
 // The bucket side of tap reconcile: every version and delete marker, one key at a time, streamed from
 // ListObjectVersions pages (never the whole listing in memory), and a fresh look at a single key.
 import { ListObjectVersionsCommand, ListObjectVersionsCommandOutput, S3Client } from '@aws-sdk/client-s3';
+import { NULL_VERSION } from '../../handler/event';
 import { unquoteETag } from '../../handler/item';
 
 /** One version or delete marker as the listing gives it. */
@@ -34,7 +35,7 @@ export function entriesOf(page: Pick<ListObjectVersionsCommandOutput, 'Versions'
   type Listed = { Key?: string; VersionId?: string; IsLatest?: boolean; LastModified?: Date };
   const entry = (listed: Listed, deleteMarker: boolean) => ({
     key: listed.Key ?? '',
-    versionId: listed.VersionId ?? 'null',
+    versionId: listed.VersionId ?? NULL_VERSION,
     deleteMarker,
     isLatest: listed.IsLatest ?? false,
     lastModified: listed.LastModified,

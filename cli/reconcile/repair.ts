@@ -13,6 +13,7 @@
 // included, which the sequencer alone would not show). Otherwise the repair is skipped and counted.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { NULL_VERSION } from '../../handler/event';
 import { Cause, deleteMarkerItem, MetadataItem, removedAttributes, VersionRef } from '../../handler/item';
 import { readVersionItem } from '../../handler/read-version';
 import { LOWEST_SEQUENCER } from '../../handler/sequencer';
@@ -38,7 +39,7 @@ export type RepairResult = 'repaired' | 'skipped' | 'vanished';
 const versionRef = (bucket: string, key: string, versionId: string): VersionRef => ({
   bucket,
   key,
-  versionId: versionId === 'null' ? null : versionId,
+  versionId: versionId === NULL_VERSION ? null : versionId,
 });
 
 /** What stands in for the event: the listing's size and ETag, kept if the version cannot be read. */
