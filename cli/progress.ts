@@ -30,6 +30,7 @@ export function byteProgress(totalBytes: number, files: number, stream: NodeJS.W
     Presets.shades_classic,
   );
   const loaded = new Map<string, number>();
+  let sentSoFar = 0;
   const payload = (sent: number) => ({
     sent: formatBytes(sent),
     size: formatBytes(totalBytes),
@@ -38,9 +39,9 @@ export function byteProgress(totalBytes: number, files: number, stream: NodeJS.W
   bar.start(Math.max(totalBytes, 1), 0, payload(0));
   return {
     update(file, bytes) {
+      sentSoFar += bytes - (loaded.get(file) ?? 0);
       loaded.set(file, bytes);
-      const sent = [...loaded.values()].reduce((a, b) => a + b, 0);
-      bar.update(sent, payload(sent));
+      bar.update(sentSoFar, payload(sentSoFar));
     },
     stop: () => bar.stop(),
   };
