@@ -7,14 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import {
-  AttributeValue,
-  DynamoDBClient,
-  PutItemCommand,
-  ScanCommand,
-  ScanCommandOutput,
-} from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { functionEnvironment, HANDLER_BUNDLE_DIR, projectConfig, resourceNames, TapConfig } from '../config';
 import { prepareBaselineApp } from '../bench/baseline-app';
 import type { WorkerContext, WorkerResult } from '../bench/invoke-worker';
@@ -41,6 +34,7 @@ import { putRecord, s3Event, s3Record } from './lib/s3-events';
 import {
   createPipelineStorage,
   ProxiedRequest,
+  scanItems,
   standInClients,
   standInEnvironment,
   startDynalite,
@@ -244,19 +238,6 @@ export function awsLikeItemBytes(config: TapConfig): number {
   return itemBytes(JSON.parse(JSON.stringify(item)));
 }
 
-async function scanAll(clients: ReturnType<typeof standInClients>, table: string): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let lastKey: Record<string, AttributeValue> | undefined;
-  do {
-    const page: ScanCommandOutput = await clients.dynamodb.send(
-      new ScanCommand({ TableName: table, ExclusiveStartKey: lastKey }),
-    );
-    items.push(...(page.Items ?? []).map((i) => unmarshall(i)));
-    lastKey = page.LastEvaluatedKey;
-  } while (lastKey);
-  return items;
-}
-
 /** Uploads UPLOADS copies of a PNG; writes the events S3 would send, and one late event for cold runs. */
 async function uploadEvents(clients: ReturnType<typeof standInClients>, bucket: string) {
   const sample = fs.readFileSync(path.join(root, 'samples', 'pixel.png'));
@@ -319,7 +300,7 @@ async function measureThroughput(
     if (throughput.failures > 0) throw new Error(`${throughput.failures} invocations failed`);
     const perUpload = (requests: ProxiedRequest[], test: (r: ProxiedRequest) => boolean) =>
       requests.filter(test).length / UPLOADS;
-    const sizes = (await scanAll(clients, names.tableName)).map(itemBytes);
+    const sizes = (await scanItems(clients.dynamodb, names.tableName)).map(itemBytes);
     const perObject = {
       head: perUpload(s3Proxy.requests, (r) => r.method === 'HEAD'),
       get: perUpload(s3Proxy.requests, (r) => r.method === 'GET'),
