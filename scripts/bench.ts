@@ -61,7 +61,10 @@ const IO_FLOOR_MS = Number(process.env.BENCH_AWS_IO_MS ?? 40);
 const COLD_INIT_BUDGET_MS = 500;
 const LOCAL_ACCOUNT_ID = '000000000000';
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+/** The middle item by `value` (of an even count, the lower of the two middle ones). */
+const medianBy = <T>(items: readonly T[], value: (item: T) => number): T =>
+  [...items].sort((a, b) => value(a) - value(b))[Math.floor((items.length - 1) / 2)];
+const median = (xs: number[]) => medianBy(xs, (x) => x);
 const log = (message: string) => console.log(`[bench] ${message}`);
 
 /** Wall time and peak RSS (the largest process in the tree, from GNU time) of a command. */
@@ -311,7 +314,7 @@ async function measureThroughput(
     };
     const singles: WorkerResult[] = [];
     for (let i = 0; i < RUNS; i++) singles.push(await runWorker(worker, [events.one, '1', contextFile], env));
-    const single = singles.sort((a, b) => a.maxRssKb - b.maxRssKb)[Math.floor((singles.length - 1) / 2)];
+    const single = medianBy(singles, (r) => r.maxRssKb);
     return { throughput, single, perObject };
   } finally {
     clients.s3.destroy();
@@ -366,7 +369,7 @@ export async function measureReconcileMemory(): Promise<ReconcileResults['memory
       );
       runs.push(run);
     }
-    return runs.sort((a, b) => a.maxRssKb - b.maxRssKb)[Math.floor((runs.length - 1) / 2)];
+    return medianBy(runs, (r) => r.maxRssKb);
   };
   return { small: await medianRun(10_000), large: await medianRun(100_000) };
 }
