@@ -446,6 +446,7 @@ export async function measureReconcileCapacity(config: TapConfig): Promise<Recon
     );
     return {
       objects: BACKFILL_OBJECTS,
+      liveWritesPerSecond: LIVE_WRITES_PER_SECOND,
       json: run.json,
       ms: run.ms,
       liveWrites: live.writes,
