@@ -40,6 +40,7 @@ import {
   startDynalite,
   startFaultProxy,
   startS3rver,
+  STANDIN_ACCOUNT_ID,
   STANDIN_REGION,
 } from './lib/standins';
 import { validate } from './validate';
@@ -59,7 +60,6 @@ const CONCURRENCY = 10;
 const IO_FLOOR_MS = Number(process.env.BENCH_AWS_IO_MS ?? 40);
 /** The memory rule's budget for the estimated cold init. */
 const COLD_INIT_BUDGET_MS = 500;
-const LOCAL_ACCOUNT_ID = '000000000000';
 
 /** The middle item by `value` (of an even count, the lower of the two middle ones). */
 const medianBy = <T>(items: readonly T[], value: (item: T) => number): T =>
@@ -271,7 +271,7 @@ function workerInputs(config: TapConfig, endpoints: { s3: string; dynamodb: stri
   const context: WorkerContext = {
     functionName: names.functionName,
     memoryLimitInMB: String(config.lambdaMemoryMb),
-    invokedFunctionArn: `arn:aws:lambda:${STANDIN_REGION}:${LOCAL_ACCOUNT_ID}:function:${names.functionName}`,
+    invokedFunctionArn: `arn:aws:lambda:${STANDIN_REGION}:${STANDIN_ACCOUNT_ID}:function:${names.functionName}`,
   };
   const contextFile = path.join(WORK, 'context.json');
   fs.writeFileSync(contextFile, JSON.stringify(context));
@@ -290,7 +290,7 @@ async function measureThroughput(
 ): Promise<Pick<BenchResults, 'throughput' | 'single' | 'perObject'>> {
   log(`throughput: ${UPLOADS} uploads to s3rver, one event each, ${CONCURRENCY} invocations at once`);
   const names = resourceNames(config);
-  const bucket = names.bucketName(LOCAL_ACCOUNT_ID, STANDIN_REGION);
+  const bucket = names.bucketName(STANDIN_ACCOUNT_ID, STANDIN_REGION);
   const [s3rver, dynalite] = await Promise.all([startS3rver(), startDynalite()]);
   const s3Proxy = await startFaultProxy(s3rver.endpoint, () => undefined);
   const ddbProxy = await startFaultProxy(dynalite.endpoint, () => undefined);

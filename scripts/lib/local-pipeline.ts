@@ -18,6 +18,7 @@ import {
   startDynalite,
   startFaultProxy,
   startS3rver,
+  STANDIN_ACCOUNT_ID,
   STANDIN_REGION,
 } from './standins';
 import { putRecord, s3Event } from './s3-events';
@@ -25,8 +26,6 @@ import { callsFileOf, recordCallsTo } from './iam/calls-file';
 import { recordingRule } from './iam/wire';
 import { stackUnderProof } from './iam/stack';
 import type { CallRecorder } from './iam/recorder';
-
-export const LOCAL_ACCOUNT_ID = '000000000000';
 
 const CONTENT_TYPES: Record<string, string> = {
   txt: 'text/plain',
@@ -77,7 +76,7 @@ export const tapVariables = (env: NodeJS.ProcessEnv): Record<string, string> =>
  */
 async function recordingProxies(source: string, endpoints: { s3: string; dynamodb: string }) {
   const synthEnv = tapVariables(process.env);
-  const deployment = { account: LOCAL_ACCOUNT_ID, region: STANDIN_REGION, partition: 'aws' };
+  const deployment = { account: STANDIN_ACCOUNT_ID, region: STANDIN_REGION, partition: 'aws' };
   const stack = stackUnderProof(synthEnv, deployment);
   const recorder = recordCallsTo(callsFileOf(source), {
     kind: 'tap-iam-calls',
@@ -88,7 +87,7 @@ async function recordingProxies(source: string, endpoints: { s3: string; dynamod
     caller: 'function',
   });
   const rule = recordingRule(recorder, {
-    account: LOCAL_ACCOUNT_ID,
+    account: STANDIN_ACCOUNT_ID,
     encryption: stack.encryption,
     sourceFunctionArn: stack.functionArn,
   });
@@ -112,7 +111,7 @@ export async function startLocalPipeline({
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const config = projectConfig();
   const names = resourceNames(config);
-  const bucket = names.bucketName(LOCAL_ACCOUNT_ID, STANDIN_REGION);
+  const bucket = names.bucketName(STANDIN_ACCOUNT_ID, STANDIN_REGION);
   const [s3rver, dynalite] = await Promise.all([startS3rver(), startDynalite()]);
   const clients = standInClients(s3rver.endpoint, dynalite.endpoint);
   await createPipelineStorage(clients, { bucket, table: names.tableName }, config);
@@ -136,7 +135,7 @@ export async function startLocalPipeline({
     ({
       functionName: names.functionName,
       functionVersion: '$LATEST',
-      invokedFunctionArn: `arn:aws:lambda:${STANDIN_REGION}:${LOCAL_ACCOUNT_ID}:function:${names.functionName}`,
+      invokedFunctionArn: `arn:aws:lambda:${STANDIN_REGION}:${STANDIN_ACCOUNT_ID}:function:${names.functionName}`,
       memoryLimitInMB: String(config.lambdaMemoryMb),
       awsRequestId: randomUUID(),
       logGroupName: names.logGroupName,

@@ -32,6 +32,8 @@ export interface StandIn {
 
 export const STANDIN_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 export const STANDIN_REGION = 'us-east-1';
+/** The account the stand-ins' resources are named for (the bucket name carries it). */
+export const STANDIN_ACCOUNT_ID = '000000000000';
 
 const listen = (server: http.Server, scheme = 'http'): Promise<string> =>
   new Promise((resolve, reject) => {
