@@ -29,7 +29,7 @@ import { buildHandler, HANDLER_BUNDLE } from './build-handler';
 import { startCapacityProxy } from './lib/capacity';
 import { root, runMain } from './lib/cli';
 import { startMoto } from './lib/moto';
-import { runSoak, runTap, soakVerdict } from './lib/soak';
+import { runSoak, runTap, soakVerdict, tapEnvironment } from './lib/soak';
 import { putRecord, s3Event, s3Record } from './lib/s3-events';
 import {
   createPipelineStorage,
@@ -423,19 +423,9 @@ export async function measureReconcileCapacity(config: TapConfig): Promise<Recon
         await new Promise((resolve) => setTimeout(resolve, 1000 / LIVE_WRITES_PER_SECOND));
       }
     })();
-    const env = {
-      ...process.env,
-      AWS_ENDPOINT_URL_S3: moto.endpoint,
-      AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
-      S3_FORCE_PATH_STYLE: 'true',
-      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-      AWS_REGION: STANDIN_REGION,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    };
     const run = await runTap<ReconcileJson>(
       ['reconcile', '--repair', '--json', '--bucket', names.bucket, '--table', names.table],
-      env,
+      tapEnvironment({ s3: moto.endpoint, dynamodb: proxy.endpoint }, credentials),
       path.join(WORK, 'reconcile'),
     ).finally(() => (live.done = true));
     await writer;

@@ -147,6 +147,25 @@ export function runTap<T>(
   });
 }
 
+/**
+ * What `tap` runs with against stand-ins: this process's environment plus their endpoints (SQS when
+ * given), the credentials, the stand-ins' region and path-style S3.
+ */
+export const tapEnvironment = (
+  endpoints: { readonly s3: string; readonly dynamodb: string; readonly sqs?: string },
+  credentials: { readonly accessKeyId: string; readonly secretAccessKey: string },
+): NodeJS.ProcessEnv => ({
+  ...process.env,
+  AWS_ENDPOINT_URL_S3: endpoints.s3,
+  AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+  ...(endpoints.sqs ? { AWS_ENDPOINT_URL_SQS: endpoints.sqs } : {}),
+  S3_FORCE_PATH_STYLE: 'true',
+  AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+  AWS_REGION: STANDIN_REGION,
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+});
+
 /** The function may not read outage/ objects while `denied.now`: a bucket policy mistake, until fixed. */
 function outageRule(denied: { now: boolean }): FaultRule {
   return (request) =>
@@ -283,16 +302,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     // The operator fixes the policy, redrives the failure queue, then reconciles.
     denied.now = false;
     const env = {
-      ...process.env,
-      AWS_ENDPOINT_URL_S3: s3Proxy.endpoint,
-      AWS_ENDPOINT_URL_DYNAMODB: ddbProxy.endpoint,
-      AWS_ENDPOINT_URL_SQS: moto.endpoint,
-      S3_FORCE_PATH_STYLE: 'true',
-      AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-      AWS_REGION: STANDIN_REGION,
+      ...tapEnvironment({ s3: s3Proxy.endpoint, dynamodb: ddbProxy.endpoint, sqs: moto.endpoint }, CREDENTIALS),
       AWS_MAX_ATTEMPTS: String(config.sdkMaxAttempts),
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
     recorded.push(functionCalls.save());
     const on = ['--bucket', bucket, '--table', table];
