@@ -27,7 +27,7 @@ import { mapBounded } from '../handler/concurrency';
 import { readItem } from '../handler/item';
 import { buildHandler, HANDLER_BUNDLE } from './build-handler';
 import { startCapacityProxy } from './lib/capacity';
-import { root, runMain } from './lib/cli';
+import { root, run, runMain } from './lib/cli';
 import { startMoto } from './lib/moto';
 import { runSoak, runTap, soakVerdict, tapEnvironment } from './lib/soak';
 import { putRecord, s3Event, s3Record } from './lib/s3-events';
@@ -335,26 +335,13 @@ async function measurePlan(): Promise<number> {
 }
 
 /** One reconcile run over a made-up bucket of `versions` versions, in its own process (bench/reconcile-memory.ts). */
-function reconcileMemoryRun(versions: number): Promise<MemoryRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--require', 'tsx/cjs', path.join(root, 'bench', 'reconcile-memory.ts'), String(versions)],
-      {
-        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-3000)));
-    child.on('close', (code) =>
-      code === 0
-        ? resolve(JSON.parse(stdout) as MemoryRun)
-        : reject(new Error(`reconcile-memory failed (${code}): ${stderr}`)),
-    );
-  });
+async function reconcileMemoryRun(versions: number): Promise<MemoryRun> {
+  const { stdout } = await run(
+    process.execPath,
+    ['--require', 'tsx/cjs', path.join(root, 'bench', 'reconcile-memory.ts'), String(versions)],
+    { env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }, quiet: true },
+  );
+  return JSON.parse(stdout) as MemoryRun;
 }
 
 /** Reconcile's peak RSS at 10,000 and at 100,000 versions (medians of RUNS). */
