@@ -58,7 +58,7 @@ import {
 import { startMoto } from './lib/moto';
 import { putRecord, s3Event } from './lib/s3-events';
 import { readMetadataItem, runBundleInChild, standInEnvironment, startFaultProxy } from './lib/standins';
-import { callsFileOf, CallsHeader, recordCallsTo, recordSdkCalls } from './lib/iam/calls-file';
+import { callsFileOf, callsHeader, recordCallsTo, recordOptionsFor, recordSdkCalls } from './lib/iam/calls-file';
 import { createRecorder } from './lib/iam/recorder';
 import { recordingRule } from './lib/iam/wire';
 import { stackUnderProof } from './lib/iam/stack';
@@ -315,27 +315,11 @@ const e2eStack = (kmsKeyArn: string) =>
     keyId: kmsKeyArn.split('/').pop(),
   });
 
-const callsHeader = (
-  source: string,
-  kmsKeyArn: string,
-  caller: CallsHeader['caller'],
-  command?: string,
-): CallsHeader => ({
-  kind: 'tap-iam-calls',
-  source,
-  deployment: e2eStack(kmsKeyArn).deployment,
-  synthEnv: E2E_TAP_ENV,
-  transport: 'recorded',
-  caller,
-  ...(command ? { command } : {}),
-});
-
 /** A TLS proxy in front of moto that records every call the bundle makes into .work/iam-calls/e2e.jsonl. */
 async function recordingProxy(motoEndpoint: string, kmsKeyArn: string) {
   const stack = e2eStack(kmsKeyArn);
-  const recorder = recordCallsTo(callsFileOf('e2e'), callsHeader('e2e', kmsKeyArn, 'function'));
-  const options = { account: FAKE_ACCOUNT_ID, encryption: stack.encryption, sourceFunctionArn: stack.functionArn };
-  const proxy = await startFaultProxy(motoEndpoint, recordingRule(recorder, options), { tls: true });
+  const recorder = recordCallsTo(callsFileOf('e2e'), callsHeader(stack, 'e2e'));
+  const proxy = await startFaultProxy(motoEndpoint, recordingRule(recorder, recordOptionsFor(stack)), { tls: true });
   return { proxy, recorder };
 }
 
@@ -503,7 +487,7 @@ async function main() {
   const preflightCalls = createRecorder();
   const stopRecording = recordSdkCalls(
     preflightCalls,
-    { account: FAKE_ACCOUNT_ID, encryption: e2eStack(FAKE_KEY_ARN).encryption },
+    recordOptionsFor(e2eStack(FAKE_KEY_ARN), 'operator'),
     () => recordingPreflight,
   );
   const record = (on: boolean) => (recordingPreflight = on);
@@ -516,7 +500,7 @@ async function main() {
     // Written now that the key exists: its policy is the one the preflight's KMS calls are checked against.
     recordCallsTo(
       callsFileOf('e2e-preflight'),
-      callsHeader('e2e', deployed.kmsKeyArn, 'operator', 'tap preflight'),
+      callsHeader(e2eStack(deployed.kmsKeyArn), 'e2e', { caller: 'operator', command: 'tap preflight' }),
     ).record(...preflightCalls.calls);
     step('Checking the deployed resources through the AWS SDK against the resolved configuration');
     const names = resourceNames(config);

@@ -22,7 +22,7 @@ import {
   STANDIN_REGION,
 } from './standins';
 import { putRecord, s3Event } from './s3-events';
-import { callsFileOf, recordCallsTo } from './iam/calls-file';
+import { callsFileOf, callsHeader, recordCallsTo, recordOptionsFor } from './iam/calls-file';
 import { recordingRule } from './iam/wire';
 import { stackUnderProof } from './iam/stack';
 import type { CallRecorder } from './iam/recorder';
@@ -75,22 +75,13 @@ export const tapVariables = (env: NodeJS.ProcessEnv): Record<string, string> =>
  * .work/iam-calls/<source>.jsonl; the stack under proof is the one synthesized with this process's TAP_*.
  */
 async function recordingProxies(source: string, endpoints: { s3: string; dynamodb: string }) {
-  const synthEnv = tapVariables(process.env);
-  const deployment = { account: STANDIN_ACCOUNT_ID, region: STANDIN_REGION, partition: 'aws' };
-  const stack = stackUnderProof(synthEnv, deployment);
-  const recorder = recordCallsTo(callsFileOf(source), {
-    kind: 'tap-iam-calls',
-    source,
-    deployment,
-    synthEnv,
-    transport: 'recorded',
-    caller: 'function',
-  });
-  const rule = recordingRule(recorder, {
+  const stack = stackUnderProof(tapVariables(process.env), {
     account: STANDIN_ACCOUNT_ID,
-    encryption: stack.encryption,
-    sourceFunctionArn: stack.functionArn,
+    region: STANDIN_REGION,
+    partition: 'aws',
   });
+  const recorder = recordCallsTo(callsFileOf(source), callsHeader(stack, source));
+  const rule = recordingRule(recorder, recordOptionsFor(stack));
   const [s3, dynamodb] = await Promise.all([
     startFaultProxy(endpoints.s3, rule, { tls: true }),
     startFaultProxy(endpoints.dynamodb, rule, { tls: true }),
