@@ -47,6 +47,8 @@ export interface BenchResults {
     /** A backfill with --repair against the capacity proxy, live writes alongside. */
     readonly capacity: {
       readonly objects: number;
+      /** Live writes a second alongside the backfill. */
+      readonly liveWritesPerSecond: number;
       readonly json: ReconcileJson;
       readonly ms: number;
       readonly liveWrites: number;
@@ -68,8 +70,6 @@ export interface BenchResults {
 export type ReconcileResults = NonNullable<BenchResults['reconcile']>;
 
 const fmt = (n: number, digits = 2) => n.toFixed(digits);
-/** Live writes a second alongside the capacity run (scripts/bench.ts). */
-const LIVE_RATE = 40;
 const seconds = (t: Timed) => `${fmt(t.ms / 1000)} s`;
 const table = (header: string[], rows: string[][]) => [
   `| ${header.join(' | ')} |`,
@@ -231,7 +231,7 @@ function reconcileSection(r: BenchResults): string[] {
     '',
     `Memory: one report-only run over ${small.versions.toLocaleString('en-US')} and ${large.versions.toLocaleString('en-US')} versions (4 per key, a delete marker on every fourth key, ${small.missing} / ${large.missing} missing items and ${small.extra} / ${large.extra} items of absent keys), each in a process of its own (\`bench/reconcile-memory.ts\`), peak RSS from the kernel: ${fmt(small.maxRssKb / 1024, 0)} MB and ${fmt(large.maxRssKb / 1024, 0)} MB (${perSecond(small)}, ${perSecond(large)}). The listing and table pages come from \`bench/fake-aws.ts\`: real SDK clients whose \`send()\` makes each ListObjectVersions, Query and Scan page up as it is asked for, in that process, so that no bucket or table is held anywhere; reconcile's engine (\`cli/reconcile/run.ts\`) runs unchanged on them. Measured through HTTP instead (a fake server on loopback, the CLI as a child process), peak RSS grows with the run's length even though the live heap after each garbage collection stays flat: that is V8 sizing its heap for the SDK's per-request garbage, not anything reconcile keeps (README, \`tap reconcile\`).`,
     '',
-    `Capacity: \`tap reconcile --repair\` backfilling ${c.objects.toLocaleString('en-US')} objects that predate the stack (moto's S3) into an empty table behind the capacity proxy (dynalite, the stack's 100 WCU / 100 RCU enforced with 1 s of burst), while live writes took ${LIVE_RATE} WCU/s: ${c.json.repaired} items written in ${fmt(c.ms / 1000, 1)} s at ${fmt(c.json.capacity.sustainedWriteUnitsPerSecond ?? 0, 1)} WCU/s against its limit of ${c.json.capacity.writeUnitsPerSecond} (--write-share 0.5), ${c.json.capacity.throttled} of its writes throttled, ${c.liveThrottled} of ${c.liveWrites} live writes throttled, the table's busiest second ${c.peakWriteUnitsPerSecond} WCU of 100.`,
+    `Capacity: \`tap reconcile --repair\` backfilling ${c.objects.toLocaleString('en-US')} objects that predate the stack (moto's S3) into an empty table behind the capacity proxy (dynalite, the stack's 100 WCU / 100 RCU enforced with 1 s of burst), while live writes took ${c.liveWritesPerSecond} WCU/s: ${c.json.repaired} items written in ${fmt(c.ms / 1000, 1)} s at ${fmt(c.json.capacity.sustainedWriteUnitsPerSecond ?? 0, 1)} WCU/s against its limit of ${c.json.capacity.writeUnitsPerSecond} (--write-share 0.5), ${c.json.capacity.throttled} of its writes throttled, ${c.liveThrottled} of ${c.liveWrites} live writes throttled, the table's busiest second ${c.peakWriteUnitsPerSecond} WCU of 100.`,
     '',
   ];
 }

@@ -7,14 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import {
-  AttributeValue,
-  DynamoDBClient,
-  PutItemCommand,
-  ScanCommand,
-  ScanCommandOutput,
-} from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { functionEnvironment, HANDLER_BUNDLE_DIR, projectConfig, resourceNames, TapConfig } from '../config';
 import { prepareBaselineApp } from '../bench/baseline-app';
 import type { WorkerContext, WorkerResult } from '../bench/invoke-worker';
@@ -34,18 +27,20 @@ import { mapBounded } from '../handler/concurrency';
 import { readItem } from '../handler/item';
 import { buildHandler, HANDLER_BUNDLE } from './build-handler';
 import { startCapacityProxy } from './lib/capacity';
-import { root, runMain } from './lib/cli';
+import { root, run, runMain } from './lib/cli';
 import { startMoto } from './lib/moto';
-import { runSoak, runTap, soakVerdict } from './lib/soak';
+import { runSoak, runTap, soakVerdict, tapEnvironment } from './lib/soak';
 import { putRecord, s3Event, s3Record } from './lib/s3-events';
 import {
   createPipelineStorage,
   ProxiedRequest,
+  scanItems,
   standInClients,
   standInEnvironment,
   startDynalite,
   startFaultProxy,
   startS3rver,
+  STANDIN_ACCOUNT_ID,
   STANDIN_REGION,
 } from './lib/standins';
 import { validate } from './validate';
@@ -65,9 +60,11 @@ const CONCURRENCY = 10;
 const IO_FLOOR_MS = Number(process.env.BENCH_AWS_IO_MS ?? 40);
 /** The memory rule's budget for the estimated cold init. */
 const COLD_INIT_BUDGET_MS = 500;
-const LOCAL_ACCOUNT_ID = '000000000000';
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+/** The middle item by `value` (of an even count, the lower of the two middle ones). */
+const medianBy = <T>(items: readonly T[], value: (item: T) => number): T =>
+  [...items].sort((a, b) => value(a) - value(b))[Math.floor((items.length - 1) / 2)];
+const median = (xs: number[]) => medianBy(xs, (x) => x);
 const log = (message: string) => console.log(`[bench] ${message}`);
 
 /** Wall time and peak RSS (the largest process in the tree, from GNU time) of a command. */
@@ -244,19 +241,6 @@ export function awsLikeItemBytes(config: TapConfig): number {
   return itemBytes(JSON.parse(JSON.stringify(item)));
 }
 
-async function scanAll(clients: ReturnType<typeof standInClients>, table: string): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let lastKey: Record<string, AttributeValue> | undefined;
-  do {
-    const page: ScanCommandOutput = await clients.dynamodb.send(
-      new ScanCommand({ TableName: table, ExclusiveStartKey: lastKey }),
-    );
-    items.push(...(page.Items ?? []).map((i) => unmarshall(i)));
-    lastKey = page.LastEvaluatedKey;
-  } while (lastKey);
-  return items;
-}
-
 /** Uploads UPLOADS copies of a PNG; writes the events S3 would send, and one late event for cold runs. */
 async function uploadEvents(clients: ReturnType<typeof standInClients>, bucket: string) {
   const sample = fs.readFileSync(path.join(root, 'samples', 'pixel.png'));
@@ -287,7 +271,7 @@ function workerInputs(config: TapConfig, endpoints: { s3: string; dynamodb: stri
   const context: WorkerContext = {
     functionName: names.functionName,
     memoryLimitInMB: String(config.lambdaMemoryMb),
-    invokedFunctionArn: `arn:aws:lambda:${STANDIN_REGION}:${LOCAL_ACCOUNT_ID}:function:${names.functionName}`,
+    invokedFunctionArn: `arn:aws:lambda:${STANDIN_REGION}:${STANDIN_ACCOUNT_ID}:function:${names.functionName}`,
   };
   const contextFile = path.join(WORK, 'context.json');
   fs.writeFileSync(contextFile, JSON.stringify(context));
@@ -306,7 +290,7 @@ async function measureThroughput(
 ): Promise<Pick<BenchResults, 'throughput' | 'single' | 'perObject'>> {
   log(`throughput: ${UPLOADS} uploads to s3rver, one event each, ${CONCURRENCY} invocations at once`);
   const names = resourceNames(config);
-  const bucket = names.bucketName(LOCAL_ACCOUNT_ID, STANDIN_REGION);
+  const bucket = names.bucketName(STANDIN_ACCOUNT_ID, STANDIN_REGION);
   const [s3rver, dynalite] = await Promise.all([startS3rver(), startDynalite()]);
   const s3Proxy = await startFaultProxy(s3rver.endpoint, () => undefined);
   const ddbProxy = await startFaultProxy(dynalite.endpoint, () => undefined);
@@ -319,7 +303,7 @@ async function measureThroughput(
     if (throughput.failures > 0) throw new Error(`${throughput.failures} invocations failed`);
     const perUpload = (requests: ProxiedRequest[], test: (r: ProxiedRequest) => boolean) =>
       requests.filter(test).length / UPLOADS;
-    const sizes = (await scanAll(clients, names.tableName)).map(itemBytes);
+    const sizes = (await scanItems(clients.dynamodb, names.tableName)).map(itemBytes);
     const perObject = {
       head: perUpload(s3Proxy.requests, (r) => r.method === 'HEAD'),
       get: perUpload(s3Proxy.requests, (r) => r.method === 'GET'),
@@ -330,7 +314,7 @@ async function measureThroughput(
     };
     const singles: WorkerResult[] = [];
     for (let i = 0; i < RUNS; i++) singles.push(await runWorker(worker, [events.one, '1', contextFile], env));
-    const single = singles.sort((a, b) => a.maxRssKb - b.maxRssKb)[Math.floor((singles.length - 1) / 2)];
+    const single = medianBy(singles, (r) => r.maxRssKb);
     return { throughput, single, perObject };
   } finally {
     clients.s3.destroy();
@@ -351,26 +335,13 @@ async function measurePlan(): Promise<number> {
 }
 
 /** One reconcile run over a made-up bucket of `versions` versions, in its own process (bench/reconcile-memory.ts). */
-function reconcileMemoryRun(versions: number): Promise<MemoryRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--require', 'tsx/cjs', path.join(root, 'bench', 'reconcile-memory.ts'), String(versions)],
-      {
-        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-3000)));
-    child.on('close', (code) =>
-      code === 0
-        ? resolve(JSON.parse(stdout) as MemoryRun)
-        : reject(new Error(`reconcile-memory failed (${code}): ${stderr}`)),
-    );
-  });
+async function reconcileMemoryRun(versions: number): Promise<MemoryRun> {
+  const { stdout } = await run(
+    process.execPath,
+    ['--require', 'tsx/cjs', path.join(root, 'bench', 'reconcile-memory.ts'), String(versions)],
+    { env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }, quiet: true },
+  );
+  return JSON.parse(stdout) as MemoryRun;
 }
 
 /** Reconcile's peak RSS at 10,000 and at 100,000 versions (medians of RUNS). */
@@ -385,7 +356,7 @@ export async function measureReconcileMemory(): Promise<ReconcileResults['memory
       );
       runs.push(run);
     }
-    return runs.sort((a, b) => a.maxRssKb - b.maxRssKb)[Math.floor((runs.length - 1) / 2)];
+    return medianBy(runs, (r) => r.maxRssKb);
   };
   return { small: await medianRun(10_000), large: await medianRun(100_000) };
 }
@@ -439,19 +410,9 @@ export async function measureReconcileCapacity(config: TapConfig): Promise<Recon
         await new Promise((resolve) => setTimeout(resolve, 1000 / LIVE_WRITES_PER_SECOND));
       }
     })();
-    const env = {
-      ...process.env,
-      AWS_ENDPOINT_URL_S3: moto.endpoint,
-      AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
-      S3_FORCE_PATH_STYLE: 'true',
-      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-      AWS_REGION: STANDIN_REGION,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    };
     const run = await runTap<ReconcileJson>(
       ['reconcile', '--repair', '--json', '--bucket', names.bucket, '--table', names.table],
-      env,
+      tapEnvironment({ s3: moto.endpoint, dynamodb: proxy.endpoint }, credentials),
       path.join(WORK, 'reconcile'),
     ).finally(() => (live.done = true));
     await writer;
@@ -462,6 +423,7 @@ export async function measureReconcileCapacity(config: TapConfig): Promise<Recon
     );
     return {
       objects: BACKFILL_OBJECTS,
+      liveWritesPerSecond: LIVE_WRITES_PER_SECOND,
       json: run.json,
       ms: run.ms,
       liveWrites: live.writes,

@@ -9,7 +9,6 @@
 //     function's role (STS AssumeRole), where a call outside the role's policy is refused;
 //   - every call the bundle makes is read off the wire (a TLS recording proxy in front of moto) into
 //     .work/iam-calls/e2e.jsonl, and the preflight's calls into e2e-preflight.jsonl, for npm run security.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -46,12 +45,20 @@ import {
 import { IAMClient } from '@aws-sdk/client-iam';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { CheckResult, openPreflightClients, runPreflight } from '../cli/preflight/run';
-import { describeError, info, root, run, runMain, step } from './lib/cli';
-import { FAKE_ACCOUNT_ID, prepareStack, synth, terraformEnv, writeCliConfig } from './lib/terraform';
+import { describeError, info, root, runMain, step } from './lib/cli';
+import {
+  FAKE_ACCOUNT_ID,
+  PlanJson,
+  prepareStack,
+  synth,
+  terraformEnv,
+  terraformIn,
+  writeCliConfig,
+} from './lib/terraform';
 import { startMoto } from './lib/moto';
 import { putRecord, s3Event } from './lib/s3-events';
 import { readMetadataItem, runBundleInChild, standInEnvironment, startFaultProxy } from './lib/standins';
-import { callsFileOf, CallsHeader, recordCallsTo, recordSdkCalls } from './lib/iam/calls-file';
+import { callsFileOf, callsHeader, recordCallsTo, recordOptionsFor, recordSdkCalls } from './lib/iam/calls-file';
 import { createRecorder } from './lib/iam/recorder';
 import { recordingRule } from './lib/iam/wire';
 import { stackUnderProof } from './lib/iam/stack';
@@ -99,27 +106,7 @@ const sorted = (values: readonly string[] | undefined) => [...(values ?? [])].so
 const sortedEntries = (o: Record<string, string> | undefined) =>
   Object.entries(o ?? {}).sort(([a], [b]) => a.localeCompare(b));
 
-/**
- * Terraform as the README's way out runs it: `terraform -chdir=<dir> <args>` from the project folder,
- * each command printed as run.
- */
-function terraformChdir(dir: string, env: NodeJS.ProcessEnv) {
-  const chdir = `-chdir=${path.relative(root, dir)}`;
-  return {
-    run: (args: string[]) => {
-      info(`$ terraform ${chdir} ${args.join(' ')}`);
-      return run('terraform', [chdir, ...args], { cwd: root, env, quiet: true });
-    },
-    json: <T>(args: string[]): T => {
-      info(`$ terraform ${chdir} ${args.join(' ')}`);
-      return JSON.parse(
-        execFileSync('terraform', [chdir, ...args], { cwd: root, env, maxBuffer: 64 << 20 }).toString(),
-      ) as T;
-    },
-  };
-}
-
-type Terraform = ReturnType<typeof terraformChdir>;
+type Terraform = ReturnType<typeof terraformIn>;
 interface Outputs {
   bucket: string;
   tableName: string;
@@ -144,13 +131,16 @@ async function prepareDeployment(motoEndpoint: string, dir: string, synthEnv: No
   for (const r of replaced)
     info(`  data.archive_file.${r.name} -> ${path.relative(root, r.zipFile)} (sha256 ${r.hash})`);
   const cli = writeCliConfig(path.join(root, '.work'));
-  return terraformChdir(
+  // Terraform as the README's way out runs it: `terraform -chdir=<dir> <args>` from the project folder,
+  // each command printed as run.
+  return terraformIn(
     dir,
     terraformEnv({
       TF_CLI_CONFIG_FILE: cli.file,
       AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
     }),
+    { chdir: true, echo: info },
   );
 }
 
@@ -174,11 +164,8 @@ async function apply(tf: Terraform): Promise<Outputs> {
 /** A second plan shows what moto stores differently from AWS (attributes it does not keep). */
 async function reportDrift(tf: Terraform) {
   await tf.run(['plan', '-input=false', '-no-color', '-lock=false', '-out=drift.tfplan']);
-  type Change = {
-    address: string;
-    change: { actions: string[]; before: Record<string, unknown>; after: Record<string, unknown> };
-  };
-  const drift = tf.json<{ resource_changes?: Change[] }>(['show', '-json', 'drift.tfplan']);
+  type Change = NonNullable<PlanJson['resource_changes']>[number];
+  const drift = tf.json<PlanJson>(['show', '-json', 'drift.tfplan']);
   const drifting = (drift.resource_changes ?? []).filter((c) => !c.change.actions.includes('no-op'));
   const changedAttributes = (c: Change) =>
     Object.keys(c.change.after ?? {}).filter(
@@ -328,27 +315,11 @@ const e2eStack = (kmsKeyArn: string) =>
     keyId: kmsKeyArn.split('/').pop(),
   });
 
-const callsHeader = (
-  source: string,
-  kmsKeyArn: string,
-  caller: CallsHeader['caller'],
-  command?: string,
-): CallsHeader => ({
-  kind: 'tap-iam-calls',
-  source,
-  deployment: e2eStack(kmsKeyArn).deployment,
-  synthEnv: E2E_TAP_ENV,
-  transport: 'recorded',
-  caller,
-  ...(command ? { command } : {}),
-});
-
 /** A TLS proxy in front of moto that records every call the bundle makes into .work/iam-calls/e2e.jsonl. */
 async function recordingProxy(motoEndpoint: string, kmsKeyArn: string) {
   const stack = e2eStack(kmsKeyArn);
-  const recorder = recordCallsTo(callsFileOf('e2e'), callsHeader('e2e', kmsKeyArn, 'function'));
-  const options = { account: FAKE_ACCOUNT_ID, encryption: stack.encryption, sourceFunctionArn: stack.functionArn };
-  const proxy = await startFaultProxy(motoEndpoint, recordingRule(recorder, options), { tls: true });
+  const recorder = recordCallsTo(callsFileOf('e2e'), callsHeader(stack, 'e2e'));
+  const proxy = await startFaultProxy(motoEndpoint, recordingRule(recorder, recordOptionsFor(stack)), { tls: true });
   return { proxy, recorder };
 }
 
@@ -397,12 +368,6 @@ const refused = (error: unknown): boolean => {
   );
 };
 
-/**
- * moto's own IAM authorizer on: the bundled handler runs with the function role's credentials (STS
- * AssumeRole by a user moto issued a key to), its calls succeed, and calls outside the role's policy
- * (s3:PutObject, dynamodb:Scan) are refused by moto. See scripts/lib/iam/moto-auth.ts for what moto
- * checks and what e2e had to add in moto for it (the trust policy naming that user; DynamoDB on "*").
- */
 /** The refusal in one line: the SDK's error, or the error code of the XML body it could not parse. */
 const refusal = (error: unknown): string => {
   const body = (error as { $responseBodyText?: string }).$responseBodyText ?? '';
@@ -412,6 +377,12 @@ const refusal = (error: unknown): string => {
     : describeError(error);
 };
 
+/**
+ * moto's own IAM authorizer on: the bundled handler runs with the function role's credentials (STS
+ * AssumeRole by a user moto issued a key to), its calls succeed, and calls outside the role's policy
+ * (s3:PutObject, dynamodb:Scan) are refused by moto. See scripts/lib/iam/moto-auth.ts for what moto
+ * checks and what e2e had to add in moto for it (the trust policy naming that user; DynamoDB on "*").
+ */
 async function checkUnderMotoAuth(
   clients: { s3: S3Client; dynamodb: DynamoDBClient },
   endpoints: { moto: string; bundle: string },
@@ -516,7 +487,7 @@ async function main() {
   const preflightCalls = createRecorder();
   const stopRecording = recordSdkCalls(
     preflightCalls,
-    { account: FAKE_ACCOUNT_ID, encryption: e2eStack(FAKE_KEY_ARN).encryption },
+    recordOptionsFor(e2eStack(FAKE_KEY_ARN), 'operator'),
     () => recordingPreflight,
   );
   const record = (on: boolean) => (recordingPreflight = on);
@@ -529,7 +500,7 @@ async function main() {
     // Written now that the key exists: its policy is the one the preflight's KMS calls are checked against.
     recordCallsTo(
       callsFileOf('e2e-preflight'),
-      callsHeader('e2e', deployed.kmsKeyArn, 'operator', 'tap preflight'),
+      callsHeader(e2eStack(deployed.kmsKeyArn), 'e2e', { caller: 'operator', command: 'tap preflight' }),
     ).record(...preflightCalls.calls);
     step('Checking the deployed resources through the AWS SDK against the resolved configuration');
     const names = resourceNames(config);

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { info, root, runMain, step } from './lib/cli';
 import { ensureVenv } from './lib/venv';
 import { validate } from './validate';
-import { CallsFile, CallsHeader, readCallsFiles } from './lib/iam/calls-file';
+import { CallsFile, callsHeader, readCallsFiles } from './lib/iam/calls-file';
 import { driveAllPaths } from './lib/iam/paths';
 import { EXAMPLE_DEPLOYMENT } from './lib/iam/policy';
 import { uploadersDocument } from './lib/iam/proof';
@@ -153,17 +153,9 @@ async function proveLeastPrivilege(required: string[]): Promise<number> {
   for (const env of CONFIGURATIONS) {
     const stack = stackUnderProof(env, EXAMPLE_DEPLOYMENT);
     const driven = await driveAllPaths(stack);
-    const header: CallsHeader = {
-      kind: 'tap-iam-calls',
-      source: 'paths',
-      deployment: EXAMPLE_DEPLOYMENT,
-      synthEnv: env,
-      transport: 'recorded',
-      caller: 'function',
-    };
     inProcess.push({
       file: `(${driven.length} handler paths driven here)`,
-      header,
+      header: callsHeader(stack, 'paths'),
       calls: driven.flatMap((d) => d.calls),
     });
   }

@@ -23,6 +23,7 @@ import {
   UpstreamResponse,
 } from './standins';
 import zlib from 'node:zlib';
+import { dynamodbOperation } from './faults';
 
 // ---------------------------------------------------------------- token buckets (pure)
 
@@ -466,7 +467,7 @@ export function capacityLedger(options: CapacityOptions = {}): CapacityLedger {
   const asked = (body: Body) => body.ReturnConsumedCapacity === 'TOTAL' || body.ReturnConsumedCapacity === 'INDEXES';
 
   const admit = (request: ProxiedRequest): FaultResponse | undefined => {
-    const operation = request.headers['x-amz-target']?.toString().split('.')[1] ?? '';
+    const operation = dynamodbOperation(request) ?? '';
     const side = sideOf(operation);
     const body = side && parse(request.body);
     if (!side || !body) return undefined;
@@ -518,7 +519,7 @@ export function capacityLedger(options: CapacityOptions = {}): CapacityLedger {
   };
 
   const learn = (request: ProxiedRequest, response: UpstreamResponse) => {
-    const operation = request.headers['x-amz-target']?.toString().split('.')[1];
+    const operation = dynamodbOperation(request);
     const body = parse(request.body);
     if (response.status !== 200 || !body || (operation !== 'CreateTable' && operation !== 'UpdateTable')) return;
     const table = str(body.TableName);

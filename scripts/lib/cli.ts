@@ -13,22 +13,45 @@ export interface RunOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Collect the output (returned, and quoted on failure) instead of streaming it. */
   readonly quiet?: boolean;
+  /** Resolve with the exit code whatever it is, instead of rejecting when it is not 0. */
+  readonly anyExitCode?: boolean;
 }
 
-/** Runs a command (streaming its output unless quiet); resolves to its duration and output; rejects on failure. */
+export interface RunResult {
+  readonly ms: number;
+  readonly code: number;
+  /** What a quiet run printed: both streams as they came, and each apart. */
+  readonly output: string;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs a command (streaming its output unless quiet); resolves to its duration, exit code and output;
+ * rejects on failure (unless anyExitCode).
+ */
 export function run(
   command: string,
   args: string[],
-  { cwd = root, env = process.env, quiet = false }: RunOptions = {},
-): Promise<{ ms: number; output: string }> {
+  { cwd = root, env = process.env, quiet = false, anyExitCode = false }: RunOptions = {},
+): Promise<RunResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd, env, stdio: quiet ? ['ignore', 'pipe', 'pipe'] : 'inherit' });
     let output = '';
-    if (quiet) for (const stream of [child.stdout, child.stderr]) stream?.on('data', (d) => (output += d));
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d) => {
+      output += d;
+      stdout += d;
+    });
+    child.stderr?.on('data', (d) => {
+      output += d;
+      stderr += d;
+    });
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code === 0) resolve({ ms: Date.now() - started, output });
+      if (code === 0 || anyExitCode) resolve({ ms: Date.now() - started, code: code ?? 1, output, stdout, stderr });
       else
         reject(new Error(`${command} ${args.join(' ')} exited with ${code}${quiet ? `\n${output.slice(-4000)}` : ''}`));
     });

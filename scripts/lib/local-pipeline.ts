@@ -18,15 +18,14 @@ import {
   startDynalite,
   startFaultProxy,
   startS3rver,
+  STANDIN_ACCOUNT_ID,
   STANDIN_REGION,
 } from './standins';
 import { putRecord, s3Event } from './s3-events';
-import { callsFileOf, recordCallsTo } from './iam/calls-file';
+import { callsFileOf, callsHeader, recordCallsTo, recordOptionsFor } from './iam/calls-file';
 import { recordingRule } from './iam/wire';
 import { stackUnderProof } from './iam/stack';
 import type { CallRecorder } from './iam/recorder';
-
-export const LOCAL_ACCOUNT_ID = '000000000000';
 
 const CONTENT_TYPES: Record<string, string> = {
   txt: 'text/plain',
@@ -76,22 +75,13 @@ export const tapVariables = (env: NodeJS.ProcessEnv): Record<string, string> =>
  * .work/iam-calls/<source>.jsonl; the stack under proof is the one synthesized with this process's TAP_*.
  */
 async function recordingProxies(source: string, endpoints: { s3: string; dynamodb: string }) {
-  const synthEnv = tapVariables(process.env);
-  const deployment = { account: LOCAL_ACCOUNT_ID, region: STANDIN_REGION, partition: 'aws' };
-  const stack = stackUnderProof(synthEnv, deployment);
-  const recorder = recordCallsTo(callsFileOf(source), {
-    kind: 'tap-iam-calls',
-    source,
-    deployment,
-    synthEnv,
-    transport: 'recorded',
-    caller: 'function',
+  const stack = stackUnderProof(tapVariables(process.env), {
+    account: STANDIN_ACCOUNT_ID,
+    region: STANDIN_REGION,
+    partition: 'aws',
   });
-  const rule = recordingRule(recorder, {
-    account: LOCAL_ACCOUNT_ID,
-    encryption: stack.encryption,
-    sourceFunctionArn: stack.functionArn,
-  });
+  const recorder = recordCallsTo(callsFileOf(source), callsHeader(stack, source));
+  const rule = recordingRule(recorder, recordOptionsFor(stack));
   const [s3, dynamodb] = await Promise.all([
     startFaultProxy(endpoints.s3, rule, { tls: true }),
     startFaultProxy(endpoints.dynamodb, rule, { tls: true }),
@@ -112,7 +102,7 @@ export async function startLocalPipeline({
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const config = projectConfig();
   const names = resourceNames(config);
-  const bucket = names.bucketName(LOCAL_ACCOUNT_ID, STANDIN_REGION);
+  const bucket = names.bucketName(STANDIN_ACCOUNT_ID, STANDIN_REGION);
   const [s3rver, dynalite] = await Promise.all([startS3rver(), startDynalite()]);
   const clients = standInClients(s3rver.endpoint, dynalite.endpoint);
   await createPipelineStorage(clients, { bucket, table: names.tableName }, config);
@@ -136,7 +126,7 @@ export async function startLocalPipeline({
     ({
       functionName: names.functionName,
       functionVersion: '$LATEST',
-      invokedFunctionArn: `arn:aws:lambda:${STANDIN_REGION}:${LOCAL_ACCOUNT_ID}:function:${names.functionName}`,
+      invokedFunctionArn: `arn:aws:lambda:${STANDIN_REGION}:${STANDIN_ACCOUNT_ID}:function:${names.functionName}`,
       memoryLimitInMB: String(config.lambdaMemoryMb),
       awsRequestId: randomUUID(),
       logGroupName: names.logGroupName,

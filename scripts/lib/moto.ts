@@ -67,10 +67,10 @@ export const launcherArgs = (options: MotoOptions): string[] => [
 ];
 
 /**
- * One request to moto; resolves to the HTTP status. The certificate of an `ssl` moto is self-signed
- * and made at start-up: it is not verified, for this loopback server only.
+ * One request to moto (with `body`, if given); resolves to the HTTP status. The certificate of an
+ * `ssl` moto is self-signed and made at start-up: it is not verified, for this loopback server only.
  */
-export function motoRequest(endpoint: string, method: string, requestPath: string): Promise<number> {
+export function motoRequest(endpoint: string, method: string, requestPath: string, body?: string): Promise<number> {
   const url = new URL(requestPath, endpoint);
   const send = url.protocol === 'https:' ? https.request : http.request;
   return new Promise((resolve, reject) => {
@@ -79,7 +79,7 @@ export function motoRequest(endpoint: string, method: string, requestPath: strin
       response.on('end', () => resolve(response.statusCode ?? 0));
     });
     request.on('error', reject);
-    request.end();
+    request.end(body);
   });
 }
 

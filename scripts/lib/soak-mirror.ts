@@ -2,8 +2,8 @@
 // soak does not grade reconcile with reconcile's code: the whole listing and the whole table, compared
 // in memory (soak buckets are small).
 import { ListObjectVersionsCommand, ListObjectVersionsCommandOutput, S3Client } from '@aws-sdk/client-s3';
-import { AttributeValue, DynamoDBClient, ScanCommand, ScanCommandOutput } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { scanItems } from './standins';
 
 export interface MirrorCheck {
   /** Versions and delete markers in the bucket. */
@@ -42,19 +42,6 @@ async function everyVersion(s3: S3Client, bucket: string): Promise<Map<string, L
   return listed;
 }
 
-async function everyItem(dynamodb: DynamoDBClient, table: string): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let start: Record<string, AttributeValue> | undefined;
-  do {
-    const page: ScanCommandOutput = await dynamodb.send(
-      new ScanCommand({ TableName: table, ExclusiveStartKey: start, ConsistentRead: true }),
-    );
-    items.push(...(page.Items ?? []).map((i) => unmarshall(i)));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return items;
-}
-
 export async function checkMirror(
   s3: S3Client,
   dynamodb: DynamoDBClient,
@@ -62,7 +49,7 @@ export async function checkMirror(
   table: string,
 ): Promise<MirrorCheck> {
   const listed = await everyVersion(s3, bucket);
-  const items = await everyItem(dynamodb, table);
+  const items = await scanItems(dynamodb, table, { consistentRead: true });
   const tally = (counts: Record<string, number>, name: unknown) => {
     counts[String(name)] = (counts[String(name)] ?? 0) + 1;
   };

@@ -10,7 +10,6 @@
 // independent comparison of the listing with the table (soak-mirror.ts) must find no difference.
 // Every call of the handler (as the function) and of the three tap runs (as the operator) is recorded
 // for npm run security (iam/soak-calls.ts).
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { S3Event } from 'aws-lambda';
@@ -24,7 +23,7 @@ import { createHandler, InvocationSummary } from '../../handler/process';
 import { inFunctionScope, recordingExecArgv } from './iam/calls-file';
 import type { ReconcileJson } from '../../cli/commands/reconcile';
 import { startCapacityProxy } from './capacity';
-import { root } from './cli';
+import { root, run } from './cli';
 import { DeliveryCounts, deliverAsync, duplicateShare, reorderWithin } from './delivery';
 import {
   dynamodbOperation,
@@ -118,34 +117,45 @@ const CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
  * Runs `tap args...` as an operator would (node bin/tap.js), with `env`; parses its JSON output.
  * `execArgv`: node options before it (recordingExecArgv, to record its calls).
  */
-export function runTap<T>(
+export async function runTap<T>(
   args: readonly string[],
   env: NodeJS.ProcessEnv,
   cwd: string,
   execArgv: readonly string[] = [],
 ): Promise<TapRun<T>> {
-  const started = Date.now();
   fs.mkdirSync(cwd, { recursive: true });
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...execArgv, path.join(root, 'bin', 'tap.js'), ...args], { cwd, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      try {
-        resolve({ code: code ?? 1, json: JSON.parse(stdout) as T, stderr, ms: Date.now() - started });
-      } catch {
-        reject(
-          new Error(
-            `tap ${args.join(' ')} exited ${code} without JSON:\n${stdout.slice(-2000)}\n${stderr.slice(-2000)}`,
-          ),
-        );
-      }
-    });
-  });
+  const { code, stdout, stderr, ms } = await run(
+    process.execPath,
+    [...execArgv, path.join(root, 'bin', 'tap.js'), ...args],
+    { cwd, env, quiet: true, anyExitCode: true },
+  );
+  try {
+    return { code, json: JSON.parse(stdout) as T, stderr, ms };
+  } catch {
+    throw new Error(
+      `tap ${args.join(' ')} exited ${code} without JSON:\n${stdout.slice(-2000)}\n${stderr.slice(-2000)}`,
+    );
+  }
 }
+
+/**
+ * What `tap` runs with against stand-ins: this process's environment plus their endpoints (SQS when
+ * given), the credentials, the stand-ins' region and path-style S3.
+ */
+export const tapEnvironment = (
+  endpoints: { readonly s3: string; readonly dynamodb: string; readonly sqs?: string },
+  credentials: { readonly accessKeyId: string; readonly secretAccessKey: string },
+): NodeJS.ProcessEnv => ({
+  ...process.env,
+  AWS_ENDPOINT_URL_S3: endpoints.s3,
+  AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+  ...(endpoints.sqs ? { AWS_ENDPOINT_URL_SQS: endpoints.sqs } : {}),
+  S3_FORCE_PATH_STYLE: 'true',
+  AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+  AWS_REGION: STANDIN_REGION,
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+});
 
 /** The function may not read outage/ objects while `denied.now`: a bucket policy mistake, until fixed. */
 function outageRule(denied: { now: boolean }): FaultRule {
@@ -283,16 +293,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     // The operator fixes the policy, redrives the failure queue, then reconciles.
     denied.now = false;
     const env = {
-      ...process.env,
-      AWS_ENDPOINT_URL_S3: s3Proxy.endpoint,
-      AWS_ENDPOINT_URL_DYNAMODB: ddbProxy.endpoint,
-      AWS_ENDPOINT_URL_SQS: moto.endpoint,
-      S3_FORCE_PATH_STYLE: 'true',
-      AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-      AWS_REGION: STANDIN_REGION,
+      ...tapEnvironment({ s3: s3Proxy.endpoint, dynamodb: ddbProxy.endpoint, sqs: moto.endpoint }, CREDENTIALS),
       AWS_MAX_ATTEMPTS: String(config.sdkMaxAttempts),
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
     recorded.push(functionCalls.save());
     const on = ['--bucket', bucket, '--table', table];

@@ -9,7 +9,13 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateTableCommand, DynamoDBClient, GetItemCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  paginateScan,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -26,6 +32,8 @@ export interface StandIn {
 
 export const STANDIN_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 export const STANDIN_REGION = 'us-east-1';
+/** The account the stand-ins' resources are named for (the bucket name carries it). */
+export const STANDIN_ACCOUNT_ID = '000000000000';
 
 const listen = (server: http.Server, scheme = 'http'): Promise<string> =>
   new Promise((resolve, reject) => {
@@ -116,6 +124,20 @@ export async function readMetadataItem(
     }),
   );
   return Item ? unmarshall(Item) : undefined;
+}
+
+/** Every item of `table`, unmarshalled, page by page; `consistentRead` asks for strongly consistent pages. */
+export async function scanItems(
+  dynamodb: DynamoDBClient,
+  table: string,
+  { consistentRead = false } = {},
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  const input = { TableName: table, ...(consistentRead ? { ConsistentRead: true } : {}) };
+  for await (const page of paginateScan({ client: dynamodb }, input)) {
+    items.push(...(page.Items ?? []).map((item) => unmarshall(item)));
+  }
+  return items;
 }
 
 export interface StandInPointers {

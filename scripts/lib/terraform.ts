@@ -27,12 +27,25 @@ export const terraformEnv = (extra: Env = {}): Env => ({
   ...extra,
 });
 
+export interface TerraformInOptions {
+  /** Run as `terraform -chdir=<dir> ...` from the project folder (the README's plain-Terraform way), not in `dir`. */
+  readonly chdir?: boolean;
+  /** Shown each command line ("$ terraform ...") before it runs. */
+  readonly echo?: (line: string) => void;
+}
+
 /** Terraform in one prepared folder with one environment: quiet runs, and the JSON of `show` or `output`. */
-export function terraformIn(dir: string, env: Env) {
+export function terraformIn(dir: string, env: Env, { chdir = false, echo }: TerraformInOptions = {}) {
+  const cwd = chdir ? root : dir;
+  const command = (args: string[]) => {
+    const full = chdir ? [`-chdir=${path.relative(root, dir)}`, ...args] : args;
+    echo?.(`$ terraform ${full.join(' ')}`);
+    return full;
+  };
   return {
-    run: (args: string[], quiet = true) => run('terraform', args, { cwd: dir, env, quiet }),
+    run: (args: string[], quiet = true) => run('terraform', command(args), { cwd, env, quiet }),
     json: <T>(args: string[]): T =>
-      JSON.parse(execFileSync('terraform', args, { cwd: dir, env, maxBuffer: 64 << 20 }).toString()) as T,
+      JSON.parse(execFileSync('terraform', command(args), { cwd, env, maxBuffer: 64 << 20 }).toString()) as T,
   };
 }
 

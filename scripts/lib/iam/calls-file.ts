@@ -15,6 +15,7 @@ import path from 'node:path';
 import { Client } from '@smithy/core/client';
 import { root } from '../cli';
 import type { Deployment } from './policy';
+import type { StackUnderProof } from './stack';
 import { CallRecorder, createRecorder, recordCalls, RecordableClient, RecordedCall, RecordOptions } from './recorder';
 
 export const CALLS_DIR = path.join(root, '.work', 'iam-calls');
@@ -42,6 +43,39 @@ export interface CallsHeader {
   /** The tap command whose calls these are ("tap reconcile --repair"): a named check of npm run security each. */
   readonly command?: string;
 }
+
+/** The header of a calls file whose calls were made against `stack` (its TAP_* variables and deployment). */
+export const callsHeader = (
+  stack: Pick<StackUnderProof, 'synthEnv' | 'deployment'>,
+  source: string,
+  {
+    transport = 'recorded',
+    caller = 'function',
+    command,
+  }: { transport?: Transport; caller?: CallsHeader['caller']; command?: string } = {},
+): CallsHeader => ({
+  kind: 'tap-iam-calls',
+  source,
+  deployment: stack.deployment,
+  synthEnv: stack.synthEnv,
+  transport,
+  caller,
+  ...(command ? { command } : {}),
+});
+
+/**
+ * How calls made against `stack` are mapped: its deployment's account and partition, its encryption
+ * (the implied KMS calls) and, for the function's calls, lambda:SourceFunctionArn.
+ */
+export const recordOptionsFor = (
+  stack: StackUnderProof,
+  caller: CallsHeader['caller'] = 'function',
+): RecordOptions => ({
+  account: stack.deployment.account,
+  partition: stack.deployment.partition,
+  encryption: stack.encryption,
+  ...(caller === 'function' ? { sourceFunctionArn: stack.functionArn } : {}),
+});
 
 export interface CallsFile {
   readonly file: string;

@@ -15,8 +15,6 @@
 // so an Allow with kms:ViaService applies everywhere), resource policies other than S3 bucket policies
 // (which S3 reads without their conditions), KMS key policies and grants (moto's S3 and DynamoDB never
 // call KMS on the caller's behalf), SCPs, boundaries and session policies.
-import https from 'node:https';
-import http from 'node:http';
 import {
   CreateAccessKeyCommand,
   CreateUserCommand,
@@ -26,6 +24,7 @@ import {
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { motoRequest } from '../moto';
 import type { PolicyDocument, StatementJson } from './policy';
 
 export interface Credentials {
@@ -35,19 +34,9 @@ export interface Credentials {
 }
 
 /** POST /moto-api/reset-auth: "0" enforces IAM from the next request on, "inf" lets every request through. */
-export function setMotoAuth(endpoint: string, count: '0' | 'inf'): Promise<void> {
-  const url = new URL('/moto-api/reset-auth', endpoint);
-  const send = url.protocol === 'https:' ? https.request : http.request;
-  return new Promise((resolve, reject) => {
-    const request = send(url, { method: 'POST', rejectUnauthorized: false }, (response) => {
-      response.resume();
-      response.on('end', () =>
-        response.statusCode === 200 ? resolve() : reject(new Error(`moto reset-auth answered ${response.statusCode}`)),
-      );
-    });
-    request.on('error', reject);
-    request.end(count);
-  });
+export async function setMotoAuth(endpoint: string, count: '0' | 'inf'): Promise<void> {
+  const status = await motoRequest(endpoint, 'POST', '/moto-api/reset-auth', count);
+  if (status !== 200) throw new Error(`moto reset-auth answered ${status}`);
 }
 
 /**

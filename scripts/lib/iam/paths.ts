@@ -18,6 +18,7 @@ import { s3Record } from '../s3-events';
 import { SSE_C_MESSAGE, KMS_DENIED_MESSAGE } from '../faults';
 import { createRecorder, recordCalls, RecordedCall } from './recorder';
 import { s3Operation } from './wire';
+import { recordOptionsFor } from './calls-file';
 import type { StackUnderProof } from './stack';
 
 export interface WireAnswer {
@@ -307,12 +308,7 @@ const quiet = {
 export async function drivePath(path: HandlerPath, stack: StackUnderProof): Promise<DrivenPath> {
   const { deployment: d } = stack;
   const recorder = createRecorder();
-  const options = {
-    account: d.account,
-    partition: d.partition,
-    encryption: stack.encryption,
-    sourceFunctionArn: stack.functionArn,
-  };
+  const options = recordOptionsFor(stack);
   const common = {
     region: d.region,
     credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example' },

@@ -57,6 +57,10 @@ export function uploadersDocument(stack: StackUnderProof): PolicyDocument {
   return new TerraformResolver(stack.parsed, stack.deployment).document(reference[1]);
 }
 
+/** The identity policies attached to the function's role. */
+const roleIdentity = (stack: StackUnderProof): NamedPolicy[] =>
+  Object.values(stack.policies).filter((p) => p.kind === 'identity' && p.attachedTo === stack.roleArn);
+
 /** Who makes the calls of a calls file: the function's role, or a tap user with their identity policy. */
 export function callerOf(stack: StackUnderProof, caller: CallsHeader['caller'] = 'function') {
   if (caller === 'operator')
@@ -66,8 +70,7 @@ export function callerOf(stack: StackUnderProof, caller: CallsHeader['caller'] =
       arn: uploaderArn(stack),
       identity: [{ name: 'aws_iam_policy.uploaders', document: uploadersDocument(stack) }],
     };
-  const identity = Object.values(stack.policies).filter((p) => p.kind === 'identity' && p.attachedTo === stack.roleArn);
-  return { arn: stack.roleArn, identity };
+  return { arn: stack.roleArn, identity: roleIdentity(stack) };
 }
 
 /**
@@ -167,7 +170,7 @@ export interface GrantRow {
  * unused (a finding).
  */
 export function grantTable(stack: StackUnderProof, functionChecks: readonly CallCheck[]): GrantRow[] {
-  const role = Object.values(stack.policies).filter((p) => p.kind === 'identity' && p.attachedTo === stack.roleArn);
+  const role = roleIdentity(stack);
   const fromCode = functionChecks.filter((c) => !c.call.principal);
   return role.flatMap((policy) => {
     const unused = new Set(unusedGrants(policy, fromCode).map((u) => key(u)));

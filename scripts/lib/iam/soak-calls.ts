@@ -11,12 +11,14 @@
 import path from 'node:path';
 import {
   callsFileOf,
+  callsHeader,
   CallsHeader,
   inFunction,
   parseCallsFile,
   RECORD_CALLS_VARIABLE,
   recordAsEnv,
   recordCallsTo,
+  recordOptionsFor,
   recordSdkCalls,
 } from './calls-file';
 import { MOTO_DEPLOYMENT } from './policy';
@@ -38,15 +40,12 @@ export const soakStack = (env: NodeJS.ProcessEnv = process.env): StackUnderProof
   );
 
 /** The header of a soak calls file. */
-export const soakHeader = (stack: StackUnderProof, caller: 'function' | 'operator', command?: string): CallsHeader => ({
-  kind: 'tap-iam-calls',
-  source: caller === 'function' ? SOAK_SOURCE : SOAK_OPERATOR_SOURCE,
-  deployment: stack.deployment,
-  synthEnv: stack.synthEnv,
-  transport: 'stand-in-http',
-  caller,
-  ...(command ? { command } : {}),
-});
+export const soakHeader = (stack: StackUnderProof, caller: 'function' | 'operator', command?: string): CallsHeader =>
+  callsHeader(stack, caller === 'function' ? SOAK_SOURCE : SOAK_OPERATOR_SOURCE, {
+    transport: 'stand-in-http',
+    caller,
+    command,
+  });
 
 /** What one calls file of the soak holds, for the soak's report and its test. */
 export interface RecordedFile {
@@ -89,12 +88,7 @@ export function recordFunctionCalls(
   dir?: string,
 ): { readonly recorder: CallRecorder; save(): RecordedFile; stop(): void } {
   const recorder = createRecorder();
-  const options = {
-    account: stack.deployment.account,
-    encryption: stack.encryption,
-    sourceFunctionArn: stack.functionArn,
-  };
-  const undo = recordSdkCalls(recorder, options, inFunction);
+  const undo = recordSdkCalls(recorder, recordOptionsFor(stack), inFunction);
   let recording = true;
   const stop = () => {
     if (recording) undo();
@@ -126,7 +120,7 @@ export function operatorRecording(
   const file = soakCallsFile(`${SOAK_OPERATOR_SOURCE}.${run}`, dir);
   const header = soakHeader(stack, 'operator', command);
   return {
-    env: recordAsEnv({ file, header, options: { account: stack.deployment.account, encryption: stack.encryption } }),
+    env: recordAsEnv({ file, header, options: recordOptionsFor(stack, 'operator') }),
     file,
   };
 }
