@@ -128,6 +128,7 @@ describe('KeySet', () => {
 describe('the listing', () => {
   const s3Mock = mockClient(S3Client);
   const s3 = new S3Client({ region: 'us-east-1' });
+  beforeEach(() => s3Mock.reset());
   afterAll(() => s3Mock.restore());
 
   it('merges versions and markers into one newest-first list per key', () => {

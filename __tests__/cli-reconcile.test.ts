@@ -23,11 +23,12 @@ import type { S3EventRecord } from 'aws-lambda';
 import type { ReconcileJson } from '../cli/commands/reconcile';
 import { createHandler } from '../handler/process';
 import { LOWEST_SEQUENCER } from '../handler/sequencer';
-import { createPipelineStorage, StandIn, startDynalite, STANDIN_CREDENTIALS } from '../scripts/lib/standins';
+import { StandIn, startDynalite, STANDIN_CREDENTIALS } from '../scripts/lib/standins';
 import { s3Event, s3Record } from '../scripts/lib/s3-events';
 import { FakeBucket, FakeVersion } from './cli-reconcile-bucket';
 import { runTap } from './cli-run';
 import { observability, PNG_BYTES, s3Error, TEST_CONFIG } from './handler-helpers';
+import { createTable } from './standin-helpers';
 
 const s3Mock = mockClient(S3Client);
 const REGION = 'us-east-1';
@@ -67,11 +68,7 @@ async function setUp(capacity = 1000) {
   const table = `tap-reconcile-${++tables}`;
   const bucket = new FakeBucket('tap-reconcile-uploads');
   bucket.install(s3Mock);
-  await createPipelineStorage(
-    { s3: new S3Client({ region: REGION }), dynamodb },
-    { bucket: bucket.name, table },
-    { tableReadCapacity: capacity, tableWriteCapacity: capacity },
-  );
+  await createTable(dynamodb, table, { tableReadCapacity: capacity, tableWriteCapacity: capacity });
   return { table, bucket };
 }
 

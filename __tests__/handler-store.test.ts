@@ -4,7 +4,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { GetObjectCommand, HeadObjectCommand, InvalidObjectState, S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { body, BUCKET, handlerWith, headOf, PNG_BYTES, s3RecordWith, TEST_CONFIG } from './handler-helpers';
-import { createPipelineStorage, standInClients, startDynalite, StandIn } from '../scripts/lib/standins';
+import { standInClients, startDynalite, StandIn } from '../scripts/lib/standins';
+import { createTable } from './standin-helpers';
 import { s3Event } from '../scripts/lib/s3-events';
 import { deleteMarkerItem, itemKey, MetadataItem } from '../handler/item';
 import { readVersionItem } from '../handler/read-version';
@@ -21,10 +22,7 @@ beforeAll(async () => {
   dynalite = await startDynalite();
   ({ dynamodb } = standInClients('http://127.0.0.1:1', dynalite.endpoint));
   // The bucket lives in the mocked S3: only the table is created.
-  await createPipelineStorage(
-    { s3: { send: async () => ({}) } as unknown as S3Client, dynamodb },
-    { bucket: BUCKET, table: TABLE },
-  );
+  await createTable(dynamodb, TABLE);
 });
 
 afterAll(async () => {
