@@ -21,13 +21,12 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { S3EventRecord } from 'aws-lambda';
 import type { ReconcileJson } from '../cli/commands/reconcile';
-import { createHandler } from '../handler/process';
 import { LOWEST_SEQUENCER } from '../handler/sequencer';
 import { StandIn, startDynalite, STANDIN_CREDENTIALS } from '../scripts/lib/standins';
 import { s3Event, s3Record } from '../scripts/lib/s3-events';
 import { FakeBucket, FakeVersion } from './cli-reconcile-bucket';
 import { runTap } from './cli-run';
-import { observability, PNG_BYTES, s3Error, TEST_CONFIG } from './handler-helpers';
+import { handlerWith, PNG_BYTES, s3Error, TEST_CONFIG } from './handler-helpers';
 import { createTable } from './standin-helpers';
 
 const s3Mock = mockClient(S3Client);
@@ -72,18 +71,9 @@ async function setUp(capacity = 1000) {
   return { table, bucket };
 }
 
-/** The handler's own code on the fake bucket and dynalite, processing at `at`. */
-function pipeline(table: string, at = '2026-11-29T12:00:00.000Z') {
-  const o = observability();
-  return createHandler({
-    s3: new S3Client({ region: REGION }),
-    dynamodb,
-    config: { ...TEST_CONFIG, tableName: table },
-    logger: o.logger,
-    metrics: o.metrics,
-    clock: () => new Date(at),
-  });
-}
+/** The handler's own code on the fake bucket and dynalite, processing at `at` (handlerWith's time by default). */
+const pipeline = (table: string, at?: string) =>
+  handlerWith({ s3: new S3Client({ region: REGION }), dynamodb }, {}, { ...TEST_CONFIG, tableName: table }, at).handler;
 
 /** Every item of the table, by "key@versionId". */
 async function itemsOf(table: string): Promise<Record<string, Record<string, unknown>>> {

@@ -54,11 +54,15 @@ export const TEST_CONFIG: HandlerConfig = {
   recordObjectTags: false,
 };
 
-/** A handler over `clients` with the fixed LIMITS and TEST_CONFIG, or others for a test that needs them. */
+/**
+ * A handler over `clients` with the fixed LIMITS and TEST_CONFIG, processing at 2026-11-29T12:00:00Z, or
+ * others for a test that needs them.
+ */
 export function handlerWith(
   clients: { s3: S3Client; dynamodb: DynamoDBClient },
   limits: Partial<Limits> = {},
   config: HandlerConfig = TEST_CONFIG,
+  at = '2026-11-29T12:00:00.000Z',
 ) {
   const o = observability();
   const handler = createHandler({
@@ -67,7 +71,7 @@ export function handlerWith(
     limits: { ...LIMITS, ...limits },
     logger: o.logger,
     metrics: o.metrics,
-    clock: () => new Date('2026-11-29T12:00:00.000Z'),
+    clock: () => new Date(at),
   });
   return { handler, ...o };
 }
