@@ -19,6 +19,7 @@ import type { S3EventRecord } from 'aws-lambda';
 import { ObjectEventInput, s3Record } from '../scripts/lib/s3-events';
 import { HandlerConfig, Limits, LIMITS } from '../handler/config';
 import { createHandler } from '../handler/process';
+import { itemBytes, WireItem } from '../scripts/lib/capacity';
 
 export interface LogEntry {
   level: 'info' | 'warn' | 'error';
@@ -161,24 +162,8 @@ export const PNG_BYTES = Buffer.from('89504e470d0a1a0a0000000d494844520000000100
 export const ELF_BYTES = Buffer.concat([Buffer.from('7f454c46020101000000000000000000', 'hex'), Buffer.alloc(48)]);
 
 /**
- * An item's size as DynamoDB counts it for capacity: attribute names plus values (strings in UTF-8
- * bytes, numbers about one byte per two significant digits plus one, booleans one byte, maps 3 bytes
- * plus one per entry plus their names and values).
+ * An item's size as DynamoDB counts it for capacity, by the capacity proxy's own count (attribute names
+ * plus values; see soak-capacity.test.ts): the item marshalled as the handler sends it.
  */
-export function dynamoItemBytes(item: object): number {
-  return Object.entries(item)
-    .filter(([, value]) => value !== undefined)
-    .reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + valueBytes(value), 0);
-}
-
-function valueBytes(value: unknown): number {
-  if (typeof value === 'string') return Buffer.byteLength(value);
-  if (typeof value === 'number') {
-    const digits = String(Math.abs(value))
-      .replace('.', '')
-      .replace(/^0+|0+$/g, '').length;
-    return Math.ceil(digits / 2) + 1;
-  }
-  if (typeof value === 'boolean' || value === null) return 1;
-  return 3 + dynamoItemBytes(value as object) + Object.values(value as object).filter((v) => v !== undefined).length;
-}
+export const dynamoItemBytes = (item: object): number =>
+  itemBytes(marshall(item, { removeUndefinedValues: true }) as unknown as WireItem);
