@@ -101,14 +101,14 @@ describe('calls files', () => {
   });
 
   it('records nothing in a process without TAP_RECORD_CALLS_AS', () => {
-    // Prepare / Act / Assess
+    // Act & Assess
     expect(recordThisProcess({})).toBeUndefined();
   });
 
   it('refuses a file without a header', () => {
     // Prepare
     fs.writeFileSync(path.join(dir, 'bad.jsonl'), `${JSON.stringify(call())}\n`);
-    // Act / Assess
+    // Act & Assess
     expect(() => readCallsFiles(dir)).toThrow('is not a tap-iam-calls header');
   });
 
@@ -319,7 +319,7 @@ describe('the report', () => {
   });
 
   it('reads --require a,b from the command line', () => {
-    // Prepare / Act / Assess
+    // Act & Assess
     expect(requiredSources(['--require', 'jest,local,e2e'])).toEqual(['jest', 'local', 'e2e']);
     expect(requiredSources([])).toEqual([]);
   });
