@@ -118,10 +118,12 @@ describe('KeySet', () => {
     ['a', 'b', 'c'].forEach((k) => keys.add(k));
     // Act
     const copy = KeySet.fromBytes('s1', Buffer.concat([keys.bytesFrom(0), Buffer.from([1, 2, 3])]));
+    const otherSeed = KeySet.fromBytes('s2', keys.bytesFrom(0));
     // Assess
     expect(copy.size).toBe(3);
     expect(copy.has('b')).toBe(true);
     expect(keyHash('s1', 'a')).not.toBe(keyHash('s2', 'a'));
+    expect(otherSeed.has('b')).toBe(false);
   });
 });
 

@@ -295,7 +295,7 @@ describe('object tags (RECORD_OBJECT_TAGS)', () => {
 
   it('keeps tags in key order up to their budget and says when it cut some', async () => {
     // Prepare
-    const TagSet = Array.from({ length: 10 }, (_, i) => ({ Key: `tag${i}`, Value: 'v'.repeat(60) }));
+    const TagSet = Array.from({ length: 10 }, (_, i) => ({ Key: `tag${i}`, Value: 'v'.repeat(60) })).reverse();
     s3Mock.on(GetObjectTaggingCommand).resolves({ TagSet });
     const { handler } = handlerWithTags();
     // Act
@@ -319,6 +319,7 @@ describe('object tags (RECORD_OBJECT_TAGS)', () => {
       // Assess
       expect(summary).toMatchObject({ tagged: 1 });
       expect(s3Mock).toHaveReceivedCommandTimes(HeadObjectCommand, 0);
+      expect(s3Mock.calls().map((c) => c.args[0].constructor.name)).toEqual(['GetObjectTaggingCommand']);
       const [update] = updates();
       expect(update.ConditionExpression).toBe(
         'attribute_exists(objectKey) AND (attribute_not_exists(#tagsAsOf) OR #tagsAsOf < :tagsAsOf)',
