@@ -597,9 +597,11 @@ describe('settings', () => {
 
 describe('tap preflight', () => {
   const saved = { ...process.env };
+  let fakeDir: string;
   beforeAll(() => {
     // The real runner, pointed at a stand-in terraform the way cdktf honours TERRAFORM_BINARY_NAME.
-    const fake = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tap-terraform-')), 'terraform');
+    fakeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tap-terraform-'));
+    const fake = path.join(fakeDir, 'terraform');
     fs.writeFileSync(fake, '#!/bin/sh\necho \'{"terraform_version":"1.11.4"}\'\n', { mode: 0o755 });
     Object.assign(process.env, {
       TERRAFORM_BINARY_NAME: fake,
@@ -611,6 +613,7 @@ describe('tap preflight', () => {
   });
   afterAll(() => {
     process.env = saved;
+    fs.rmSync(fakeDir, { recursive: true, force: true });
   });
 
   const tap = (...args: string[]) => runTap(args);

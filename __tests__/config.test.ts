@@ -216,7 +216,7 @@ describe('local state from before region-qualified names', () => {
     // Prepare
     fs.writeFileSync(path.join(dir, 'terraform.tap-prod.tfstate'), stateWith('arn:aws:sqs:eu-west-1:123456789012:q'));
     // Act & Assess
-    expect(legacyStateProblem(fs.mkdtempSync(path.join(os.tmpdir(), 'tap-empty-')), config)).toBeUndefined();
+    expect(legacyStateProblem(fs.mkdtempSync(path.join(dir, 'empty-')), config)).toBeUndefined();
     expect(legacyStateProblem(dir, { ...config, stateBucket: 'tf-state' })).toBeUndefined();
   });
 
