@@ -143,20 +143,24 @@ describe('recordSdkCalls', () => {
       requestHandler: answer,
     });
     const get = () => dynamodb.send(new GetItemCommand({ TableName: 't', Key: { k: { S: 'v' } } }));
-    // Act
-    await get();
-    await inFunctionScope(get)();
-    undo();
     const other = new DynamoDBClient({
       region: 'us-east-1',
       credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
       requestHandler: answer,
     });
-    await inFunctionScope(() => other.send(new GetItemCommand({ TableName: 't', Key: { k: { S: 'v' } } })))();
-    // Assess
-    expect(recorder.calls.map((c) => c.action)).toEqual(['dynamodb:GetItem']);
-    dynamodb.destroy();
-    other.destroy();
+    try {
+      // Act
+      await get();
+      await inFunctionScope(get)();
+      undo();
+      await inFunctionScope(() => other.send(new GetItemCommand({ TableName: 't', Key: { k: { S: 'v' } } })))();
+      // Assess
+      expect(recorder.calls.map((c) => c.action)).toEqual(['dynamodb:GetItem']);
+    } finally {
+      undo();
+      dynamodb.destroy();
+      other.destroy();
+    }
   });
 });
 
