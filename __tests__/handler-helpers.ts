@@ -99,18 +99,26 @@ export const headOf = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
+/** S3 mocked for one test file: every test starts with a readable PNG (headOf). Call at the top of the file. */
+export function mockS3() {
+  const s3Mock = mockClient(S3Client);
+  beforeEach(() => {
+    s3Mock.reset();
+    s3Mock.on(HeadObjectCommand).resolves(headOf());
+    s3Mock.on(GetObjectCommand).resolves({ Body: body(PNG_BYTES) });
+  });
+  return s3Mock;
+}
+
 /**
  * S3 and DynamoDB mocked for one test file: every test starts with a readable PNG (headOf) and writes
  * that succeed. Call at the top of the file.
  */
 export function mockAws() {
-  const s3Mock = mockClient(S3Client);
+  const s3Mock = mockS3();
   const dynamoMock = mockClient(DynamoDBClient);
   beforeEach(() => {
-    s3Mock.reset();
     dynamoMock.reset();
-    s3Mock.on(HeadObjectCommand).resolves(headOf());
-    s3Mock.on(GetObjectCommand).resolves({ Body: body(PNG_BYTES) });
     dynamoMock.on(PutItemCommand).resolves({});
     dynamoMock.on(UpdateItemCommand).resolves({});
   });

@@ -1,9 +1,8 @@
 // The table's write rules on the DynamoDB wire protocol (dynalite validates every expression), for
 // the handler's events and for the operator CLI's writes that must never overwrite an event's.
-import { mockClient } from 'aws-sdk-client-mock';
 import { GetObjectCommand, HeadObjectCommand, InvalidObjectState, S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { body, BUCKET, handlerWith, headOf, PNG_BYTES, s3RecordWith, TEST_CONFIG } from './handler-helpers';
+import { body, BUCKET, handlerWith, headOf, mockS3, PNG_BYTES, s3RecordWith, TEST_CONFIG } from './handler-helpers';
 import { standInClients, startDynalite, StandIn } from '../scripts/lib/standins';
 import { createTable } from './standin-helpers';
 import { s3Event } from '../scripts/lib/s3-events';
@@ -13,7 +12,7 @@ import { LOWEST_SEQUENCER, normalizeSequencer } from '../handler/sequencer';
 import { changeIfNewer, getItem, putItemIfAbsent, putItemIfUnchanged } from '../handler/store';
 
 const TABLE = TEST_CONFIG.tableName;
-const s3Mock = mockClient(S3Client);
+const s3Mock = mockS3();
 const s3 = new S3Client({ region: 'us-east-1' });
 let dynalite: StandIn;
 let dynamodb: DynamoDBClient;
@@ -28,12 +27,6 @@ beforeAll(async () => {
 afterAll(async () => {
   dynamodb.destroy();
   await dynalite?.close();
-});
-
-beforeEach(() => {
-  s3Mock.reset();
-  s3Mock.on(HeadObjectCommand).resolves(headOf());
-  s3Mock.on(GetObjectCommand).resolves({ Body: body(PNG_BYTES) });
 });
 
 const RECONCILE = { eventName: 'tap:Reconcile', eventTime: '2026-12-01T00:00:00.000Z', sequencer: LOWEST_SEQUENCER };
