@@ -4,6 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import {
   GetObjectCommand,
   HeadObjectCommand,
+  InvalidObjectState,
   S3Client,
   S3ServiceException,
   type GetObjectCommandOutput,
@@ -141,6 +142,18 @@ export const s3Error = (name: string, status: number, message = `${name} (${stat
     $fault: status >= 500 ? 'server' : 'client',
     $metadata: { httpStatusCode: status },
     message,
+  });
+
+/** GET of an archived version: 403 InvalidObjectState, with the storage class (and tier) in the body. */
+export const archived = (
+  StorageClass: 'GLACIER' | 'DEEP_ARCHIVE' | 'INTELLIGENT_TIERING',
+  AccessTier?: 'ARCHIVE_ACCESS' | 'DEEP_ARCHIVE_ACCESS',
+) =>
+  new InvalidObjectState({
+    message: "The operation is not valid for the object's storage class",
+    $metadata: { httpStatusCode: 403 },
+    StorageClass,
+    AccessTier,
   });
 
 /** A failed DynamoDB condition, with the stored item's attributes as DynamoDB returns them (ALL_OLD), or none. */

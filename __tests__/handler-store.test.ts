@@ -1,8 +1,18 @@
 // The table's write rules on the DynamoDB wire protocol (dynalite validates every expression), for
 // the handler's events and for the operator CLI's writes that must never overwrite an event's.
-import { GetObjectCommand, HeadObjectCommand, InvalidObjectState, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { body, BUCKET, handlerWith, headOf, mockS3, PNG_BYTES, s3RecordWith, TEST_CONFIG } from './handler-helpers';
+import {
+  archived,
+  body,
+  BUCKET,
+  handlerWith,
+  headOf,
+  mockS3,
+  PNG_BYTES,
+  s3RecordWith,
+  TEST_CONFIG,
+} from './handler-helpers';
 import { standInClients, startDynalite, StandIn } from '../scripts/lib/standins';
 import { createTable } from './standin-helpers';
 import { s3Event } from '../scripts/lib/s3-events';
@@ -155,11 +165,7 @@ describe('one version through its life, on the wire', () => {
     // Prepare
     const version = { bucket: BUCKET, key: 'life.png', versionId: 'v1' };
     s3Mock.on(HeadObjectCommand).resolves(headOf({ StorageClass: 'GLACIER' }));
-    s3Mock
-      .on(GetObjectCommand)
-      .rejects(
-        new InvalidObjectState({ message: 'archived', $metadata: { httpStatusCode: 403 }, StorageClass: 'GLACIER' }),
-      );
+    s3Mock.on(GetObjectCommand).rejects(archived('GLACIER'));
     const { handler } = handlerWith({ s3, dynamodb });
     const created = s3RecordWith({ ...version, size: 1234, sequencer: '0A', eventTime: '2026-12-01T00:00:00.000Z' });
     const restored = s3RecordWith(
