@@ -90,8 +90,11 @@ afterEach(() => fs.rmSync(projectDir, { recursive: true, force: true }));
 
 const terraformAt = (version: string) => async (): Promise<string> => JSON.stringify({ terraform_version: version });
 
-/** Runs every check with `settings` over the defaults, Terraform 1.11.4, on 1 January 2026. */
-async function preflight(settings: Record<string, unknown> = {}, extra: { terraform?: () => Promise<string> } = {}) {
+/** Runs every check with `settings` over the defaults, Terraform 1.11.4, on 1 January 2026, with no AWS_REGION. */
+async function preflight(
+  settings: Record<string, unknown> = {},
+  extra: { terraform?: () => Promise<string>; env?: NodeJS.ProcessEnv } = {},
+) {
   const config: TapConfig = resolveConfig({ alarmEmail: 'oncall@example.com', ...settings }, {});
   const clients = openPreflightClients(config, {});
   try {
@@ -101,7 +104,7 @@ async function preflight(settings: Record<string, unknown> = {}, extra: { terraf
       clients,
       terraform: extra.terraform ?? terraformAt('1.11.4'),
       now: new Date('2026-01-01T00:00:00Z'),
-      env: {},
+      env: extra.env ?? {},
     });
     return { results, check: (id: string) => results.find((r) => r.id === id) as CheckResult };
   } finally {
@@ -199,20 +202,10 @@ describe('credentials', () => {
   });
 
   it('warns when AWS_REGION names another region than the stack deploys to', async () => {
-    // Prepare
-    const config = resolveConfig({}, {});
-    const clients = openPreflightClients(config, {});
     // Act
-    const results = await runPreflight({
-      config,
-      projectDir,
-      clients,
-      terraform: terraformAt('1.11.4'),
-      env: { AWS_REGION: 'eu-west-1' },
-    });
-    clients.close();
+    const { check } = await preflight({}, { env: { AWS_REGION: 'eu-west-1' } });
     // Assess
-    expect(results.find((r) => r.id === 'region')).toMatchObject({
+    expect(check('region')).toMatchObject({
       status: 'warn',
       fix: expect.stringContaining('TAP_REGION=eu-west-1'),
     });
@@ -355,11 +348,14 @@ describe('names', () => {
     cloudwatch.on(CloudWatch.GetDashboardCommand).resolves({ DashboardBody: body('someone-else') });
     // Act
     const { check } = await preflight();
+    cloudwatch.on(CloudWatch.GetDashboardCommand).resolves({ DashboardBody: body('tap-dev-metadata-extractor') });
+    const ours = await preflight();
     // Assess
     expect(check('name:dashboard')).toMatchObject({
       status: 'fail',
       message: expect.stringContaining('silently replace'),
     });
+    expect(ours.check('name:dashboard').status).toBe('pass');
     expect(dashboardDrawsFunction(body('tap-dev-metadata-extractor'), 'tap-dev-metadata-extractor')).toBe(true);
     expect(dashboardDrawsFunction('not json', 'tap-dev-metadata-extractor')).toBe(false);
   });
@@ -594,9 +590,11 @@ describe('settings', () => {
 
 describe('tap preflight', () => {
   const saved = { ...process.env };
+  let fakeDir: string;
   beforeAll(() => {
     // The real runner, pointed at a stand-in terraform the way cdktf honours TERRAFORM_BINARY_NAME.
-    const fake = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tap-terraform-')), 'terraform');
+    fakeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tap-terraform-'));
+    const fake = path.join(fakeDir, 'terraform');
     fs.writeFileSync(fake, '#!/bin/sh\necho \'{"terraform_version":"1.11.4"}\'\n', { mode: 0o755 });
     Object.assign(process.env, {
       TERRAFORM_BINARY_NAME: fake,
@@ -608,6 +606,7 @@ describe('tap preflight', () => {
   });
   afterAll(() => {
     process.env = saved;
+    fs.rmSync(fakeDir, { recursive: true, force: true });
   });
 
   const tap = (...args: string[]) => runTap(args);

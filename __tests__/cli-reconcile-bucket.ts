@@ -15,7 +15,7 @@ import {
 import type { S3EventRecord } from 'aws-lambda';
 import { compareKeys } from '../cli/reconcile/listing';
 import { s3Record } from '../scripts/lib/s3-events';
-import { body, s3Error } from './handler-helpers';
+import { archived, body, s3Error } from './handler-helpers';
 
 export type S3Stub = AwsStub<ServiceInputTypes, ServiceOutputTypes, unknown>;
 
@@ -146,9 +146,7 @@ export class FakeBucket {
 
   get(input: { Key?: string; VersionId?: string; Range?: string }) {
     const v = this.versionOf(input);
-    if (v.storageClass === 'GLACIER' || v.storageClass === 'DEEP_ARCHIVE') {
-      throw s3Error('InvalidObjectState', 403, 'The operation is not valid for the object storage class');
-    }
+    if (v.storageClass === 'GLACIER' || v.storageClass === 'DEEP_ARCHIVE') throw archived(v.storageClass);
     if (v.body.length === 0) throw s3Error('InvalidRange', 416);
     const end = Number(/bytes=0-(\d+)/.exec(input.Range ?? '')?.[1] ?? v.body.length - 1);
     return { Body: body(v.body.subarray(0, end + 1)), ContentType: v.contentType };

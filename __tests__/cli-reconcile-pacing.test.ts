@@ -2,17 +2,15 @@
 // real DynamoDB client talking to dynalite (which reports consumed capacity), with a proxy that
 // throttles some requests the way DynamoDB does.
 import { DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
 import { CapacityUse, Clock, paceClient, TokenBucket } from '../cli/reconcile/pacing';
 import {
-  createPipelineStorage,
   dynamodbThrottle,
   StandIn,
   startDynalite,
   startFaultProxy,
   STANDIN_CREDENTIALS,
 } from '../scripts/lib/standins';
+import { createTable } from './standin-helpers';
 
 /** Time stands still until someone sleeps; sleeping moves it on at once. */
 class FakeClock implements Clock {
@@ -76,12 +74,7 @@ describe('paced DynamoDB client', () => {
       endpoint: dynalite.endpoint,
       credentials: STANDIN_CREDENTIALS,
     });
-    // Only the table is needed: S3 is mocked, so creating the bucket does nothing.
-    mockClient(S3Client);
-    await createPipelineStorage(
-      { s3: new S3Client({ region: 'us-east-1' }), dynamodb: setup },
-      { bucket: 'unused', table: TABLE },
-    );
+    await createTable(setup, TABLE);
     setup.destroy();
   });
 

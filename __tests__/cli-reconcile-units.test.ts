@@ -118,16 +118,19 @@ describe('KeySet', () => {
     ['a', 'b', 'c'].forEach((k) => keys.add(k));
     // Act
     const copy = KeySet.fromBytes('s1', Buffer.concat([keys.bytesFrom(0), Buffer.from([1, 2, 3])]));
+    const otherSeed = KeySet.fromBytes('s2', keys.bytesFrom(0));
     // Assess
     expect(copy.size).toBe(3);
     expect(copy.has('b')).toBe(true);
     expect(keyHash('s1', 'a')).not.toBe(keyHash('s2', 'a'));
+    expect(otherSeed.has('b')).toBe(false);
   });
 });
 
 describe('the listing', () => {
   const s3Mock = mockClient(S3Client);
   const s3 = new S3Client({ region: 'us-east-1' });
+  beforeEach(() => s3Mock.reset());
   afterAll(() => s3Mock.restore());
 
   it('merges versions and markers into one newest-first list per key', () => {

@@ -20,14 +20,14 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { S3EventRecord } from 'aws-lambda';
-import { main } from '../cli/tap';
 import type { ReconcileJson } from '../cli/commands/reconcile';
-import { createHandler } from '../handler/process';
 import { LOWEST_SEQUENCER } from '../handler/sequencer';
-import { createPipelineStorage, StandIn, startDynalite, STANDIN_CREDENTIALS } from '../scripts/lib/standins';
+import { StandIn, startDynalite, STANDIN_CREDENTIALS } from '../scripts/lib/standins';
 import { s3Event, s3Record } from '../scripts/lib/s3-events';
 import { FakeBucket, FakeVersion } from './cli-reconcile-bucket';
-import { observability, PNG_BYTES, s3Error, TEST_CONFIG } from './handler-helpers';
+import { runTap } from './cli-run';
+import { handlerWith, PNG_BYTES, s3Error, TEST_CONFIG } from './handler-helpers';
+import { createTable } from './standin-helpers';
 
 const s3Mock = mockClient(S3Client);
 const REGION = 'us-east-1';
@@ -67,26 +67,13 @@ async function setUp(capacity = 1000) {
   const table = `tap-reconcile-${++tables}`;
   const bucket = new FakeBucket('tap-reconcile-uploads');
   bucket.install(s3Mock);
-  await createPipelineStorage(
-    { s3: new S3Client({ region: REGION }), dynamodb },
-    { bucket: bucket.name, table },
-    { tableReadCapacity: capacity, tableWriteCapacity: capacity },
-  );
+  await createTable(dynamodb, table, { tableReadCapacity: capacity, tableWriteCapacity: capacity });
   return { table, bucket };
 }
 
-/** The handler's own code on the fake bucket and dynalite, processing at `at`. */
-function pipeline(table: string, at = '2026-11-29T12:00:00.000Z') {
-  const o = observability();
-  return createHandler({
-    s3: new S3Client({ region: REGION }),
-    dynamodb,
-    config: { ...TEST_CONFIG, tableName: table },
-    logger: o.logger,
-    metrics: o.metrics,
-    clock: () => new Date(at),
-  });
-}
+/** The handler's own code on the fake bucket and dynalite, processing at `at` (handlerWith's time by default). */
+const pipeline = (table: string, at?: string) =>
+  handlerWith({ s3: new S3Client({ region: REGION }), dynamodb }, {}, { ...TEST_CONFIG, tableName: table }, at).handler;
 
 /** Every item of the table, by "key@versionId". */
 async function itemsOf(table: string): Promise<Record<string, Record<string, unknown>>> {
@@ -103,22 +90,10 @@ const keyOf = (v: Pick<FakeVersion, 'key' | 'versionId'>) => ({
 
 /** `tap reconcile args...` in-process: exit code, stdout, stderr, and the JSON printed (with --json). */
 async function reconcile(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  jest.spyOn(console, 'log').mockImplementation((m: unknown) => void out.push(String(m)));
-  jest.spyOn(console, 'error').mockImplementation((m: unknown) => void err.push(String(m)));
-  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => out.push(String(chunk)) > 0);
-  jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => err.push(String(chunk)) > 0);
-  process.exitCode = undefined;
-  try {
-    const code = await main(['node', 'tap', 'reconcile', ...args]);
-    const stdout = out.join('\n');
-    const json = args.includes('--json') && code !== 2 && stdout ? (JSON.parse(stdout) as ReconcileJson) : undefined;
-    return { code, stdout, stderr: err.join('\n'), json: json! };
-  } finally {
-    process.exitCode = undefined;
-    jest.restoreAllMocks();
-  }
+  const run = await runTap(['reconcile', ...args]);
+  const json =
+    args.includes('--json') && run.code !== 2 && run.stdout ? (JSON.parse(run.stdout) as ReconcileJson) : undefined;
+  return { ...run, json: json! };
 }
 
 const on = (bucket: FakeBucket, table: string) => ['--bucket', bucket.name, '--table', table];

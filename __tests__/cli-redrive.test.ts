@@ -16,10 +16,10 @@ import {
 import { InvokeCommand, InvokeCommandOutput, LambdaClient, ResourceNotFoundException } from '@aws-sdk/client-lambda';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
-import { main } from '../cli/tap';
 import { projectConfig, resourceNames } from '../config';
 import * as standins from '../scripts/lib/standins';
 import { s3Event, s3Record } from '../scripts/lib/s3-events';
+import { runTap } from './cli-run';
 
 const names = resourceNames(projectConfig());
 const QUEUE_URL = `https://sqs.us-east-1.amazonaws.com/123456789012/${names.queueName}`;
@@ -101,8 +101,6 @@ let dynalite: standins.StandIn;
 let s3Proxy: standins.StandIn;
 let clients: ReturnType<typeof standins.standInClients>;
 const savedEnv = { ...process.env };
-const out: string[] = [];
-const err: string[] = [];
 
 beforeAll(async () => {
   [s3rver, dynalite] = await Promise.all([standins.startS3rver(), standins.startDynalite()]);
@@ -134,20 +132,14 @@ beforeEach(() => {
   sqsMock.reset();
   lambdaMock.reset();
   lambdaMock.on(InvokeCommand, { InvocationType: 'DryRun' }).resolves({ StatusCode: 204 });
-  out.length = 0;
-  err.length = 0;
-  jest.spyOn(console, 'log').mockImplementation((line: unknown) => void out.push(String(line)));
-  jest.spyOn(console, 'error').mockImplementation((line: unknown) => void err.push(String(line)));
-  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => out.push(String(chunk)) > 0);
 });
 
-afterEach(() => {
-  jest.restoreAllMocks();
-  process.exitCode = undefined;
-});
-
-/** `tap redrive args...` in-process: its exit code; what it printed is in `out` and `err`. */
-const redrive = (...args: string[]) => main(['node', 'tap', 'redrive', ...args]);
+/** `tap redrive args...` in-process: its exit code, and what it printed to stdout and stderr, line by line. */
+async function redrive(...args: string[]) {
+  const { code, stdout, stderr } = await runTap(['redrive', ...args]);
+  const lines = (text: string) => (text === '' ? [] : text.split('\n'));
+  return { code, out: lines(stdout), err: lines(stderr) };
+}
 
 describe('tap redrive through the deployed function', () => {
   it('invokes the function with the original event and deletes the message once it succeeded', async () => {
@@ -156,7 +148,7 @@ describe('tap redrive through the deployed function', () => {
     const queue = new FakeQueue(JSON.stringify(record));
     lambdaMock.on(InvokeCommand, { InvocationType: 'RequestResponse' }).resolves(invokeOutput(STORED));
     // Act
-    const code = await redrive();
+    const { code, out } = await redrive();
     // Assess
     expect(code).toBe(0);
     expect(queue.messages).toHaveLength(0);
@@ -177,7 +169,7 @@ describe('tap redrive through the deployed function', () => {
     };
     lambdaMock.on(InvokeCommand, { InvocationType: 'RequestResponse' }).resolves(invokeOutput(error, 'Unhandled'));
     // Act
-    const code = await redrive('--function', 'other-fn');
+    const { code, out } = await redrive('--function', 'other-fn');
     // Assess
     expect(code).toBe(1);
     expect(queue.messages).toHaveLength(1);
@@ -194,7 +186,7 @@ describe('tap redrive through the deployed function', () => {
     // Prepare
     const queue = new FakeQueue('not json', JSON.stringify(eventFor('raw.txt')), '{"requestContext":{}}');
     // Act
-    const code = await redrive();
+    const { code, out } = await redrive();
     // Assess
     expect(code).toBe(1);
     expect(redrivenInvokes()).toHaveLength(0);
@@ -222,7 +214,7 @@ describe('tap redrive through the deployed function', () => {
     expired.requestContext = { ...expired.requestContext, condition: 'EventAgeExceeded', approximateInvokeCount: 1 };
     const queue = new FakeQueue(recordBody('a.txt'), recordBody('dir/b c.txt'), 'oops', JSON.stringify(expired));
     // Act
-    const code = await redrive('--dry-run');
+    const { code, out } = await redrive('--dry-run');
     // Assess
     expect(code).toBe(1);
     expect(redrivenInvokes()).toHaveLength(0);
@@ -252,7 +244,7 @@ describe('tap redrive through the deployed function', () => {
     const queue = new FakeQueue(...['1', '2', '3', '4', '5'].map((k) => recordBody(`${k}.txt`)));
     lambdaMock.on(InvokeCommand, { InvocationType: 'RequestResponse' }).resolves(invokeOutput(STORED));
     // Act
-    const code = await redrive('--max', '2');
+    const { code, out } = await redrive('--max', '2');
     // Assess
     expect(code).toBe(0);
     expect(redrivenInvokes()).toHaveLength(2);
@@ -267,11 +259,11 @@ describe('tap redrive through the deployed function', () => {
     new FakeQueue(recordBody('a.txt'), '[]');
     lambdaMock.on(InvokeCommand, { InvocationType: 'RequestResponse' }).resolves(invokeOutput(STORED));
     // Act
-    const code = await redrive('--json', '--queue-url', QUEUE_URL);
+    const { code, out } = await redrive('--json', '--queue-url', QUEUE_URL);
     // Assess
     expect(code).toBe(1);
     expect(sqsMock).not.toHaveReceivedCommand(GetQueueUrlCommand);
-    expect(JSON.parse(out.join(''))).toMatchObject({
+    expect(JSON.parse(out.join('\n'))).toMatchObject({
       received: 2,
       redriven: 1,
       failed: 0,
@@ -295,13 +287,13 @@ describe('tap redrive through the deployed function', () => {
       .on(GetQueueUrlCommand)
       .rejects(new QueueDoesNotExist({ message: 'The specified queue does not exist.', $metadata: {} }));
     // Act
-    const code = await redrive();
+    const { code, err } = await redrive();
     // Assess
     expect(code).toBe(2);
     expect(err).toEqual([
       expect.stringMatching(new RegExp(`^tap: SQS queue "${names.queueName}" does not exist \\(QueueDoesNotExist\\)`)),
     ]);
-    expect(err[0]).not.toMatch(/\n\s+at /);
+    expect(err.join('\n')).not.toMatch(/\n\s+at /);
   });
 
   it('names a missing function in one line before it receives any message', async () => {
@@ -311,7 +303,7 @@ describe('tap redrive through the deployed function', () => {
       .on(InvokeCommand)
       .rejects(new ResourceNotFoundException({ message: 'Function not found', $metadata: {} }));
     // Act
-    const code = await redrive('--function', 'gone-fn');
+    const { code, err } = await redrive('--function', 'gone-fn');
     // Assess
     expect(code).toBe(2);
     expect(err).toEqual([expect.stringMatching(/^tap: Lambda function "gone-fn" does not exist/)]);
@@ -323,7 +315,7 @@ describe('tap redrive through the deployed function', () => {
     new FakeQueue();
     sqsMock.on(ReceiveMessageCommand).rejects(new KmsAccessDenied({ message: 'denied', $metadata: {} }));
     // Act
-    const code = await redrive();
+    const { code, err } = await redrive();
     // Assess
     expect(code).toBe(2);
     expect(err).toEqual([
@@ -338,7 +330,7 @@ describe('tap redrive --local (the handler code against s3rver and dynalite)', (
     await clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'local/a b.txt', Body: 'hello' }));
     const queue = new FakeQueue(recordBody('local/a b.txt'));
     // Act
-    const code = await redrive('--local', '--table', TABLE);
+    const { code, out } = await redrive('--local', '--table', TABLE);
     // Assess
     expect(code).toBe(0);
     expect(queue.messages).toHaveLength(0);
@@ -355,7 +347,7 @@ describe('tap redrive --local (the handler code against s3rver and dynalite)', (
     // Prepare
     const queue = new FakeQueue(recordBody('denied/secret.txt'));
     // Act
-    const code = await redrive('--local', '--table', TABLE);
+    const { code, out } = await redrive('--local', '--table', TABLE);
     // Assess
     expect(code).toBe(1);
     expect(queue.messages).toHaveLength(1);
@@ -372,7 +364,7 @@ describe('tap redrive --local (the handler code against s3rver and dynalite)', (
     // Prepare
     new FakeQueue(recordBody('a.txt'));
     // Act
-    const code = await redrive('--local', '--table', 'no-such-table');
+    const { code, err } = await redrive('--local', '--table', 'no-such-table');
     // Assess
     expect(code).toBe(2);
     expect(err).toEqual([

@@ -2,7 +2,6 @@
 // operator points them at any endpoint (AWS_ENDPOINT_URL_DYNAMODB).
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { main } from '../cli/tap';
 import {
   createPipelineStorage,
   StandIn,
@@ -11,6 +10,7 @@ import {
   startS3rver,
   STANDIN_CREDENTIALS,
 } from '../scripts/lib/standins';
+import { runTap } from './cli-run';
 
 const TABLE = 'tap-cli-show';
 let s3rver: StandIn;
@@ -57,27 +57,7 @@ afterAll(async () => {
   await Promise.all([s3rver?.close(), dynalite?.close()]);
 });
 
-/** Runs `tap args...` in-process; returns its exit code and what it printed. */
-async function tap(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((m: unknown) => void out.push(String(m)));
-  const error = jest.spyOn(console, 'error').mockImplementation((m: unknown) => void err.push(String(m)));
-  const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out.push(String(chunk));
-    return true;
-  });
-  process.exitCode = undefined;
-  try {
-    const code = await main(['node', 'tap', ...args]);
-    return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-  } finally {
-    process.exitCode = undefined;
-    log.mockRestore();
-    error.mockRestore();
-    write.mockRestore();
-  }
-}
+const tap = (...args: string[]) => runTap(args);
 
 describe('tap show', () => {
   it('prints every version of a key, newest event first, with delete markers and unreadable reasons', async () => {

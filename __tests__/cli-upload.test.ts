@@ -202,15 +202,18 @@ describe('tap upload', () => {
     // Prepare
     const dir = folderWith({ 'report.pdf': 'pdf' });
     process.env.TAP_NOTIFICATION_PREFIX = 'incoming/';
-    // Act
-    const refused = await runTap(['upload', path.join(dir, 'report.pdf'), '--table', TABLE]);
-    const unwaited = await tap('upload', path.join(dir, 'report.pdf'), '--prefix', UNPROCESSED, '--wait', '0');
-    delete process.env.TAP_NOTIFICATION_PREFIX;
-    // Assess
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain('report.pdf would never be recorded: use --prefix, or --wait 0');
-    expect(unwaited.code).toBe(0);
-    expect(unwaited.stdout).toMatch(/^unprocessed\/report\.pdf\s+null\s+3$/m);
+    try {
+      // Act
+      const refused = await runTap(['upload', path.join(dir, 'report.pdf'), '--table', TABLE]);
+      const unwaited = await tap('upload', path.join(dir, 'report.pdf'), '--prefix', UNPROCESSED, '--wait', '0');
+      // Assess
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('report.pdf would never be recorded: use --prefix, or --wait 0');
+      expect(unwaited.code).toBe(0);
+      expect(unwaited.stdout).toMatch(/^unprocessed\/report\.pdf\s+null\s+3$/m);
+    } finally {
+      delete process.env.TAP_NOTIFICATION_PREFIX;
+    }
   });
 });
 

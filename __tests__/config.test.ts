@@ -23,7 +23,9 @@ const problemsOf = (context: Record<string, unknown>, env: Record<string, string
 
 describe('resolveConfig', () => {
   it('gives the documented defaults with no context and no environment', () => {
+    // Act
     const config = resolveConfig({}, {});
+    // Assess
     expect(config).toMatchObject({
       project: 'tap',
       environment: 'dev',
@@ -43,6 +45,7 @@ describe('resolveConfig', () => {
   });
 
   it('takes context over defaults and TAP_* environment variables over context', () => {
+    // Act
     const config = resolveConfig(
       { environment: 'staging', tableWriteCapacity: 50, corsAllowedOrigins: ['https://a.example.com'] },
       {
@@ -52,6 +55,7 @@ describe('resolveConfig', () => {
         TAP_TAGS: 'CostCenter=42,Team=data',
       },
     );
+    // Assess
     expect(config.environment).toBe('staging');
     expect(config.tableWriteCapacity).toBe(200);
     expect(config.corsAllowedOrigins).toEqual(['https://b.example.com', 'https://c.example.com']);
@@ -60,6 +64,7 @@ describe('resolveConfig', () => {
   });
 
   it('derives every environment variable name from the setting name', () => {
+    // Act & Assess
     expect(envVarName('tableWriteCapacity')).toBe('TAP_TABLE_WRITE_CAPACITY');
     expect(envVarName('lambdaMemoryMb')).toBe('TAP_LAMBDA_MEMORY_MB');
     expect(SETTING_NAMES.map(envVarName)).toContain('TAP_LOG_RETENTION_DAYS');
@@ -116,16 +121,19 @@ describe('resolveConfig', () => {
       'lambdaMaxRetryAttempts (from context tap.lambdaMaxRetryAttempts): expected an integer from 0 to 2, got 3',
     ],
   ])('rejects %j with a message naming the setting and the allowed values', (context, message) => {
+    // Act & Assess
     expect(problemsOf(context)).toEqual([message]);
   });
 
   it('names the environment variable when the bad value came from one', () => {
+    // Act & Assess
     expect(problemsOf({}, { TAP_LAMBDA_MEMORY_MB: 'lots' })).toEqual([
       'lambdaMemoryMb (from environment variable TAP_LAMBDA_MEMORY_MB): expected an integer from 128 to 10240, got "lots"',
     ]);
   });
 
   it('reports every problem at once, and unknown settings (typos) too', () => {
+    // Act & Assess
     expect(problemsOf({ tableWriteCapcity: 10, logRetentionDays: 2, environment: 'live' })).toEqual([
       expect.stringMatching(
         /^unknown setting "tableWriteCapcity" in context "tap"; known settings: project, environment, /,
@@ -136,6 +144,7 @@ describe('resolveConfig', () => {
   });
 
   it('refuses a "*" CORS origin unless corsAllowAnyOrigin says so explicitly', () => {
+    // Act & Assess
     expect(problemsOf({ corsAllowedOrigins: ['*'] })).toEqual([
       'corsAllowedOrigins: "*" lets any web site read the bucket through browsers; set corsAllowAnyOrigin to true to allow it explicitly',
     ]);
@@ -161,12 +170,14 @@ describe('resolveConfig', () => {
   });
 
   it('refuses state settings without a state bucket', () => {
+    // Act & Assess
     expect(problemsOf({ stateKey: 'x/terraform.tfstate' })).toEqual([
       'stateBucket: stateKey and stateRegion are set, but stateBucket is empty',
     ]);
   });
 
   it('fails with a TapConfigError whose message lists each problem', () => {
+    // Act & Assess
     expect(() => resolveConfig({ tableWriteCapacity: 0 })).toThrow(
       'Invalid TapStack configuration:\n  - tableWriteCapacity (from context tap.tableWriteCapacity): expected an integer from 1 to 40000, got 0',
     );
@@ -205,7 +216,7 @@ describe('local state from before region-qualified names', () => {
     // Prepare
     fs.writeFileSync(path.join(dir, 'terraform.tap-prod.tfstate'), stateWith('arn:aws:sqs:eu-west-1:123456789012:q'));
     // Act & Assess
-    expect(legacyStateProblem(fs.mkdtempSync(path.join(os.tmpdir(), 'tap-empty-')), config)).toBeUndefined();
+    expect(legacyStateProblem(fs.mkdtempSync(path.join(dir, 'empty-')), config)).toBeUndefined();
     expect(legacyStateProblem(dir, { ...config, stateBucket: 'tf-state' })).toBeUndefined();
   });
 

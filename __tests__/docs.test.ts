@@ -49,7 +49,7 @@ describe('README', () => {
   it('names in "Project layout" every file of scripts/ and bench/', () => {
     // Prepare
     const layout = section('Project layout');
-    const files = ['scripts', 'scripts/lib', 'bench'].flatMap((dir) =>
+    const files = ['scripts', 'scripts/lib', 'scripts/lib/iam', 'bench'].flatMap((dir) =>
       fs
         .readdirSync(path.join(ROOT, dir))
         .filter((f) => /\.(ts|json)$/.test(f))

@@ -12,11 +12,21 @@ const ROOT = path.resolve(__dirname, '..');
 /** Node with TypeScript loaded as the package.json scripts and cdktf.json load it. */
 const tsNode = (script: string, env: NodeJS.ProcessEnv = process.env) =>
   run(process.execPath, ['--require', 'tsx/cjs', '-e', script], { cwd: ROOT, env, timeout: 60_000 });
+const scratchDirs: string[] = [];
+/** A new temporary folder, removed after the test. */
+const scratch = (prefix: string) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  scratchDirs.push(dir);
+  return dir;
+};
+afterEach(() => {
+  for (const dir of scratchDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
 
 describe('main.ts as the CDKTF app', () => {
   it('fails synth with the message that names the bad setting, and synthesizes no stack', async () => {
     // Prepare
-    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'tap-synth-'));
+    const outdir = scratch('tap-synth-');
     // Act
     const result = run(process.execPath, ['--require', 'tsx/cjs', 'main.ts'], {
       cwd: ROOT,
@@ -41,7 +51,7 @@ describe('main.ts as the CDKTF app', () => {
 describe('the handler bundle', () => {
   it('is byte-identical when built twice from the same source', async () => {
     // Prepare
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tap-bundle-'));
+    const dir = scratch('tap-bundle-');
     const build = (outfile: string) =>
       tsNode(`require('./scripts/build-handler.ts').buildHandler({ outfile: ${JSON.stringify(outfile)} })`);
     const hash = (f: string) =>

@@ -2,10 +2,19 @@
 // transitions, Intelligent-Tiering archive tiers, restores and tagging. Records carry the fields S3
 // sends for each (event message structure version 2.3), and no sequencer where S3 documents none.
 import 'aws-sdk-client-mock-jest'; // typings of the SDK mock matchers
-import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, InvalidObjectState } from '@aws-sdk/client-s3';
+import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { BUCKET, conditionFailed, handlerWith, headOf, mockAws, s3RecordWith, TEST_CONFIG } from './handler-helpers';
+import {
+  archived,
+  BUCKET,
+  conditionFailed,
+  handlerWith,
+  headOf,
+  mockAws,
+  s3RecordWith,
+  TEST_CONFIG,
+} from './handler-helpers';
 import { s3Event } from '../scripts/lib/s3-events';
 import { LOWEST_SEQUENCER, normalizeSequencer } from '../handler/sequencer';
 
@@ -142,11 +151,7 @@ describe('storage-class transitions', () => {
     dynamoMock.on(UpdateItemCommand).rejects(conditionFailed());
     dynamoMock.on(GetItemCommand).resolves({});
     s3Mock.on(HeadObjectCommand).resolves(headOf({ StorageClass: 'GLACIER' }));
-    s3Mock
-      .on(GetObjectCommand)
-      .rejects(
-        new InvalidObjectState({ message: 'archived', $metadata: { httpStatusCode: 403 }, StorageClass: 'GLACIER' }),
-      );
+    s3Mock.on(GetObjectCommand).rejects(archived('GLACIER'));
     const { handler } = handlerWith(clients);
     // Act
     const summary = await handler(s3Event(transition('GLACIER')));
@@ -295,7 +300,7 @@ describe('object tags (RECORD_OBJECT_TAGS)', () => {
 
   it('keeps tags in key order up to their budget and says when it cut some', async () => {
     // Prepare
-    const TagSet = Array.from({ length: 10 }, (_, i) => ({ Key: `tag${i}`, Value: 'v'.repeat(60) }));
+    const TagSet = Array.from({ length: 10 }, (_, i) => ({ Key: `tag${i}`, Value: 'v'.repeat(60) })).reverse();
     s3Mock.on(GetObjectTaggingCommand).resolves({ TagSet });
     const { handler } = handlerWithTags();
     // Act
@@ -319,6 +324,7 @@ describe('object tags (RECORD_OBJECT_TAGS)', () => {
       // Assess
       expect(summary).toMatchObject({ tagged: 1 });
       expect(s3Mock).toHaveReceivedCommandTimes(HeadObjectCommand, 0);
+      expect(s3Mock.calls().map((c) => c.args[0].constructor.name)).toEqual(['GetObjectTaggingCommand']);
       const [update] = updates();
       expect(update.ConditionExpression).toBe(
         'attribute_exists(objectKey) AND (attribute_not_exists(#tagsAsOf) OR #tagsAsOf < :tagsAsOf)',

@@ -4,6 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import {
   GetObjectCommand,
   HeadObjectCommand,
+  InvalidObjectState,
   S3Client,
   S3ServiceException,
   type GetObjectCommandOutput,
@@ -19,6 +20,7 @@ import type { S3EventRecord } from 'aws-lambda';
 import { ObjectEventInput, s3Record } from '../scripts/lib/s3-events';
 import { HandlerConfig, Limits, LIMITS } from '../handler/config';
 import { createHandler } from '../handler/process';
+import { itemBytes, WireItem } from '../scripts/lib/capacity';
 
 export interface LogEntry {
   level: 'info' | 'warn' | 'error';
@@ -54,11 +56,15 @@ export const TEST_CONFIG: HandlerConfig = {
   recordObjectTags: false,
 };
 
-/** A handler over `clients` with the fixed LIMITS and TEST_CONFIG, or others for a test that needs them. */
+/**
+ * A handler over `clients` with the fixed LIMITS and TEST_CONFIG, processing at 2026-11-29T12:00:00Z, or
+ * others for a test that needs them.
+ */
 export function handlerWith(
   clients: { s3: S3Client; dynamodb: DynamoDBClient },
   limits: Partial<Limits> = {},
   config: HandlerConfig = TEST_CONFIG,
+  at = '2026-11-29T12:00:00.000Z',
 ) {
   const o = observability();
   const handler = createHandler({
@@ -67,7 +73,7 @@ export function handlerWith(
     limits: { ...LIMITS, ...limits },
     logger: o.logger,
     metrics: o.metrics,
-    clock: () => new Date('2026-11-29T12:00:00.000Z'),
+    clock: () => new Date(at),
   });
   return { handler, ...o };
 }
@@ -94,18 +100,26 @@ export const headOf = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
+/** S3 mocked for one test file: every test starts with a readable PNG (headOf). Call at the top of the file. */
+export function mockS3() {
+  const s3Mock = mockClient(S3Client);
+  beforeEach(() => {
+    s3Mock.reset();
+    s3Mock.on(HeadObjectCommand).resolves(headOf());
+    s3Mock.on(GetObjectCommand).resolves({ Body: body(PNG_BYTES) });
+  });
+  return s3Mock;
+}
+
 /**
  * S3 and DynamoDB mocked for one test file: every test starts with a readable PNG (headOf) and writes
  * that succeed. Call at the top of the file.
  */
 export function mockAws() {
-  const s3Mock = mockClient(S3Client);
+  const s3Mock = mockS3();
   const dynamoMock = mockClient(DynamoDBClient);
   beforeEach(() => {
-    s3Mock.reset();
     dynamoMock.reset();
-    s3Mock.on(HeadObjectCommand).resolves(headOf());
-    s3Mock.on(GetObjectCommand).resolves({ Body: body(PNG_BYTES) });
     dynamoMock.on(PutItemCommand).resolves({});
     dynamoMock.on(UpdateItemCommand).resolves({});
   });
@@ -128,6 +142,18 @@ export const s3Error = (name: string, status: number, message = `${name} (${stat
     $fault: status >= 500 ? 'server' : 'client',
     $metadata: { httpStatusCode: status },
     message,
+  });
+
+/** GET of an archived version: 403 InvalidObjectState, with the storage class (and tier) in the body. */
+export const archived = (
+  StorageClass: 'GLACIER' | 'DEEP_ARCHIVE' | 'INTELLIGENT_TIERING',
+  AccessTier?: 'ARCHIVE_ACCESS' | 'DEEP_ARCHIVE_ACCESS',
+) =>
+  new InvalidObjectState({
+    message: "The operation is not valid for the object's storage class",
+    $metadata: { httpStatusCode: 403 },
+    StorageClass,
+    AccessTier,
   });
 
 /** A failed DynamoDB condition, with the stored item's attributes as DynamoDB returns them (ALL_OLD), or none. */
@@ -157,24 +183,8 @@ export const PNG_BYTES = Buffer.from('89504e470d0a1a0a0000000d494844520000000100
 export const ELF_BYTES = Buffer.concat([Buffer.from('7f454c46020101000000000000000000', 'hex'), Buffer.alloc(48)]);
 
 /**
- * An item's size as DynamoDB counts it for capacity: attribute names plus values (strings in UTF-8
- * bytes, numbers about one byte per two significant digits plus one, booleans one byte, maps 3 bytes
- * plus one per entry plus their names and values).
+ * An item's size as DynamoDB counts it for capacity, by the capacity proxy's own count (attribute names
+ * plus values; see soak-capacity.test.ts): the item marshalled as the handler sends it.
  */
-export function dynamoItemBytes(item: object): number {
-  return Object.entries(item)
-    .filter(([, value]) => value !== undefined)
-    .reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + valueBytes(value), 0);
-}
-
-function valueBytes(value: unknown): number {
-  if (typeof value === 'string') return Buffer.byteLength(value);
-  if (typeof value === 'number') {
-    const digits = String(Math.abs(value))
-      .replace('.', '')
-      .replace(/^0+|0+$/g, '').length;
-    return Math.ceil(digits / 2) + 1;
-  }
-  if (typeof value === 'boolean' || value === null) return 1;
-  return 3 + dynamoItemBytes(value as object) + Object.values(value as object).filter((v) => v !== undefined).length;
-}
+export const dynamoItemBytes = (item: object): number =>
+  itemBytes(marshall(item, { removeUndefinedValues: true }) as unknown as WireItem);

@@ -1,10 +1,20 @@
 // The table's write rules on the DynamoDB wire protocol (dynalite validates every expression), for
 // the handler's events and for the operator CLI's writes that must never overwrite an event's.
-import { mockClient } from 'aws-sdk-client-mock';
-import { GetObjectCommand, HeadObjectCommand, InvalidObjectState, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { body, BUCKET, handlerWith, headOf, PNG_BYTES, s3RecordWith, TEST_CONFIG } from './handler-helpers';
-import { createPipelineStorage, standInClients, startDynalite, StandIn } from '../scripts/lib/standins';
+import {
+  archived,
+  body,
+  BUCKET,
+  handlerWith,
+  headOf,
+  mockS3,
+  PNG_BYTES,
+  s3RecordWith,
+  TEST_CONFIG,
+} from './handler-helpers';
+import { standInClients, startDynalite, StandIn } from '../scripts/lib/standins';
+import { createTable } from './standin-helpers';
 import { s3Event } from '../scripts/lib/s3-events';
 import { deleteMarkerItem, itemKey, MetadataItem } from '../handler/item';
 import { readVersionItem } from '../handler/read-version';
@@ -12,7 +22,7 @@ import { LOWEST_SEQUENCER, normalizeSequencer } from '../handler/sequencer';
 import { changeIfNewer, getItem, putItemIfAbsent, putItemIfUnchanged } from '../handler/store';
 
 const TABLE = TEST_CONFIG.tableName;
-const s3Mock = mockClient(S3Client);
+const s3Mock = mockS3();
 const s3 = new S3Client({ region: 'us-east-1' });
 let dynalite: StandIn;
 let dynamodb: DynamoDBClient;
@@ -21,21 +31,12 @@ beforeAll(async () => {
   dynalite = await startDynalite();
   ({ dynamodb } = standInClients('http://127.0.0.1:1', dynalite.endpoint));
   // The bucket lives in the mocked S3: only the table is created.
-  await createPipelineStorage(
-    { s3: { send: async () => ({}) } as unknown as S3Client, dynamodb },
-    { bucket: BUCKET, table: TABLE },
-  );
+  await createTable(dynamodb, TABLE);
 });
 
 afterAll(async () => {
   dynamodb.destroy();
   await dynalite?.close();
-});
-
-beforeEach(() => {
-  s3Mock.reset();
-  s3Mock.on(HeadObjectCommand).resolves(headOf());
-  s3Mock.on(GetObjectCommand).resolves({ Body: body(PNG_BYTES) });
 });
 
 const RECONCILE = { eventName: 'tap:Reconcile', eventTime: '2026-12-01T00:00:00.000Z', sequencer: LOWEST_SEQUENCER };
@@ -164,11 +165,7 @@ describe('one version through its life, on the wire', () => {
     // Prepare
     const version = { bucket: BUCKET, key: 'life.png', versionId: 'v1' };
     s3Mock.on(HeadObjectCommand).resolves(headOf({ StorageClass: 'GLACIER' }));
-    s3Mock
-      .on(GetObjectCommand)
-      .rejects(
-        new InvalidObjectState({ message: 'archived', $metadata: { httpStatusCode: 403 }, StorageClass: 'GLACIER' }),
-      );
+    s3Mock.on(GetObjectCommand).rejects(archived('GLACIER'));
     const { handler } = handlerWith({ s3, dynamodb });
     const created = s3RecordWith({ ...version, size: 1234, sequencer: '0A', eventTime: '2026-12-01T00:00:00.000Z' });
     const restored = s3RecordWith(

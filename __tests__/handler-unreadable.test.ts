@@ -1,9 +1,18 @@
 // Versions that exist but cannot be read: recorded once with their reason, never retried. Each case
 // is mocked with the error S3 sends for it, shaped as SDK v3 builds it.
 import 'aws-sdk-client-mock-jest'; // typings of the SDK mock matchers
-import { GetObjectCommand, HeadObjectCommand, InvalidObjectState } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { BUCKET, conditionFailed, handlerWith, headOf, KMS_KEY_ARN, mockAws, s3Error } from './handler-helpers';
+import {
+  archived,
+  BUCKET,
+  conditionFailed,
+  handlerWith,
+  headOf,
+  KMS_KEY_ARN,
+  mockAws,
+  s3Error,
+} from './handler-helpers';
 import { s3Event, s3Record } from '../scripts/lib/s3-events';
 import { RecordsFailedError } from '../handler/errors';
 import { normalizeSequencer } from '../handler/sequencer';
@@ -12,14 +21,6 @@ const { s3Mock, dynamoMock, clients, putItems } = mockAws();
 
 /** HEAD of a version without the key it was written with: a bare 400, which SDK v3 names "Unknown". */
 const bareHeadError = (status: 400 | 403) => s3Error('Unknown', status, 'UnknownError');
-/** GET of an archived version: 403 InvalidObjectState, with the storage class (and tier) in the body. */
-const archived = (StorageClass: 'GLACIER' | 'DEEP_ARCHIVE' | 'INTELLIGENT_TIERING', AccessTier?: 'ARCHIVE_ACCESS') =>
-  new InvalidObjectState({
-    message: "The operation is not valid for the object's storage class",
-    $metadata: { httpStatusCode: 403 },
-    StorageClass,
-    AccessTier,
-  });
 const SSE_C_MESSAGE =
   'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.';
 const KMS_DENIED_MESSAGE =

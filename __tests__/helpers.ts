@@ -1,4 +1,5 @@
 import 'cdktf/lib/testing/adapters/jest'; // typings of the CDKTF jest matchers
+import fs from 'node:fs';
 import { Testing } from 'cdktf';
 import { resolveConfig } from '../config';
 import { TapStack } from '../main';
@@ -17,9 +18,14 @@ export interface SynthesizedStack {
 /** Synthesizes TapStack once with the given context (and no environment variables). */
 export function synthTapStack(context: Record<string, unknown> = {}): SynthesizedStack {
   const app = Testing.app();
-  const stack = new TapStack(app, 'TapStack', resolveConfig(context, {}));
-  const json = Testing.synth(stack);
-  return { json, parsed: JSON.parse(json) };
+  try {
+    const stack = new TapStack(app, 'TapStack', resolveConfig(context, {}));
+    const json = Testing.synth(stack);
+    return { json, parsed: JSON.parse(json) };
+  } finally {
+    // Testing.app() makes a temporary outdir of its own; nothing is read from it.
+    fs.rmSync(app.outdir, { recursive: true, force: true });
+  }
 }
 
 type Statement = {

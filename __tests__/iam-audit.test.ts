@@ -206,6 +206,7 @@ describe('what the audit catches', () => {
     expect(checks.map((c) => [c.decision.decision, c.decision.statements.map((s) => s.sid)])).toEqual(
       checks.map(() => ['ExplicitDeny', ['DenyInsecureTransport']]),
     );
+    expect(checks.length).toBeGreaterThan(0);
   });
 
   it('denies the implied KMS calls when the role loses its key statement', () => {

@@ -137,6 +137,7 @@ describe('tap upload as an uploader with only the uploaders policy', () => {
     const checks = checkCallsAs(stack, overHttp, 'uploader');
     // Assess
     expect(checks.every((c) => c.decision.decision === 'ExplicitDeny')).toBe(true);
+    expect(checks.length).toBeGreaterThan(0);
   });
 });
 

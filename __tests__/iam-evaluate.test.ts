@@ -149,7 +149,7 @@ describe('wildcards', () => {
     ['*', 'kms:Decrypt', true],
     ['kms:GenerateDataKey*', 'kms:GenerateDataKeyWithoutPlaintext', true],
   ])('action %s matches %s: %s', (pattern, action, expected) => {
-    // Prepare / Act / Assess: actions compare case-insensitively.
+    // Act & Assess: actions compare case-insensitively.
     expect(actionMatches(pattern, action)).toBe(expected);
   });
 
@@ -172,7 +172,7 @@ describe('wildcards', () => {
     ['arn:aws:sqs:*:111122223333:q', 'arn:aws:sqs:eu-west-1:444455556666:q', false],
     ['*', KEY, true],
   ])('ARN %s matches %s: %s', (pattern, arn, expected) => {
-    // Prepare / Act / Assess: ARNs compare case-sensitively, segment by segment.
+    // Act & Assess: ARNs compare case-sensitively, segment by segment.
     expect(arnMatches(pattern, arn)).toBe(expected);
   });
 });
@@ -218,7 +218,7 @@ describe('conditions', () => {
   ])('%s %s against %s: %s', (operator, value, actual, expected) => {
     // Prepare
     const context: Request['context'] = actual === undefined ? {} : { 'test:Key': actual };
-    // Act / Assess
+    // Act & Assess
     expect(decide({ [operator]: { 'test:Key': value } }, context)).toBe(expected);
   });
 
@@ -226,7 +226,7 @@ describe('conditions', () => {
     // Prepare
     const any = { StringEquals: { 'aws:SourceAccount': [ACCOUNT, OTHER] } };
     const none = { StringNotEquals: { 'aws:SourceAccount': [ACCOUNT, OTHER] } };
-    // Act / Assess
+    // Act & Assess
     expect(decide(any, { 'aws:SourceAccount': OTHER })).toBe(true);
     expect(decide(none, { 'aws:SourceAccount': OTHER })).toBe(false);
     expect(decide(none, { 'aws:SourceAccount': '777788889999' })).toBe(true);
@@ -235,7 +235,7 @@ describe('conditions', () => {
   it('ANDs keys and operators', () => {
     // Prepare
     const both = { Bool: { 'aws:SecureTransport': 'true' }, StringEquals: { 'aws:SourceAccount': ACCOUNT } };
-    // Act / Assess
+    // Act & Assess
     expect(decide(both, { 'aws:SecureTransport': 'true', 'aws:SourceAccount': ACCOUNT })).toBe(true);
     expect(decide(both, { 'aws:SecureTransport': 'true' })).toBe(false);
     expect(decide(both, { 'aws:SecureTransport': 'false', 'aws:SourceAccount': ACCOUNT })).toBe(false);
@@ -244,26 +244,26 @@ describe('conditions', () => {
   it('compares a boolean written as JSON true like the string "true"', () => {
     // Prepare: a raw JSON policy may write a Bool value unquoted.
     const condition = { Bool: { 'aws:SecureTransport': true as unknown as string } };
-    // Act / Assess
+    // Act & Assess
     expect(decide(condition, { 'aws:SecureTransport': 'true' })).toBe(true);
   });
 
   it('reads condition keys case-insensitively', () => {
-    // Prepare / Act / Assess: Lambda writes AWS:SourceAccount, services send aws:SourceAccount.
+    // Act & Assess: Lambda writes AWS:SourceAccount, services send aws:SourceAccount.
     expect(decide({ StringEquals: { 'AWS:SourceAccount': ACCOUNT } }, { 'aws:sourceaccount': ACCOUNT })).toBe(true);
   });
 
   it('lets ...IfExists hold when the key is missing and test it when present', () => {
     // Prepare
     const ifExists = { StringEqualsIfExists: { 's3:x-amz-server-side-encryption': 'aws:kms' } };
-    // Act / Assess
+    // Act & Assess
     expect(decide(ifExists, {})).toBe(true);
     expect(decide(ifExists, { 's3:x-amz-server-side-encryption': 'aws:kms' })).toBe(true);
     expect(decide(ifExists, { 's3:x-amz-server-side-encryption': 'AES256' })).toBe(false);
   });
 
   it('makes Null test whether the key is missing', () => {
-    // Prepare / Act / Assess
+    // Act & Assess
     expect(decide({ Null: { 's3:versionid': 'true' } }, {})).toBe(true);
     expect(decide({ Null: { 's3:versionid': 'true' } }, { 's3:versionid': 'v1' })).toBe(false);
     expect(decide({ Null: { 's3:versionid': 'false' } }, { 's3:versionid': 'v1' })).toBe(true);
@@ -291,7 +291,7 @@ describe('conditions', () => {
   });
 
   it('refuses an operator it does not implement instead of guessing', () => {
-    // Prepare / Act / Assess
+    // Act & Assess
     expect(() => decide({ IpAddress: { 'aws:SourceIp': '10.0.0.0/8' } }, { 'aws:SourceIp': '10.1.2.3' })).toThrow(
       'Unsupported condition operator IpAddress',
     );
@@ -412,7 +412,7 @@ describe('service principals', () => {
   });
 
   it('allows the service from the right bucket and account', () => {
-    // Prepare / Act
+    // Act
     const decision = evaluate(invoke({ 'aws:SourceArn': BUCKET, 'aws:SourceAccount': ACCOUNT }), {
       resource: [permission],
       resourceAccount: ACCOUNT,
@@ -426,7 +426,7 @@ describe('service principals', () => {
     ['another account', { 'aws:SourceArn': BUCKET, 'aws:SourceAccount': OTHER }],
     ['no source', {}],
   ])('denies the service for %s', (_, context) => {
-    // Prepare / Act
+    // Act
     const decision = evaluate(invoke(context), { resource: [permission], resourceAccount: ACCOUNT });
     // Assess
     expect(decision.decision).toBe('ImplicitDeny');

@@ -19,7 +19,7 @@ const roleArn = 'arn:aws:iam::444455556666:role/tap-dev-metadata-extractor-us-ea
 
 describe('stackPolicies on the synthesized stack', () => {
   it('names every policy of the stack by its Terraform address, with what it is attached to', () => {
-    // Prepare: the deployment above. Act: done once for the file. Assess:
+    // Assess: the policies of the deployment above, read once for the file
     expect(Object.fromEntries(Object.values(policies).map((p) => [p.name, [p.kind, p.attachedTo]]))).toEqual({
       'aws_iam_role.function_role': ['trust', roleArn],
       'aws_iam_role_policy.function_role_policy': ['identity', roleArn],
@@ -38,7 +38,7 @@ describe('stackPolicies on the synthesized stack', () => {
   });
 
   it('renders a policy document as the provider does: one value as a string, several reverse-sorted', () => {
-    // Prepare / Act: the role's identity policy.
+    // Act: the role's identity policy.
     const statements = policies['aws_iam_role_policy.function_role_policy'].document.Statement;
     // Assess
     expect(statements[0]).toEqual({
@@ -54,7 +54,7 @@ describe('stackPolicies on the synthesized stack', () => {
   });
 
   it('renders a {type "*", identifiers ["*"]} principal as "*" and conditions as operator -> key -> value', () => {
-    // Prepare / Act
+    // Act
     const deny = policies['aws_s3_bucket_policy.uploads_policy'].document.Statement[0];
     // Assess
     expect(deny).toEqual({
@@ -68,7 +68,7 @@ describe('stackPolicies on the synthesized stack', () => {
   });
 
   it('resolves the references inside the key policy written as raw JSON', () => {
-    // Prepare / Act
+    // Act
     const key = policies['aws_kms_key.pipeline_key'].document;
     // Assess
     expect(key.Statement.map((s) => s.Principal)).toEqual([
@@ -86,7 +86,7 @@ describe('stackPolicies on the synthesized stack', () => {
   });
 
   it('turns aws_lambda_permission into the statement Lambda adds to the function policy', () => {
-    // Prepare / Act
+    // Act
     const [statement] = policies['aws_lambda_permission.allow_s3_invoke'].document.Statement;
     // Assess
     expect(statement).toEqual({
@@ -117,7 +117,7 @@ describe('stackPolicies on the synthesized stack', () => {
   });
 
   it('tells which key encrypts each store, and whether the bucket key is on', () => {
-    // Prepare / Act
+    // Act
     const facts = stackEncryption(parsed, d);
     // Assess
     expect(facts.buckets).toEqual({ [bucket]: { keyArn, bucketKey: true } });
@@ -154,7 +154,7 @@ describe('TerraformResolver', () => {
     ['arn:${data.aws_partition.p.partition}:x:${data.aws_region.here.name}', 'arn:aws:x:us-east-1'],
     ['literal $${not.a.reference}', 'literal ${not.a.reference}'],
   ])('resolves %s', (text, expected) => {
-    // Prepare: the stack above. Act / Assess:
+    // Act & Assess: on the stack above
     expect(r.resolve(text)).toBe(expected);
   });
 
@@ -165,14 +165,14 @@ describe('TerraformResolver', () => {
     ['${data.aws_caller_identity.me.user_id}', 'data.aws_caller_identity.me.user_id'],
     ['${jsonencode(local.x)}', 'jsonencode(local.x)'],
   ])('refuses %s, naming the reference', (text, named) => {
-    // Prepare: the stack above. Act / Assess:
+    // Act & Assess: on the stack above
     expect(() => r.resolve(text)).toThrow(named);
   });
 
   it('refuses a stack whose policy it does not read instead of skipping it', () => {
     // Prepare
     const withTopicPolicy: SynthesizedJson = { resource: { aws_sns_topic: { t: { name: 't', policy: '{}' } } } };
-    // Act / Assess
+    // Act & Assess
     expect(() => stackPolicies(withTopicPolicy, EXAMPLE_DEPLOYMENT)).toThrow('aws_sns_topic.t has a policy');
   });
 
@@ -213,12 +213,12 @@ describe('TerraformResolver', () => {
         },
       },
     };
-    // Act / Assess
+    // Act & Assess
     expect(() => stackPolicies(managed, EXAMPLE_DEPLOYMENT)).toThrow('AWSLambdaBasicExecutionRole, whose document');
   });
 
   it('reads a queue ARN from AWS and stand-in queue URLs', () => {
-    // Prepare / Act / Assess
+    // Act & Assess
     expect(queueArnFromUrl('https://sqs.eu-west-1.amazonaws.com/444455556666/q', EXAMPLE_DEPLOYMENT)).toBe(
       'arn:aws:sqs:eu-west-1:444455556666:q',
     );

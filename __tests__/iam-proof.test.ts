@@ -101,14 +101,14 @@ describe('calls files', () => {
   });
 
   it('records nothing in a process without TAP_RECORD_CALLS_AS', () => {
-    // Prepare / Act / Assess
+    // Act & Assess
     expect(recordThisProcess({})).toBeUndefined();
   });
 
   it('refuses a file without a header', () => {
     // Prepare
     fs.writeFileSync(path.join(dir, 'bad.jsonl'), `${JSON.stringify(call())}\n`);
-    // Act / Assess
+    // Act & Assess
     expect(() => readCallsFiles(dir)).toThrow('is not a tap-iam-calls header');
   });
 
@@ -143,20 +143,24 @@ describe('recordSdkCalls', () => {
       requestHandler: answer,
     });
     const get = () => dynamodb.send(new GetItemCommand({ TableName: 't', Key: { k: { S: 'v' } } }));
-    // Act
-    await get();
-    await inFunctionScope(get)();
-    undo();
     const other = new DynamoDBClient({
       region: 'us-east-1',
       credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
       requestHandler: answer,
     });
-    await inFunctionScope(() => other.send(new GetItemCommand({ TableName: 't', Key: { k: { S: 'v' } } })))();
-    // Assess
-    expect(recorder.calls.map((c) => c.action)).toEqual(['dynamodb:GetItem']);
-    dynamodb.destroy();
-    other.destroy();
+    try {
+      // Act
+      await get();
+      await inFunctionScope(get)();
+      undo();
+      await inFunctionScope(() => other.send(new GetItemCommand({ TableName: 't', Key: { k: { S: 'v' } } })))();
+      // Assess
+      expect(recorder.calls.map((c) => c.action)).toEqual(['dynamodb:GetItem']);
+    } finally {
+      undo();
+      dynamodb.destroy();
+      other.destroy();
+    }
   });
 });
 
@@ -319,7 +323,7 @@ describe('the report', () => {
   });
 
   it('reads --require a,b from the command line', () => {
-    // Prepare / Act / Assess
+    // Act & Assess
     expect(requiredSources(['--require', 'jest,local,e2e'])).toEqual(['jest', 'local', 'e2e']);
     expect(requiredSources([])).toEqual([]);
   });

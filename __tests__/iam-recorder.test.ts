@@ -428,7 +428,7 @@ describe('mapCall for every call tap reconcile and tap redrive make', () => {
     // Either, for the stack's bucket name when --bucket is not given: needs no permission
     ['sts', 'GetCallerIdentity', {}, [['sts:GetCallerIdentity', '*', 'own']]],
   ])('maps %s %s with its exact ARN and the KMS calls it implies (case %#)', (service, operation, input, expected) => {
-    // Prepare / Act
+    // Act
     const calls = mapCall(service, operation, input, env);
     // Assess
     expect(calls.map(brief)).toEqual(expected.map(([action, resource, kind]) => [action, resource, kind]));
@@ -459,7 +459,7 @@ describe('mapCall for services whose clients the project does not install', () =
     mapCall(service, operation, input, env);
 
   it('maps SendMessage to sqs:SendMessage on the queue ARN, implying kms:GenerateDataKey and kms:Decrypt', () => {
-    // Prepare / Act
+    // Act
     const calls = map('sqs', 'SendMessage', {
       QueueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/failed`,
       MessageBody: 'x',
@@ -530,14 +530,14 @@ describe('mapCall for services whose clients the project does not install', () =
     ],
     ['xray', 'PutTraceSegments', { TraceSegmentDocuments: [] }, ['xray:PutTraceSegments', '*']],
   ])('maps %s %s', (service, operation, input, [action, resource]) => {
-    // Prepare / Act
+    // Act
     const [call] = map(service, operation, input);
     // Assess
     expect([call.action, call.resource]).toEqual([action, resource]);
   });
 
   it('maps BatchWriteItem to one call per table', () => {
-    // Prepare / Act
+    // Act
     const calls = map('dynamodb', 'BatchWriteItem', { RequestItems: { a: [], b: [] } });
     // Assess
     expect(calls.map((c) => c.resource)).toEqual([
@@ -547,7 +547,7 @@ describe('mapCall for services whose clients the project does not install', () =
   });
 
   it('marks GetCallerIdentity as needing no permission', () => {
-    // Prepare / Act / Assess
+    // Act & Assess
     expect(map('sts', 'GetCallerIdentity', {})[0]).toMatchObject({
       action: 'sts:GetCallerIdentity',
       noPermissionRequired: true,
@@ -555,7 +555,7 @@ describe('mapCall for services whose clients the project does not install', () =
   });
 
   it('maps KMS calls to the key ARN with the encryption context as condition keys', () => {
-    // Prepare / Act
+    // Act
     const [call] = map('kms', 'Decrypt', {
       KeyId: '1234abcd-12ab-34cd-56ef-1234567890ab',
       EncryptionContext: { purpose: 'test' },
@@ -569,7 +569,7 @@ describe('mapCall for services whose clients the project does not install', () =
   });
 
   it('implies the grant Lambda creates when a deployer sets a customer key on the environment', () => {
-    // Prepare / Act
+    // Act
     const calls = map('lambda', 'CreateFunction', {
       FunctionName: 'fn',
       Role: `arn:aws:iam::${ACCOUNT}:role/r`,
@@ -585,7 +585,7 @@ describe('mapCall for services whose clients the project does not install', () =
   });
 
   it('implies the KMS call CloudWatch Logs itself makes for an encrypted log group', () => {
-    // Prepare / Act
+    // Act
     const calls = map('logs', 'PutLogEvents', { logGroupName: '/aws/lambda/fn', logStreamName: 's', logEvents: [] });
     // Assess
     expect(calls[1]).toMatchObject({
@@ -597,7 +597,7 @@ describe('mapCall for services whose clients the project does not install', () =
   });
 
   it('records a call it cannot map (no QueueUrl) as unmapped, naming what is missing', () => {
-    // Prepare / Act
+    // Act
     const [call] = map('sqs', 'SendMessage', { MessageBody: 'x' });
     // Assess
     expect(call).toMatchObject({ service: 'sqs', operation: 'SendMessage', mapped: false });
@@ -605,7 +605,7 @@ describe('mapCall for services whose clients the project does not install', () =
   });
 
   it('records an unknown service as unmapped', () => {
-    // Prepare / Act
+    // Act
     const [call] = map('glue', 'GetTable', {});
     // Assess
     expect(call).toMatchObject({ service: 'glue', operation: 'GetTable', mapped: false });

@@ -1,25 +1,10 @@
-import { mockClient } from 'aws-sdk-client-mock';
-import { GetObjectCommand, GetObjectCommandOutput, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { handlerWith } from './handler-helpers';
+import { BUCKET, handlerWith, mockAws } from './handler-helpers';
 import { s3Event, s3Record } from '../scripts/lib/s3-events';
 import { InvalidEventError, RecordsFailedError } from '../handler/errors';
 
-const s3Mock = mockClient(S3Client);
-const dynamoMock = mockClient(DynamoDBClient);
-const clients = { s3: new S3Client({ region: 'us-east-1' }), dynamodb: new DynamoDBClient({ region: 'us-east-1' }) };
+const { clients, putItems } = mockAws();
 
-beforeEach(() => {
-  s3Mock.reset();
-  dynamoMock.reset();
-  s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 1 });
-  s3Mock.on(GetObjectCommand).resolves({
-    Body: { transformToByteArray: async () => new Uint8Array([104]) } as unknown as GetObjectCommandOutput['Body'],
-  });
-  dynamoMock.on(PutItemCommand).resolves({});
-});
-
-const good = () => s3Record({ bucket: 'tap-test-uploads', key: 'ok.txt', size: 1, sequencer: '0A' });
+const good = () => s3Record({ bucket: BUCKET, key: 'ok.txt', size: 1, sequencer: '0A' });
 /** The parts of a record the corpus breaks, loosely typed so that a test can put anything there. */
 interface LooseRecord {
   eventSource?: unknown;
@@ -160,7 +145,7 @@ describe('malformed events', () => {
       await expect(result).rejects.toThrow(`InvalidRecordError: ${reason}`);
       const error = await result.catch((e: RecordsFailedError) => e);
       expect((error as RecordsFailedError).failures).toHaveLength(1);
-      expect(dynamoMock.commandCalls(PutItemCommand).at(-1)?.args[0].input.Item?.objectKey).toEqual({ S: 'ok.txt' });
+      expect(putItems().map((item) => item.objectKey)).toEqual(['ok.txt']);
     },
   );
 });

@@ -74,8 +74,13 @@ describe('standInEnvironment', () => {
 });
 
 describe('readSkips', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tap-checkov-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
   const write = (text: string) => {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tap-checkov-')), '.checkov.yaml');
+    const file = path.join(dir, '.checkov.yaml');
     fs.writeFileSync(file, text);
     return file;
   };

@@ -9,7 +9,12 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { DynamoDBClient, DynamoDBServiceException, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeTableCommand,
+  DynamoDBClient,
+  DynamoDBServiceException,
+  ListTablesCommand,
+} from '@aws-sdk/client-dynamodb';
 import {
   dynamodbOperation,
   faultInjector,
@@ -247,11 +252,21 @@ describe('DynamoDB faults through the proxy, as the SDK reads them', () => {
       endpoint: proxy.endpoint,
       maxAttempts: 5,
     });
-    // Act
-    for (let i = 0; i < 60; i++) await dynamodb.send(new ListTablesCommand({}));
+    // Act: 60 ListTables, each followed by a DescribeTable the store itself refuses (no such table)
+    const refusals: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      await dynamodb.send(new ListTablesCommand({}));
+      await dynamodb
+        .send(new DescribeTableCommand({ TableName: 'none' }))
+        .catch((error: Error) => refusals.push(error.name));
+    }
     dynamodb.destroy();
     // Assess
+    const sent = (operation: string) => proxy.requests.map(dynamodbOperation).filter((o) => o === operation);
     expect(injector.total()).toBeGreaterThan(0);
-    expect(proxy.requests).toHaveLength(60 + injector.total());
+    expect(proxy.requests).toHaveLength(120 + injector.total());
+    expect(sent('ListTables')).toHaveLength(60 + injector.total());
+    expect(sent('DescribeTable')).toHaveLength(60);
+    expect(new Set(refusals)).toEqual(new Set(['ResourceNotFoundException']));
   });
 });

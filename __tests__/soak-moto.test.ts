@@ -65,14 +65,18 @@ describe('startMoto', () => {
   it('serves TLS when asked, and is gone once stopped', async () => {
     // Prepare
     const tls = await startMoto({ ssl: true });
-    // Act
-    const answered = await motoRequest(tls.endpoint, 'GET', '/moto-api/');
-    await tls.stop();
-    await tls.stop();
-    // Assess
-    expect(tls.endpoint).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
-    expect(answered).toBe(200);
-    await expect(motoRequest(tls.endpoint, 'GET', '/moto-api/')).rejects.toThrow(/ECONNREFUSED/);
+    try {
+      // Act
+      const answered = await motoRequest(tls.endpoint, 'GET', '/moto-api/');
+      await tls.stop();
+      await tls.stop();
+      // Assess
+      expect(tls.endpoint).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      expect(answered).toBe(200);
+      await expect(motoRequest(tls.endpoint, 'GET', '/moto-api/')).rejects.toThrow(/ECONNREFUSED/);
+    } finally {
+      await tls.stop();
+    }
   });
 
   it('fails with the launcher’s own words when a backend does not exist', async () => {
@@ -132,22 +136,24 @@ describe('startCapacityProxy in front of moto’s DynamoDB', () => {
       credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
       maxAttempts: 1,
     });
-    await dynamodb.send(
-      new CreateTableCommand({
-        TableName: 'capacity',
-        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-        ProvisionedThroughput: { ReadCapacityUnits: 5, WriteCapacityUnits: 10 },
-      }),
-    );
-    const entries = Array.from({ length: 25 }, (_, i) => ({ PutRequest: { Item: { id: { S: `k${i}` } } } }));
-    // Act
-    const result = await dynamodb
-      .send(new BatchWriteItemCommand({ RequestItems: { capacity: entries } }))
-      .finally(() => dynamodb.destroy());
-    await proxy.close();
-    // Assess
-    expect(result.UnprocessedItems?.capacity).toEqual(entries.slice(10));
-    expect(proxy.ledger.usage('capacity')).toMatchObject({ consumedWriteUnits: 10, unprocessedItems: 15 });
+    try {
+      await dynamodb.send(
+        new CreateTableCommand({
+          TableName: 'capacity',
+          KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+          AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+          ProvisionedThroughput: { ReadCapacityUnits: 5, WriteCapacityUnits: 10 },
+        }),
+      );
+      const entries = Array.from({ length: 25 }, (_, i) => ({ PutRequest: { Item: { id: { S: `k${i}` } } } }));
+      // Act
+      const result = await dynamodb.send(new BatchWriteItemCommand({ RequestItems: { capacity: entries } }));
+      // Assess
+      expect(result.UnprocessedItems?.capacity).toEqual(entries.slice(10));
+      expect(proxy.ledger.usage('capacity')).toMatchObject({ consumedWriteUnits: 10, unprocessedItems: 15 });
+    } finally {
+      dynamodb.destroy();
+      await proxy.close();
+    }
   });
 });

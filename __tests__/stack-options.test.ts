@@ -8,7 +8,7 @@ import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { ref, statementsOf, synthTapStack, SUBSCRIBED_EVENTS } from './helpers';
 
-// One synth with every optional feature switched on.
+// One synth with every optional feature switched on, the Act of every test.
 const { json, parsed } = synthTapStack({
   environment: 'prod',
   region: 'eu-west-1',
@@ -30,6 +30,7 @@ const { json, parsed } = synthTapStack({
 
 describe('TapStack with every option set', () => {
   it('uses the configured capacity and deletion protection', () => {
+    // Assess
     expect(json).toHaveResourceWithProperties(DynamodbTable, {
       name: 'tap-prod-file-metadata',
       read_capacity: 20,
@@ -39,6 +40,7 @@ describe('TapStack with every option set', () => {
   });
 
   it('subscribes the alarm email', () => {
+    // Assess
     expect(json).toHaveResourceWithProperties(SnsTopicSubscription, {
       protocol: 'email',
       endpoint: 'oncall@example.com',
@@ -47,6 +49,7 @@ describe('TapStack with every option set', () => {
   });
 
   it('sends access logs to the configured bucket', () => {
+    // Assess
     expect(json).toHaveResourceWithProperties(S3BucketLoggingA, {
       target_bucket: 'central-access-logs',
       target_prefix: 's3-access/tap-prod-uploads/',
@@ -54,6 +57,7 @@ describe('TapStack with every option set', () => {
   });
 
   it('filters notifications by prefix and suffix, and follows tagging events when tags are recorded', () => {
+    // Assess
     expect(json).toHaveResourceWithProperties(S3BucketNotification, {
       lambda_function: [
         {
@@ -68,6 +72,7 @@ describe('TapStack with every option set', () => {
   });
 
   it('applies retention, memory and log level', () => {
+    // Assess
     expect(json).toHaveResourceWithProperties(CloudwatchLogGroup, { retention_in_days: 90 });
     expect(json).toHaveResourceWithProperties(LambdaFunction, {
       memory_size: 1024,
@@ -76,6 +81,7 @@ describe('TapStack with every option set', () => {
   });
 
   it('merges extra tags under the required ones', () => {
+    // Assess
     expect(json).toHaveProviderWithProperties(AwsProvider, {
       region: 'eu-west-1',
       default_tags: [
@@ -93,6 +99,7 @@ describe('TapStack with every option set', () => {
   });
 
   it('stores state in S3, encrypted, with S3-native locking and a key per environment and region', () => {
+    // Assess
     expect(parsed.terraform.backend).toEqual({
       s3: {
         bucket: 'tf-state-bucket',
@@ -105,11 +112,13 @@ describe('TapStack with every option set', () => {
   });
 
   it('reserves no concurrency when lambdaReservedConcurrency is 0', () => {
+    // Assess
     const fn = parsed.resource.aws_lambda_function.metadata_extractor;
     expect(fn).not.toHaveProperty('reserved_concurrent_executions');
   });
 
   it('names the region in the account-global names and leads to the console of that region', () => {
+    // Assess
     expect(parsed.resource.aws_iam_role.function_role.name).toBe('tap-prod-metadata-extractor-eu-west-1');
     expect(parsed.resource.aws_cloudwatch_dashboard.dashboard.dashboard_name).toBe(
       'tap-prod-file-metadata-pipeline-eu-west-1',
@@ -120,6 +129,7 @@ describe('TapStack with every option set', () => {
   });
 
   it('lets the function read object tags, and tells it to, only when recordObjectTags is on', () => {
+    // Assess
     const statements = statementsOf({ json, parsed }, 'function_permissions');
     expect(statements.ReadObjectTags).toEqual({
       sid: 'ReadObjectTags',

@@ -26,7 +26,8 @@ import { DataArchiveFile } from '@cdktf/provider-archive/lib/data-archive-file';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { ref, statementsOf, synthTapStack, SUBSCRIBED_EVENTS } from './helpers';
 
-// One synth for the whole file: the default configuration, as `npx cdktf synth` uses it.
+// One synth for the whole file, the Act of every test: the default configuration, as `npx cdktf synth`
+// uses it.
 const stack = synthTapStack();
 const { json, parsed } = stack;
 const resources = parsed.resource;
@@ -36,6 +37,7 @@ const accountId = ref('data.aws_caller_identity', 'current', 'account_id');
 
 describe('provider and tags', () => {
   it('sets the region from config and default tags on every resource', () => {
+    // Assess
     expect(json).toHaveProviderWithProperties(AwsProvider, {
       region: 'us-east-1',
       default_tags: [{ tags: { Project: 'tap', Environment: 'dev', Owner: 'platform-team', ManagedBy: 'cdktf' } }],
@@ -43,16 +45,19 @@ describe('provider and tags', () => {
   });
 
   it('pins hashicorp/aws to 5.100.0, the provider the bindings were generated for', () => {
+    // Assess
     expect((parsed.terraform.required_providers as Record<string, { version: string }>).aws.version).toBe('5.100.0');
   });
 
   it('keeps local state per environment and region in the project folder', () => {
+    // Assess
     expect((parsed.terraform.backend as { local: { path: string } }).local.path).toMatch(
       /\/terraform\.tap-dev-us-east-1\.tfstate$/,
     );
   });
 
   it('puts the environment name into every named resource', () => {
+    // Assess
     const names = [
       resources.aws_dynamodb_table.metadata.name,
       resources.aws_lambda_function.metadata_extractor.function_name,
@@ -67,6 +72,7 @@ describe('provider and tags', () => {
   });
 
   it('hard-codes no account id, and names the region only where a name is global per account', () => {
+    // Assess
     const definitions = JSON.stringify(resources);
     expect(definitions).not.toMatch(/\b\d{12}\b/);
     const regional = JSON.stringify(resources, (_key, value) =>
@@ -87,6 +93,7 @@ describe('provider and tags', () => {
 
 describe('KMS key', () => {
   it('is a customer-managed key with rotation and an alias', () => {
+    // Assess
     expect(json).toHaveResourceWithProperties(KmsKey, { enable_key_rotation: true, deletion_window_in_days: 30 });
     expect(json).toHaveResourceWithProperties(KmsAlias, {
       name: 'alias/tap-dev-pipeline',
@@ -95,6 +102,7 @@ describe('KMS key', () => {
   });
 
   it('lets exactly the account (through IAM), CloudWatch Logs for the function log group and CloudWatch alarms use it', () => {
+    // Assess
     const policy = JSON.parse(resources.aws_kms_key.pipeline_key.policy as string);
     const statements = Object.fromEntries(policy.Statement.map((s: { Sid: string }) => [s.Sid, s]));
     expect(Object.keys(statements).sort()).toEqual([
@@ -124,6 +132,7 @@ describe('KMS key', () => {
   });
 
   it('encrypts the bucket, table, log group, queue, topic and function environment with it', () => {
+    // Assess
     expect(json).toHaveResourceWithProperties(S3BucketServerSideEncryptionConfigurationA, {
       rule: [
         {
@@ -144,6 +153,7 @@ describe('KMS key', () => {
 
 describe('uploads bucket', () => {
   it('has a name unique per account and region, derived from project and environment', () => {
+    // Assess
     expect(json).toHaveResourceWithProperties(S3Bucket, {
       bucket: `tap-dev-uploads-${accountId}-${ref('data.aws_region', 'region', 'name')}`,
       force_destroy: false,
@@ -151,10 +161,12 @@ describe('uploads bucket', () => {
   });
 
   it('is versioned', () => {
+    // Assess
     expect(json).toHaveResourceWithProperties(S3BucketVersioningA, { versioning_configuration: { status: 'Enabled' } });
   });
 
   it('blocks all public access and disables ACLs', () => {
+    // Assess
     expect(json).toHaveResourceWithProperties(S3BucketPublicAccessBlock, {
       block_public_acls: true,
       block_public_policy: true,
@@ -167,6 +179,7 @@ describe('uploads bucket', () => {
   });
 
   it('denies requests without TLS, and TLS older than 1.2', () => {
+    // Assess
     const statements = statementsOf(stack, 'uploads_policy_document');
     for (const sid of ['DenyInsecureTransport', 'DenyTlsOlderThan12']) {
       expect(statements[sid]).toMatchObject({
@@ -187,6 +200,7 @@ describe('uploads bucket', () => {
   });
 
   it('allows CORS from the configured origins only, never "*" by default', () => {
+    // Assess
     expect(json).toHaveResourceWithProperties(S3BucketCorsConfiguration, {
       cors_rule: [
         {
@@ -202,6 +216,7 @@ describe('uploads bucket', () => {
   });
 
   it('aborts incomplete multipart uploads and expires noncurrent versions', () => {
+    // Assess
     expect(json).toHaveResourceWithProperties(S3BucketLifecycleConfiguration, {
       rule: [
         {
@@ -222,12 +237,14 @@ describe('uploads bucket', () => {
   });
 
   it('has no access logging unless a log bucket is configured', () => {
+    // Assess
     expect(json).not.toHaveResource(S3BucketLoggingA);
   });
 });
 
 describe('metadata table', () => {
   it('is provisioned at 100 RCU / 100 WCU with objectKey + versionId keys, PITR and deletion protection', () => {
+    // Assess
     expect(json).toHaveResourceWithProperties(DynamodbTable, {
       name: 'tap-dev-file-metadata',
       billing_mode: 'PROVISIONED',
@@ -249,6 +266,7 @@ describe('function', () => {
   const fn = resources.aws_lambda_function.metadata_extractor as Record<string, unknown>;
 
   it('runs nodejs22.x on arm64 from the archived bundle, with its hash', () => {
+    // Assess
     expect(json).toHaveResourceWithProperties(LambdaFunction, {
       function_name: 'tap-dev-metadata-extractor',
       runtime: 'nodejs22.x',
@@ -266,6 +284,7 @@ describe('function', () => {
   });
 
   it('gets its configuration from environment variables', () => {
+    // Assess
     expect((fn.environment as { variables: Record<string, string> }).variables).toEqual({
       TABLE_NAME: ref('aws_dynamodb_table', 'metadata', 'name'),
       POWERTOOLS_SERVICE_NAME: 'tap-dev-metadata-extractor',
@@ -278,6 +297,7 @@ describe('function', () => {
   });
 
   it('traces with X-Ray and logs JSON into its own log group with retention', () => {
+    // Assess
     expect(json).toHaveResourceWithProperties(LambdaFunction, {
       tracing_config: { mode: 'Active' },
       logging_config: {
@@ -297,6 +317,7 @@ describe('function', () => {
   });
 
   it('retries async events, then sends them to an encrypted dead-letter queue kept 14 days', () => {
+    // Assess
     expect(json).toHaveResourceWithProperties(LambdaFunctionEventInvokeConfig, {
       function_name: ref('aws_lambda_function', 'metadata_extractor', 'function_name'),
       maximum_retry_attempts: 2,
@@ -311,6 +332,7 @@ describe('function', () => {
   });
 
   it('lets only CloudWatch of this account publish to the alarm topic, and only over TLS', () => {
+    // Assess
     const statements = statementsOf(stack, 'alarms_policy_document');
     expect(statements.AllowCloudWatchAlarmsOfThisAccount).toEqual({
       sid: 'AllowCloudWatchAlarmsOfThisAccount',
@@ -325,6 +347,7 @@ describe('function', () => {
 
 describe('IAM', () => {
   it('has one execution role, trusted by lambda.amazonaws.com of this account only', () => {
+    // Assess
     expect(json).toHaveResourceWithProperties(IamRole, {
       assume_role_policy: ref('data.aws_iam_policy_document', 'function_assume_role', 'json'),
     });
@@ -338,6 +361,7 @@ describe('IAM', () => {
   });
 
   it('grants each action on the one ARN it needs, and uses no AWS-managed policy', () => {
+    // Assess
     const statements = statementsOf(stack, 'function_permissions');
     const grants = Object.fromEntries(
       Object.entries(statements).map(([sid, s]) => [
@@ -379,16 +403,17 @@ describe('IAM', () => {
   });
 
   it('uses "*" as a resource only for X-Ray (the key policy is a resource policy, where "*" is the key)', () => {
-    for (const [name, document] of Object.entries(parsed.data.aws_iam_policy_document)) {
-      for (const statement of (document as unknown as { statement: { sid: string; resources?: string[] }[] })
-        .statement) {
-        if (statement.resources?.includes('*'))
-          expect(`${name}.${statement.sid}`).toBe('function_permissions.WriteTraces');
-      }
-    }
+    // Assess
+    const onStar = Object.entries(parsed.data.aws_iam_policy_document).flatMap(([name, document]) =>
+      (document as unknown as { statement: { sid: string; resources?: string[] }[] }).statement
+        .filter((statement) => statement.resources?.includes('*'))
+        .map((statement) => `${name}.${statement.sid}`),
+    );
+    expect(onStar).toEqual(['function_permissions.WriteTraces']);
   });
 
   it('gives uploaders a policy: write objects, and use the key only through S3 in this region', () => {
+    // Assess
     expect(json).toHaveResourceWithProperties(IamPolicy, {
       name: 'tap-dev-uploaders-us-east-1',
       policy: ref('data.aws_iam_policy_document', 'uploaders_policy_document', 'json'),
@@ -417,6 +442,7 @@ describe('IAM', () => {
 
 describe('S3 -> Lambda wiring', () => {
   it('lets only this bucket of this account invoke the function', () => {
+    // Assess
     expect(json).toHaveResourceWithProperties(LambdaPermission, {
       action: 'lambda:InvokeFunction',
       principal: 's3.amazonaws.com',
@@ -426,6 +452,7 @@ describe('S3 -> Lambda wiring', () => {
   });
 
   it('notifies on every change S3 reports (requests, lifecycle, transitions, restores), after the permission and bucket policy exist', () => {
+    // Assess
     expect(json).toHaveResourceWithProperties(S3BucketNotification, {
       lambda_function: [
         {
@@ -446,6 +473,7 @@ describe('observability', () => {
   const alarms = Object.values(resources.aws_cloudwatch_metric_alarm) as Record<string, unknown>[];
 
   it('alarms on every failure signal, each notifying the topic and saying what to do', () => {
+    // Assess
     expect(alarms.map((a) => a.metric_name).sort()).toEqual([
       'ApproximateNumberOfMessagesVisible',
       'ConsumedWriteCapacityUnits',
@@ -464,6 +492,7 @@ describe('observability', () => {
   });
 
   it("alarms on unreadable objects from the handler's own metric, in the project namespace", () => {
+    // Assess
     expect(json).toHaveResourceWithProperties(CloudwatchMetricAlarm, {
       alarm_name: 'tap-dev-unreadable-objects',
       namespace: 'tap',
@@ -476,6 +505,7 @@ describe('observability', () => {
   });
 
   it('sets thresholds from the stack settings: 80% of timeout and of write capacity', () => {
+    // Assess
     expect(json).toHaveResourceWithProperties(CloudwatchMetricAlarm, {
       metric_name: 'Duration',
       extended_statistic: 'p99',
@@ -490,18 +520,21 @@ describe('observability', () => {
   });
 
   it('has a dashboard with a widget per alarm signal', () => {
+    // Assess
     expect(json).toHaveResource(CloudwatchDashboard);
     const body = JSON.parse(resources.aws_cloudwatch_dashboard.dashboard.dashboard_body as string);
     expect(body.widgets).toHaveLength(alarms.length);
   });
 
   it('has no email subscription unless an address is configured', () => {
+    // Assess
     expect(json).not.toHaveResource(SnsTopicSubscription);
   });
 });
 
 describe('outputs', () => {
   it('exposes names and ARNs under descriptive names', () => {
+    // Assess
     expect(Object.keys(parsed.output).sort()).toEqual([
       'alarm_topic_arn',
       'cloudwatch_dashboard_url',
@@ -522,6 +555,7 @@ describe('outputs', () => {
   });
 
   it('leads to the dashboard in the console of the configured region', () => {
+    // Assess
     expect(parsed.output.cloudwatch_dashboard_url.value).toBe(
       `https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/${ref('aws_cloudwatch_dashboard', 'dashboard', 'dashboard_name')}`,
     );
