@@ -1,5 +1,6 @@
 // The synthesized TapStack for one set of TAP_* variables, in-process (cdktf's Testing.synth: no
 // provider, no Terraform), as the IAM proof reads it: parsed cdk.tf.json, its policies, its encryption.
+import fs from 'node:fs';
 import { Testing } from 'cdktf';
 import { projectConfig, resourceNames, TapConfig } from '../../../config';
 import { TapStack } from '../../../main';
@@ -27,8 +28,14 @@ export function stackUnderProof(synthEnv: Readonly<Record<string, string>>, depl
   const cached = cache.get(id);
   if (cached) return cached;
   const config = projectConfig(synthEnv);
-  const stack = new TapStack(Testing.app(), 'TapStack', config);
-  const parsed = JSON.parse(Testing.synth(stack)) as SynthesizedJson;
+  const app = Testing.app();
+  let parsed: SynthesizedJson;
+  try {
+    parsed = JSON.parse(Testing.synth(new TapStack(app, 'TapStack', config))) as SynthesizedJson;
+  } finally {
+    // Testing.app() makes a temporary outdir of its own; nothing is read from it.
+    fs.rmSync(app.outdir, { recursive: true, force: true });
+  }
   const names = resourceNames(config);
   const policies = stackPolicies(parsed, deployment);
   const role = Object.values(policies).find((p) => p.kind === 'trust');
