@@ -5,6 +5,13 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 
+/** Files in `files` may not import from the folders in `forbidden`. */
+function layer(files, forbidden, what, ignores = []) {
+  const message = `${what} must not import from ${forbidden.join('/, ')}/ (see eslint.config.mjs)`;
+  const group = forbidden.flatMap((folder) => [`**/${folder}`, `**/${folder}/**`]);
+  return { files, ignores, rules: { 'no-restricted-imports': ['error', { patterns: [{ group, message }] }] } };
+}
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'cdktf.out/', '.work/', '.venv/', '.gen/', 'coverage/'] },
   js.configs.recommended,
@@ -19,5 +26,18 @@ export default tseslint.config(
     },
   },
   { files: ['**/*.cjs', '**/*.js'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
+  // Folders by role, imports one way: product (main.ts, config/, handler/, cli/) <- tooling (scripts/,
+  // bench/, fixtures/) <- tests. The product's own tests use fixtures/ (stand-ins, events), never the
+  // tooling harness.
+  layer(['main.ts', 'config/**', 'handler/**', 'cli/**'], ['scripts', 'bench', 'fixtures', '__tests__'], 'product'),
+  layer(['scripts/**', 'bench/**', 'fixtures/**'], ['__tests__'], 'tooling'),
+  layer(
+    ['__tests__/stack/**', '__tests__/handler/**', '__tests__/cli/**'],
+    ['scripts', 'bench'],
+    "the product's tests",
+    [
+      '__tests__/handler/integration.test.ts', // TEMPORARY: records IAM calls until the proof records on injected clients
+    ],
+  ),
   prettier,
 );

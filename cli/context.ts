@@ -6,7 +6,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { projectConfig, resourceNames, ResourceNames, TapConfig } from '../config';
-import { readS3ForcePathStyle } from '../handler/config';
+import { readS3ForcePathStyle } from '../handler/env';
 import { about, CliError } from './errors';
 
 /** Flags every command accepts to point at resources other than the stack's defaults. */

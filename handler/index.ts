@@ -4,8 +4,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { readConfig } from './config';
-import { createHandler } from './process';
+import { readConfig } from './env';
+import { createHandler } from './records';
 import { traceClient } from './tracing';
 
 const config = readConfig();

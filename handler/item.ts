@@ -9,7 +9,7 @@
 //   makes an item any real event for the same version replaces.
 // - itemKey(version) is the table key of a version (versionId null: "null").
 import type { HeadObjectCommandOutput } from '@aws-sdk/client-s3';
-import { LIMITS, Limits } from './config';
+import { LIMITS, Limits } from './env';
 import { NULL_VERSION } from './event';
 import type { ObjectRead, UnreadableReason } from './s3-object';
 import { normalizeSequencer } from './sequencer';

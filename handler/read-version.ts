@@ -1,5 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { Limits, LIMITS } from './config';
+import { Limits, LIMITS } from './env';
 import { Cause, goneItem, MetadataItem, readItem, VersionRef } from './item';
 import { objectTarget, readObject } from './s3-object';
 

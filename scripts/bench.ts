@@ -30,7 +30,7 @@ import { startCapacityProxy } from './lib/capacity';
 import { root, run, runMain } from './lib/cli';
 import { startMoto } from './lib/moto';
 import { runSoak, runTap, soakVerdict, tapEnvironment } from './lib/soak';
-import { putRecord, s3Event, s3Record } from './lib/s3-events';
+import { putRecord, s3Event, s3Record } from '../fixtures/s3-events';
 import {
   createPipelineStorage,
   ProxiedRequest,
@@ -42,7 +42,7 @@ import {
   startS3rver,
   STANDIN_ACCOUNT_ID,
   STANDIN_REGION,
-} from './lib/standins';
+} from '../fixtures/standins';
 import { validate } from './validate';
 
 const WORK = path.join(root, '.work', 'bench');

@@ -56,8 +56,8 @@ import {
   writeCliConfig,
 } from './lib/terraform';
 import { startMoto } from './lib/moto';
-import { putRecord, s3Event } from './lib/s3-events';
-import { readMetadataItem, runBundleInChild, standInEnvironment, startFaultProxy } from './lib/standins';
+import { putRecord, s3Event } from '../fixtures/s3-events';
+import { readMetadataItem, runBundleInChild, standInEnvironment, startFaultProxy } from '../fixtures/standins';
 import { callsFileOf, callsHeader, recordCallsTo, recordOptionsFor, recordSdkCalls } from './lib/iam/calls-file';
 import { createRecorder } from './lib/iam/recorder';
 import { recordingRule } from './lib/iam/wire';

@@ -8,9 +8,9 @@ import { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { describeError } from '../../handler/errors';
 import { Target, TargetOptions } from '../context';
 import { CliError } from '../errors';
-import { deleteMessage, FailureQueue, queueUrlOf, receive, release, SQS_BATCH } from '../failure-queue';
-import { eventObjects, originalError, parseInvocationRecord } from '../invocation-record';
-import { inProcess, Reprocess, viaFunction } from '../reprocess';
+import { deleteMessage, FailureQueue, queueUrlOf, receive, release, SQS_BATCH } from '../redrive/failure-queue';
+import { eventObjects, originalError, parseInvocationRecord } from '../redrive/invocation-record';
+import { inProcess, Reprocess, viaFunction } from '../redrive/reprocess';
 import { ellipsize, printJson } from '../output';
 
 export type MessageStatus = 'redriven' | 'failed' | 'not-a-record' | 'would-redrive';

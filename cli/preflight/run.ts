@@ -11,7 +11,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { FUNCTION_RUNTIME, resourceNames, TapConfig } from '../../config';
-import { readS3ForcePathStyle } from '../../handler/config';
+import { readS3ForcePathStyle } from '../../handler/env';
 import { concurrencyCheck, credentialsCheck, regionCheck } from './account';
 import { alarmNames, existingResourcesCheck, NameClients, nameChecks } from './names';
 import { CheckResult, fail, pass, warn } from './results';

@@ -21,7 +21,7 @@ import {
   StandIn,
   startFaultProxy,
   UpstreamResponse,
-} from './standins';
+} from '../../fixtures/standins';
 import zlib from 'node:zlib';
 import { dynamodbOperation } from './faults';
 

@@ -7,7 +7,14 @@
 //     position is up to the order requests arrive in.
 //   - per-key rules: objects under a prefix answer as SSE-C objects read without their key, or as
 //     SSE-KMS objects whose key the caller may not use.
-import { dynamodbError, dynamodbThrottle, FaultResponse, ProxiedRequest, s3Error, s3SlowDown } from './standins';
+import {
+  dynamodbError,
+  dynamodbThrottle,
+  FaultResponse,
+  ProxiedRequest,
+  s3Error,
+  s3SlowDown,
+} from '../../fixtures/standins';
 
 /** One injected answer and the kind it is counted under. */
 export interface Fault {

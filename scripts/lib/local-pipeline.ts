@@ -20,8 +20,8 @@ import {
   startS3rver,
   STANDIN_ACCOUNT_ID,
   STANDIN_REGION,
-} from './standins';
-import { putRecord, s3Event } from './s3-events';
+} from '../../fixtures/standins';
+import { putRecord, s3Event } from '../../fixtures/s3-events';
 import { callsFileOf, callsHeader, recordCallsTo, recordOptionsFor } from './iam/calls-file';
 import { recordingRule } from './iam/wire';
 import { stackUnderProof } from './iam/stack';

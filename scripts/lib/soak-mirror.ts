@@ -3,7 +3,7 @@
 // in memory (soak buckets are small).
 import { ListObjectVersionsCommand, ListObjectVersionsCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { scanItems } from './standins';
+import { scanItems } from '../../fixtures/standins';
 
 export interface MirrorCheck {
   /** Versions and delete markers in the bucket. */

@@ -13,7 +13,7 @@ import type { S3EventRecord } from 'aws-lambda';
 import { mapBounded } from '../../handler/concurrency';
 import { decodeS3Key } from '../../handler/event';
 import { seededRandom } from './faults';
-import { nextSequencer, s3Record } from './s3-events';
+import { nextSequencer, s3Record } from '../../fixtures/s3-events';
 
 /**
  * Where a key lives says what it is: the soak's fault rules answer for ssec/, kms-denied/ and

@@ -19,7 +19,7 @@ import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { projectConfig } from '../../config';
-import { createHandler, InvocationSummary } from '../../handler/process';
+import { createHandler, InvocationSummary } from '../../handler/records';
 import { inFunctionScope, recordingExecArgv } from './iam/calls-file';
 import type { ReconcileJson } from '../../cli/commands/reconcile';
 import { startCapacityProxy } from './capacity';
@@ -37,11 +37,11 @@ import {
   sseCustomerKeyRule,
 } from './faults';
 import { startMoto } from './moto';
-import { s3Event } from './s3-events';
+import { s3Event } from '../../fixtures/s3-events';
 import { Driver, OperationCounts } from './soak-scenario';
 import { operatorRecording, recordFunctionCalls, RecordedFile, soakStack, summarizeFile } from './iam/soak-calls';
 import { checkMirror, MirrorCheck } from './soak-mirror';
-import { createPipelineStorage, s3Error, startFaultProxy, STANDIN_REGION } from './standins';
+import { createPipelineStorage, s3Error, startFaultProxy, STANDIN_REGION } from '../../fixtures/standins';
 
 export interface SoakOptions {
   /** Uploads over all rounds (objects that predate the stack come on top). */

@@ -8,7 +8,7 @@
 // JSON (X-Amz-Target names it, the body is the input); SNS, STS, IAM use the query protocol (Action=).
 // What it cannot name stays an operation like "PUT ?lifecycle", which mapCall reports as unmapped.
 import { CallEnvironment, CallRecorder, mapCall, RecordedCall, RecordOptions } from './recorder';
-import type { ProxiedRequest } from '../standins';
+import type { ProxiedRequest } from '../../../fixtures/standins';
 
 export interface WireOperation {
   readonly service: string;
