@@ -1,18 +1,19 @@
 // npm run security: checkov on the synthesized stack (terraform_json), on the offline plan
 // (terraform_plan, where references are resolved) and on the CI workflow (github_actions); parliament
-// on every concrete policy of the stack; and the least-privilege proof: every recorded call of the
-// function, of the handler paths driven here and of .work/iam-calls/*.jsonl (jest, local, e2e, soak,
-// soak-operator) against the synthesized policies, the role's grants used or explained, the tap
-// commands' calls (a named check per command), the named checks. Fails on any failed check, parse
-// error, open parliament finding, stale suppression or proof problem.
-//   --require jest,local,e2e,soak,soak-operator   fail unless those sources have calls files (CI runs it after them)
+// on every concrete policy of the stack; and the least-privilege proof: every call of the function and
+// of the tap commands, recorded by the suites that make them (RECORDING_SUITES, run here into a fresh
+// folder: the gate never trusts what earlier runs left behind) and by the handler paths driven here,
+// against the synthesized policies; the role's grants used or explained; a named check per tap command;
+// the named checks. Fails on any failed check, parse error, open parliament finding, stale suppression,
+// proof problem, or missing evidence (a source, the function's calls or the tap commands' calls).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { info, root, runMain, step } from './lib/cli';
 import { ensureVenv } from './lib/venv';
 import { validate } from './validate';
-import { CallsFile, callsHeader, readCallsFiles } from './lib/iam/calls-file';
+import { CallsFile, callsHeader, readCallsFiles, RECORD_CALLS_VARIABLE } from './lib/iam/calls-file';
 import { driveAllPaths } from './lib/iam/paths';
 import { EXAMPLE_DEPLOYMENT } from './lib/iam/policy';
 import { uploadersDocument } from './lib/iam/proof';
@@ -147,7 +148,7 @@ function lintPolicies(): number {
 }
 
 /** The least-privilege proof over the handler paths driven here and every calls file on disk. */
-async function proveLeastPrivilege(required: string[]): Promise<number> {
+async function proveLeastPrivilege(recorded: CallsFile[]): Promise<number> {
   step('Security gate: least privilege, proven offline');
   const inProcess: CallsFile[] = [];
   for (const env of CONFIGURATIONS) {
@@ -159,11 +160,11 @@ async function proveLeastPrivilege(required: string[]): Promise<number> {
       calls: driven.flatMap((d) => d.calls),
     });
   }
-  const files = [...inProcess, ...readCallsFiles()];
+  const files = [...inProcess, ...recorded];
   const report = proofReport({
     files,
     stackOf: (header) => stackUnderProof(header.synthEnv, header.deployment),
-    required,
+    required: REQUIRED_SOURCES,
   });
   for (const line of report.lines) info(line);
   const c = report.counts;
@@ -171,19 +172,36 @@ async function proveLeastPrivilege(required: string[]): Promise<number> {
   info(
     `summary: ${c.calls} function call(s) evaluated; grants used ${c.used}, not exercised ${c.notExercised}, unused ${c.unused}; used but not granted ${c.usedNotGranted}; named checks ${c.named - c.namedFailed}/${c.named}; tap commands ${c.tapCommands - c.tapCommandsFailed}/${c.tapCommands}`,
   );
-  for (const p of report.problems) info(`  PROBLEM ${p}`);
-  return report.problems.length;
+  const missing = missingEvidence(c);
+  for (const p of [...report.problems, ...missing]) info(`  PROBLEM ${p}`);
+  return report.problems.length + missing.length;
 }
 
-/** --require a,b,c: the sources that must have calls files. */
-export const requiredSources = (argv: readonly string[]): string[] => {
-  const i = argv.indexOf('--require');
-  return i >= 0 ? (argv[i + 1] ?? '').split(',').filter(Boolean) : [];
-};
+/** The suites whose SDK clients record the function's and the tap commands' calls, and the sources they write. */
+const RECORDING_SUITES = ['__tests__/iam/', '__tests__/handler/integration.test.ts', '__tests__/soak/soak.test.ts'];
+const REQUIRED_SOURCES = ['jest', 'soak', 'soak-operator'];
+
+/** What a proof that evaluated nothing lacks: no evidence is a failure, never a pass. */
+export const missingEvidence = (counts: { readonly calls: number; readonly tapCommands: number }): string[] => [
+  ...(counts.calls === 0 ? ['no function call was recorded'] : []),
+  ...(counts.tapCommands === 0 ? ['no tap command path was recorded'] : []),
+];
+
+/** Runs the recording suites with TAP_RECORD_CALLS set to a fresh folder, and reads what they wrote. */
+function recordCalls(): { files: CallsFile[]; cleanup: () => void } {
+  step(`Security gate: recording the calls of ${RECORDING_SUITES.join(', ')}`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tap-iam-calls-'));
+  execFileSync(process.execPath, ['--require', 'tsx/cjs', 'scripts/build-handler.ts'], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, [require.resolve('jest/bin/jest'), '--silent', ...RECORDING_SUITES], {
+    cwd: root,
+    env: { ...process.env, [RECORD_CALLS_VARIABLE]: dir },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  return { files: readCallsFiles(dir), cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
 
 async function main() {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const required = requiredSources(process.argv.slice(2));
   step('Security gate: checkov');
   const skips = readSkips();
   const bin = ensureVenv('checkov');
@@ -199,7 +217,12 @@ async function main() {
   for (const f of workflows.failed) info(`  FAILED ${f}`);
   failures += workflows.summary.failed;
   failures += lintPolicies();
-  failures += await proveLeastPrivilege(required);
+  const recorded = recordCalls();
+  try {
+    failures += await proveLeastPrivilege(recorded.files);
+  } finally {
+    recorded.cleanup();
+  }
   if (failures > 0) throw new Error(`${failures} failed check(s) or scan problem(s)`);
   step('security: OK, 0 failed checks, 0 open parliament findings, least privilege proven');
 }

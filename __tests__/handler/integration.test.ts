@@ -54,7 +54,7 @@ const stopRecording = recordSdkCalls(
 );
 afterAll(() => {
   stopRecording();
-  recordCallsTo(callsFileOf('jest.integration', {}), {
+  recordCallsTo(callsFileOf('jest.integration'), {
     kind: 'tap-iam-calls',
     source: 'jest',
     deployment: EXAMPLE_DEPLOYMENT,

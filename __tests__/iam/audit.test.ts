@@ -29,7 +29,7 @@ beforeAll(async () => {
     [plain, drivenPlain, 'jest.iam-audit'],
     [tagged, drivenTagged, 'jest.iam-audit-tags'],
   ] as const) {
-    const file = recordCallsTo(callsFileOf(name, {}), {
+    const file = recordCallsTo(callsFileOf(name), {
       kind: 'tap-iam-calls',
       source: 'jest',
       deployment: d,

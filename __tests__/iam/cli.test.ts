@@ -70,7 +70,7 @@ async function recorded(...args: string[]): Promise<{ code: number; calls: Recor
 
 /** Writes the calls of one tap command for npm run security (plain http to the stand-ins, as the header says). */
 function save(name: string, caller: 'operator' | 'uploader', command: string, calls: readonly RecordedCall[]) {
-  const file = recordCallsTo(callsFileOf(name, {}), {
+  const file = recordCallsTo(callsFileOf(name), {
     kind: 'tap-iam-calls',
     source: 'jest',
     deployment: EXAMPLE_DEPLOYMENT,

@@ -33,7 +33,7 @@ import { asDeployedTransport } from '../../scripts/lib/iam/proof';
 import { stackUnderProof } from '../../scripts/lib/iam/stack';
 import { EXAMPLE_DEPLOYMENT } from '../../scripts/lib/iam/policy';
 import { motoResourceStarCopies } from '../../scripts/lib/iam/moto-auth';
-import { requiredSources } from '../../scripts/security';
+import { missingEvidence } from '../../scripts/security';
 
 const HEADER: CallsHeader = {
   kind: 'tap-iam-calls',
@@ -327,10 +327,14 @@ describe('the report', () => {
     );
   });
 
-  it('reads --require a,b from the command line', () => {
+  it('counts a proof that evaluated no function call or no tap command path as missing evidence', () => {
     // Act & Assess
-    expect(requiredSources(['--require', 'jest,local,e2e'])).toEqual(['jest', 'local', 'e2e']);
-    expect(requiredSources([])).toEqual([]);
+    expect(missingEvidence({ calls: 0, tapCommands: 0 })).toEqual([
+      'no function call was recorded',
+      'no tap command path was recorded',
+    ]);
+    expect(missingEvidence({ calls: 3, tapCommands: 0 })).toEqual(['no tap command path was recorded']);
+    expect(missingEvidence({ calls: 3, tapCommands: 5 })).toEqual([]);
   });
 });
 

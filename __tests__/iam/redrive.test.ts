@@ -109,7 +109,7 @@ describe('tap redrive (default mode) recorded through the real SDK', () => {
       stop();
     }
     calls = recorder.calls;
-    recordCallsTo(callsFileOf('jest.iam-redrive', {}), {
+    recordCallsTo(callsFileOf('jest.iam-redrive'), {
       kind: 'tap-iam-calls',
       source: 'jest',
       deployment: MOTO_DEPLOYMENT,
