@@ -561,3 +561,7 @@ function regionOfState(file: string): string | undefined {
   );
   return match?.[1];
 }
+
+/** An ARN; region and account are empty for global resources (s3 buckets, iam). */
+export const arn = (partition: string, service: string, region: string, account: string, resource: string): string =>
+  `arn:${partition}:${service}:${region}:${account}:${resource}`;

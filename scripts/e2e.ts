@@ -57,11 +57,9 @@ import {
 } from './lib/terraform';
 import { startMoto } from './lib/moto';
 import { putRecord, s3Event } from '../fixtures/s3-events';
-import { readMetadataItem, runBundleInChild, standInEnvironment, startFaultProxy } from '../fixtures/standins';
-import { callsFileOf, callsHeader, recordCallsTo, recordOptionsFor, recordSdkCalls } from './lib/iam/calls-file';
-import { createRecorder } from './lib/iam/recorder';
-import { recordingRule } from './lib/iam/wire';
-import { stackUnderProof } from './lib/iam/stack';
+import { readMetadataItem, runBundleInChild, standInEnvironment } from '../fixtures/standins';
+import { checkCalls, recordOptionsFor, stackUnderProof } from './lib/iam/proof';
+import { recordCalls, RecordedCall } from './lib/iam/recorder';
 import { assumeRole, Credentials, prepareAssumableRole, setMotoAuth } from './lib/iam/moto-auth';
 
 const REGION = 'us-east-1';
@@ -274,12 +272,13 @@ async function checkPreflight(
   when: 'before' | 'after',
   motoEndpoint: string,
   config: TapConfig,
-  record: (on: boolean) => void,
+  calls: RecordedCall[],
 ): Promise<CheckResult[]> {
   step(`tap preflight ${when} the apply (runPreflight, clients from openPreflightClients pointed at moto)`);
   const env = { ...E2E_TAP_ENV, S3_FORCE_PATH_STYLE: 'true' };
   const clients = openPreflightClients(config, env, { endpoint: motoEndpoint, credentials: CREDENTIALS });
-  record(true);
+  const options = recordOptionsFor(e2eStack(FAKE_KEY_ARN), 'operator');
+  for (const client of Object.values(clients)) if (typeof client === 'object') recordCalls(client, calls, options);
   try {
     const results = await runPreflight({ config, projectDir: root, clients, env });
     for (const r of results) info(`${r.status.padEnd(4)} ${r.id}: ${r.message}`);
@@ -301,7 +300,6 @@ async function checkPreflight(
     );
     return results;
   } finally {
-    record(false);
     clients.close();
   }
 }
@@ -314,14 +312,6 @@ const e2eStack = (kmsKeyArn: string) =>
     partition: 'aws',
     keyId: kmsKeyArn.split('/').pop(),
   });
-
-/** A TLS proxy in front of moto that records every call the bundle makes into .work/iam-calls/e2e.jsonl. */
-async function recordingProxy(motoEndpoint: string, kmsKeyArn: string) {
-  const stack = e2eStack(kmsKeyArn);
-  const recorder = recordCallsTo(callsFileOf('e2e'), callsHeader(stack, 'e2e'));
-  const proxy = await startFaultProxy(motoEndpoint, recordingRule(recorder, recordOptionsFor(stack)), { tls: true });
-  return { proxy, recorder };
-}
 
 /** Uploads a PNG to moto's S3, runs the bundled handler with the deployed environment, reads the item back. */
 async function checkDataPath(
@@ -385,13 +375,13 @@ const refusal = (error: unknown): string => {
  */
 async function checkUnderMotoAuth(
   clients: { s3: S3Client; dynamodb: DynamoDBClient },
-  endpoints: { moto: string; bundle: string },
+  endpoint: string,
   deployed: Outputs,
   deployedEnv: Record<string, string>,
 ) {
   step('moto’s own IAM authorizer switched on: the bundled handler as the function’s role');
   const stack = e2eStack(deployed.kmsKeyArn);
-  const iam = new IAMClient({ region: REGION, credentials: CREDENTIALS, endpoint: endpoints.moto });
+  const iam = new IAMClient({ region: REGION, credentials: CREDENTIALS, endpoint: endpoint });
   const caller = await prepareAssumableRole(iam, {
     roleName: stack.names.roleName,
     roleArn: stack.roleArn,
@@ -403,19 +393,19 @@ async function checkUnderMotoAuth(
   const body = fs.readFileSync(path.join(root, 'samples', 'pixel.png'));
   const request = { Bucket: deployed.bucket, Key: 'e2e/as the role.png', Body: body, ContentType: 'image/png' };
   const put = await clients.s3.send(new PutObjectCommand(request));
-  await setMotoAuth(endpoints.moto, '0');
+  await setMotoAuth(endpoint, '0');
   info('moto enforces IAM from now on (POST /moto-api/reset-auth 0)');
   let role: Credentials | undefined;
   try {
-    role = await assumeRole(endpoints.moto, REGION, caller, stack.roleArn);
+    role = await assumeRole(endpoint, REGION, caller, stack.roleArn);
     check('sts:AssumeRole into the function role through moto', true, role.accessKeyId);
     const summary = await runBundleInChild(s3Event(putRecord(request, put)), {
-      ...standInEnvironment(deployedEnv, { endpoints: endpoints.bundle, region: REGION, credentials: role }),
+      ...standInEnvironment(deployedEnv, { endpoints: endpoint, region: REGION, credentials: role }),
       AWS_SESSION_TOKEN: role.sessionToken,
       NODE_TLS_REJECT_UNAUTHORIZED: '0',
     });
     check('the handler’s calls pass moto’s authorizer as the role', summary.stored === 1, JSON.stringify(summary));
-    const asRole = { region: REGION, credentials: role, endpoint: endpoints.moto };
+    const asRole = { region: REGION, credentials: role, endpoint: endpoint };
     const roleS3 = new S3Client({ ...asRole, forcePathStyle: true });
     const roleDynamodb = new DynamoDBClient(asRole);
     const outside: [string, () => Promise<unknown>][] = [
@@ -436,7 +426,7 @@ async function checkUnderMotoAuth(
     roleS3.destroy();
     roleDynamodb.destroy();
   } finally {
-    await setMotoAuth(endpoints.moto, 'inf');
+    await setMotoAuth(endpoint, 'inf');
     info('moto lets every request through again (POST /moto-api/reset-auth inf)');
   }
   const item = await readMetadataItem(clients.dynamodb, deployed.tableName, request.Key, put.VersionId ?? 'null');
@@ -481,27 +471,21 @@ async function main() {
   const cloudwatch = new CloudWatchClient(clientConfig);
   let tf: Terraform | undefined;
   let deployed: Outputs | undefined;
-  let proxy: Awaited<ReturnType<typeof recordingProxy>>['proxy'] | undefined;
-  // The preflight's calls, recorded in-process (an operator runs tap preflight).
-  let recordingPreflight = false;
-  const preflightCalls = createRecorder();
-  const stopRecording = recordSdkCalls(
-    preflightCalls,
-    recordOptionsFor(e2eStack(FAKE_KEY_ARN), 'operator'),
-    () => recordingPreflight,
-  );
-  const record = (on: boolean) => (recordingPreflight = on);
+  // The preflight's calls, recorded on its clients (an operator runs tap preflight).
+  const preflightCalls: RecordedCall[] = [];
   try {
     tf = await prepareDeployment(moto.endpoint, path.join(root, '.work', 'e2e'), synthEnv);
-    await checkPreflight('before', moto.endpoint, config, record);
+    await checkPreflight('before', moto.endpoint, config, preflightCalls);
     deployed = await apply(tf);
-    await checkPreflight('after', moto.endpoint, config, record);
-    stopRecording();
-    // Written now that the key exists: its policy is the one the preflight's KMS calls are checked against.
-    recordCallsTo(
-      callsFileOf('e2e-preflight'),
-      callsHeader(e2eStack(deployed.kmsKeyArn), 'e2e', { caller: 'operator', command: 'tap preflight' }),
-    ).record(...preflightCalls.calls);
+    await checkPreflight('after', moto.endpoint, config, preflightCalls);
+    // Checked now that the key exists: its policy is the one the preflight's KMS calls are checked against.
+    const preflight = checkCalls(e2eStack(deployed.kmsKeyArn), preflightCalls, 'operator');
+    const denied = preflight.filter((c) => !c.decision.allowed).map((c) => c.line);
+    check(
+      `tap preflight's ${preflight.length} call(s): none denied to an operator`,
+      preflight.length > 0 && denied.length === 0,
+      denied.join('; '),
+    );
     step('Checking the deployed resources through the AWS SDK against the resolved configuration');
     const names = resourceNames(config);
     checkEqual('names from config', [deployed.tableName, deployed.functionName], [names.tableName, names.functionName]);
@@ -510,30 +494,9 @@ async function main() {
     await checkTable(dynamodb, config, deployed);
     await checkFunction(lambda, fn, config, deployed);
     await checkAlarms(cloudwatch, config);
-    const recording = await recordingProxy(moto.endpoint, deployed.kmsKeyArn);
-    proxy = recording.proxy;
-    info(
-      `the bundle reaches moto through ${proxy.endpoint}, which records its calls into ${path.relative(root, recording.recorder.file)}`,
-    );
-    await checkDataPath({ s3, dynamodb }, proxy.endpoint, deployed, fn.Environment?.Variables ?? {});
-    await checkUnderMotoAuth(
-      { s3, dynamodb },
-      { moto: moto.endpoint, bundle: proxy.endpoint },
-      deployed,
-      fn.Environment?.Variables ?? {},
-    );
-    const unmapped = recording.recorder.unmapped();
-    check(
-      'every call of the bundle is in the mapping table',
-      unmapped.length === 0,
-      unmapped.map((c) => c.operation).join(', '),
-    );
-    info(
-      `${recording.recorder.calls.length} call(s) recorded off the wire, ${preflightCalls.calls.length} of tap preflight`,
-    );
+    await checkDataPath({ s3, dynamodb }, moto.endpoint, deployed, fn.Environment?.Variables ?? {});
+    await checkUnderMotoAuth({ s3, dynamodb }, moto.endpoint, deployed, fn.Environment?.Variables ?? {});
   } finally {
-    stopRecording();
-    await proxy?.close();
     if (tf) await destroy(tf, s3, deployed?.bucket);
     for (const c of [s3, dynamodb, lambda, cloudwatch]) c.destroy();
     await moto.stop();

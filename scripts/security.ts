@@ -13,13 +13,11 @@ import path from 'node:path';
 import { info, root, runMain, step } from './lib/cli';
 import { ensureVenv } from './lib/venv';
 import { validate } from './validate';
-import { CallsFile, callsHeader, readCallsFiles, RECORD_CALLS_VARIABLE } from './lib/iam/calls-file';
+import { readEvidence, RECORD_CALLS_VARIABLE } from './lib/iam/evidence';
 import { driveAllPaths } from './lib/iam/paths';
 import { EXAMPLE_DEPLOYMENT } from './lib/iam/policy';
-import { uploadersDocument } from './lib/iam/proof';
-import { applySuppressions, readSuppressions, runParliament, SUPPRESSIONS_FILE } from './lib/iam/parliament';
-import { proofReport } from './lib/iam/report';
-import { stackUnderProof } from './lib/iam/stack';
+import { Evidence, proofReport, stackUnderProof, uploadersDocument } from './lib/iam/proof';
+import { applySuppressions, readSuppressions, runParliament } from './lib/iam/parliament';
 
 /** The configurations proven here: the default one, and one recording tags (its role has one more statement). */
 const CONFIGURATIONS: Record<string, string>[] = [{}, { TAP_RECORD_OBJECT_TAGS: 'true' }];
@@ -122,7 +120,7 @@ function scanStack(bin: string, stack: string, planFile: string, skipCount: numb
 /** parliament over every policy of the default stack and the one recording tags (whose role differs). */
 function lintPolicies(): number {
   step('Security gate: parliament on every concrete policy');
-  const suppressions = readSuppressions(fs.readFileSync(SUPPRESSIONS_FILE, 'utf8'));
+  const suppressions = readSuppressions(fs.readFileSync(path.join(root, '.parliament.yaml'), 'utf8'));
   const bin = ensureVenv('parliament');
   const version = execFileSync(path.join(bin, 'python'), ['-c', 'import parliament; print(parliament.__version__)'])
     .toString()
@@ -132,63 +130,62 @@ function lintPolicies(): number {
     const documents = Object.fromEntries(Object.values(stack.policies).map((p) => [p.name, p.document]));
     return runParliament(bin, { ...documents, 'aws_iam_policy.uploaders': uploadersDocument(stack) });
   });
-  const unique = [...new Map(findings.map((f) => [JSON.stringify(f), f])).values()];
-  const { open, suppressed, stale } = applySuppressions(unique, suppressions);
+  const { open, suppressed, stale } = applySuppressions(findings, suppressions);
   info(
-    `parliament ${version}: ${unique.length} finding(s), ${suppressed.length} suppressed by .parliament.yaml, ${open.length} open`,
+    `parliament ${version}: ${findings.length} finding(s), ${findings.length - open.length} suppressed by .parliament.yaml, ${open.length} open`,
   );
-  for (const s of suppressions) {
-    const n = suppressed.filter((x) => x.by === s).length;
-    info(`  suppressed ${s.issue} on ${s.policy} (${n}): ${s.reason}`);
-  }
-  for (const f of open)
-    info(`  OPEN ${f.severity} ${f.issue} on ${f.policy}${f.line ? `:${f.line}` : ''}: ${f.detail}`);
+  for (const { suppression: s, count } of suppressed)
+    info(`  suppressed ${s.issue} on ${s.policy} (${count}): ${s.reason}`);
+  for (const f of open) info(`  OPEN ${f.severity} ${f.issue} on ${f.policy}: ${f.detail}`);
   for (const s of stale) info(`  STALE suppression ${s.issue} on ${s.policy}: matches no finding any more`);
   return open.length + stale.length;
 }
 
-/** The least-privilege proof over the handler paths driven here and every calls file on disk. */
-async function proveLeastPrivilege(recorded: CallsFile[]): Promise<number> {
+/** The least-privilege proof over the handler paths driven here and the evidence the recording suites saved. */
+async function proveLeastPrivilege(recorded: Evidence[]): Promise<number> {
   step('Security gate: least privilege, proven offline');
-  const inProcess: CallsFile[] = [];
+  const driven: Evidence[] = [];
   for (const env of CONFIGURATIONS) {
     const stack = stackUnderProof(env, EXAMPLE_DEPLOYMENT);
-    const driven = await driveAllPaths(stack);
-    inProcess.push({
-      file: `(${driven.length} handler paths driven here)`,
-      header: callsHeader(stack, 'paths'),
-      calls: driven.flatMap((d) => d.calls),
+    const calls = (await driveAllPaths(stack)).flatMap((p) => p.calls);
+    driven.push({
+      name: 'handler paths driven here',
+      synthEnv: env,
+      deployment: EXAMPLE_DEPLOYMENT,
+      caller: 'function',
+      transport: 'recorded',
+      calls,
     });
   }
-  const files = [...inProcess, ...recorded];
-  const report = proofReport({
-    files,
-    stackOf: (header) => stackUnderProof(header.synthEnv, header.deployment),
-    required: REQUIRED_SOURCES,
-  });
+  const report = proofReport([...driven, ...recorded]);
   for (const line of report.lines) info(line);
   const c = report.counts;
   info('');
   info(
-    `summary: ${c.calls} function call(s) evaluated; grants used ${c.used}, not exercised ${c.notExercised}, unused ${c.unused}; used but not granted ${c.usedNotGranted}; named checks ${c.named - c.namedFailed}/${c.named}; tap commands ${c.tapCommands - c.tapCommandsFailed}/${c.tapCommands}`,
+    `summary: ${c.calls} function call(s) evaluated, ${c.tapCommands} tap command path(s), ${c.platform} platform call(s), ${c.refusals} refusal(s)`,
   );
-  const missing = missingEvidence(c);
-  for (const p of [...report.problems, ...missing]) info(`  PROBLEM ${p}`);
-  return report.problems.length + missing.length;
+  const missing = REQUIRED_EVIDENCE.filter((name) => !recorded.some((e) => e.name === name));
+  const problems = [
+    ...report.problems,
+    ...missing.map((name) => `no evidence "${name}": its recording suite did not save it`),
+  ];
+  for (const p of problems) info(`  PROBLEM ${p}`);
+  return problems.length;
 }
 
-/** The suites whose SDK clients record the function's and the tap commands' calls, and the sources they write. */
-const RECORDING_SUITES = ['__tests__/iam/', '__tests__/handler/integration.test.ts', '__tests__/soak/soak.test.ts'];
-const REQUIRED_SOURCES = ['jest', 'soak', 'soak-operator'];
-
-/** What a proof that evaluated nothing lacks: no evidence is a failure, never a pass. */
-export const missingEvidence = (counts: { readonly calls: number; readonly tapCommands: number }): string[] => [
-  ...(counts.calls === 0 ? ['no function call was recorded'] : []),
-  ...(counts.tapCommands === 0 ? ['no tap command path was recorded'] : []),
+/** The suites whose SDK clients record the function's and the tap commands' calls, and the evidence each must save. */
+const RECORDING_SUITES = ['__tests__/iam/', '__tests__/soak/soak.test.ts'];
+const REQUIRED_EVIDENCE = [
+  'soak',
+  'tap-upload',
+  'tap-show',
+  'tap-redrive',
+  'tap-reconcile-repair',
+  'tap-redrive-local',
 ];
 
-/** Runs the recording suites with TAP_RECORD_CALLS set to a fresh folder, and reads what they wrote. */
-function recordCalls(): { files: CallsFile[]; cleanup: () => void } {
+/** Runs the recording suites with TAP_RECORD_CALLS set to a fresh folder, and reads what they saved. */
+function recordCalls(): { evidence: Evidence[]; cleanup: () => void } {
   step(`Security gate: recording the calls of ${RECORDING_SUITES.join(', ')}`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tap-iam-calls-'));
   execFileSync(process.execPath, ['--require', 'tsx/cjs', 'scripts/build-handler.ts'], { cwd: root, stdio: 'inherit' });
@@ -197,7 +194,7 @@ function recordCalls(): { files: CallsFile[]; cleanup: () => void } {
     env: { ...process.env, [RECORD_CALLS_VARIABLE]: dir },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  return { files: readCallsFiles(dir), cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+  return { evidence: readEvidence(dir), cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
 async function main() {
@@ -219,7 +216,7 @@ async function main() {
   failures += lintPolicies();
   const recorded = recordCalls();
   try {
-    failures += await proveLeastPrivilege(recorded.files);
+    failures += await proveLeastPrivilege(recorded.evidence);
   } finally {
     recorded.cleanup();
   }

@@ -19,50 +19,6 @@ import {
 import { nextSequencer, putRecord, s3Event, s3Record } from '../../fixtures/s3-events';
 import { ELF_BYTES, handlerWith, PNG_BYTES, TEST_CONFIG } from '../support/handler';
 import { RecordsFailedError } from '../../handler/errors';
-import { EXAMPLE_DEPLOYMENT } from '../../scripts/lib/iam/policy';
-import { createRecorder } from '../../scripts/lib/iam/recorder';
-import { callsFileOf, inFunction, recordCallsTo, recordSdkCalls, renameBucket } from '../../scripts/lib/iam/calls-file';
-import { stackUnderProof } from '../../scripts/lib/iam/stack';
-
-// Recording hook: every handler this file creates runs in the function's scope, and the SDK calls made
-// in it (not the tests' own setup and reads) go to .work/iam-calls/jest.integration.jsonl for npm run
-// security, as calls of the TAP_ENVIRONMENT=test stack (whose table this file uses; its bucket stands
-// for the stack's bucket).
-jest.mock('../../handler/records', () => {
-  const actual = jest.requireActual<typeof import('../../handler/records')>('../../handler/records');
-  const { inFunctionScope } = jest.requireActual<typeof import('../../scripts/lib/iam/calls-file')>(
-    '../../scripts/lib/iam/calls-file',
-  );
-  return {
-    ...actual,
-    createHandler: (deps: Parameters<typeof actual.createHandler>[0]) => inFunctionScope(actual.createHandler(deps)),
-  };
-});
-const recordedStack = stackUnderProof({ TAP_ENVIRONMENT: 'test' }, EXAMPLE_DEPLOYMENT);
-const handlerCalls = createRecorder();
-const stopRecording = recordSdkCalls(
-  handlerCalls,
-  {
-    account: EXAMPLE_DEPLOYMENT.account,
-    encryption: {
-      ...recordedStack.encryption,
-      buckets: { 'tap-it-uploads': recordedStack.encryption.buckets![recordedStack.bucket] },
-    },
-    sourceFunctionArn: recordedStack.functionArn,
-  },
-  inFunction,
-);
-afterAll(() => {
-  stopRecording();
-  recordCallsTo(callsFileOf('jest.integration'), {
-    kind: 'tap-iam-calls',
-    source: 'jest',
-    deployment: EXAMPLE_DEPLOYMENT,
-    synthEnv: recordedStack.synthEnv,
-    transport: 'stand-in-http',
-    caller: 'function',
-  }).record(...renameBucket(handlerCalls.calls, 'tap-it-uploads', recordedStack.bucket));
-});
 
 const BUCKET = 'tap-it-uploads';
 const TABLE = TEST_CONFIG.tableName;

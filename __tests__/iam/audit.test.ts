@@ -1,21 +1,24 @@
 // The stack's policies against the calls the pipeline makes: every path of the real handler
 // (createHandler, the code the bundle is built from) driven in-process through a fake wire (paths.ts),
-// the calls the platform makes because of the deployment, the service-to-service paths and the refusals
-// as named requests. Offline: no request leaves the process. Each test also writes what it recorded to
-// .work/iam-calls/jest.iam-audit.jsonl, which `npm run security` reads.
-import { checkCalls, platformCalls, unusedGrants } from '../../scripts/lib/iam/audit';
+// the calls the platform makes because of the deployment (the service-to-service paths),
+// and the refusals as explicit requests. Offline: no request leaves the process.
 import { EXAMPLE_DEPLOYMENT, NamedPolicy } from '../../scripts/lib/iam/policy';
 import { RecordedCall } from '../../scripts/lib/iam/recorder';
-import { callsFileOf, recordCallsTo } from '../../scripts/lib/iam/calls-file';
 import { driveAllPaths, DrivenPath, HANDLER_PATHS } from '../../scripts/lib/iam/paths';
-import { grantTable, runNamedChecks } from '../../scripts/lib/iam/proof';
-import { stackUnderProof } from '../../scripts/lib/iam/stack';
+import {
+  checkCalls,
+  checkRefusals,
+  grantTable,
+  platformCalls,
+  StackUnderProof,
+  stackUnderProof,
+} from '../../scripts/lib/iam/proof';
 
 // One synth per configuration: the default one, and one that records object tags.
 const d = EXAMPLE_DEPLOYMENT;
 const plain = stackUnderProof({}, d);
 const tagged = stackUnderProof({ TAP_RECORD_OBJECT_TAGS: 'true' }, d);
-const { policies, roleArn } = plain;
+const { policies } = plain;
 const rolePolicy = policies['aws_iam_role_policy.function_role_policy'];
 const bucket = plain.bucket;
 const table = plain.names.tableName;
@@ -24,21 +27,11 @@ let drivenPlain: DrivenPath[];
 let drivenTagged: DrivenPath[];
 beforeAll(async () => {
   [drivenPlain, drivenTagged] = [await driveAllPaths(plain), await driveAllPaths(tagged)];
-  // What jest recorded, for npm run security (one file per configuration).
-  for (const [stack, driven, name] of [
-    [plain, drivenPlain, 'jest.iam-audit'],
-    [tagged, drivenTagged, 'jest.iam-audit-tags'],
-  ] as const) {
-    const file = recordCallsTo(callsFileOf(name), {
-      kind: 'tap-iam-calls',
-      source: 'jest',
-      deployment: d,
-      synthEnv: stack.synthEnv,
-      transport: 'recorded',
-      caller: 'function',
-    });
-    for (const path of driven) file.record(...path.calls);
-  }
+});
+/** The stack with one policy's document replaced. */
+const withPolicy = (stack: StackUnderProof, policy: NamedPolicy): StackUnderProof => ({
+  ...stack,
+  policies: { ...stack.policies, [policy.name]: policy },
 });
 
 const callsOf = (driven: DrivenPath[]): RecordedCall[] => driven.flatMap((p) => p.calls);
@@ -62,9 +55,9 @@ describe('every path of the real handler against the stack’s policies', () => 
   ])('allows every call of every path, and every platform call (%s)', (_, of) => {
     // Prepare
     const { stack, driven } = of();
-    const calls = [...callsOf(driven), ...platformCalls(stack.parsed, d)];
+    const calls = [...callsOf(driven), ...platformCalls(stack)];
     // Act
-    const checks = checkCalls(calls, stack.policies, stack.roleArn);
+    const checks = checkCalls(stack, calls);
     // Assess
     expect(calls.filter((c) => !c.mapped)).toEqual([]);
     expect(checks.filter((c) => !c.decision.allowed).map((c) => c.line)).toEqual([]);
@@ -105,7 +98,7 @@ describe('every path of the real handler against the stack’s policies', () => 
 
   it('uses every grant of the role, or says why a grant cannot be exercised here', () => {
     // Prepare
-    const checks = checkCalls(callsOf(drivenTagged), tagged.policies, tagged.roleArn);
+    const checks = checkCalls(tagged, callsOf(drivenTagged));
     // Act
     const rows = grantTable(tagged, checks);
     // Assess
@@ -143,29 +136,31 @@ describe('every path of the real handler against the stack’s policies', () => 
 
   it('finds the grants no path of the code uses (ListBucket, the on-failure send and its data key)', () => {
     // Prepare
-    const checks = checkCalls(callsOf(drivenPlain), policies, roleArn);
+    const checks = checkCalls(plain, callsOf(drivenPlain));
     // Act
-    const unused = unusedGrants(rolePolicy, checks).map((u) => u.action);
+    const unused = grantTable(plain, checks)
+      .filter((r) => r.status !== 'used')
+      .map((r) => r.action);
     // Assess
     expect(unused).toEqual(expect.arrayContaining(['s3:ListBucket', 'sqs:SendMessage', 'kms:GenerateDataKey']));
     expect(unused).not.toContain('dynamodb:GetItem');
   });
 });
 
-describe('named checks: the service-to-service paths and what must be refused', () => {
-  it('gives every named check its expected decision', () => {
+describe('the refusals: what must be denied', () => {
+  it('denies every refusal', () => {
     // Prepare
     const stacks = [plain, tagged];
     // Act
-    const results = stacks.flatMap((stack) => runNamedChecks(stack));
+    const results = stacks.flatMap((stack) => checkRefusals(stack));
     // Assess
-    expect(results.filter((r) => !r.ok).map((r) => `${r.check.name}: ${r.line}`)).toEqual([]);
-    expect(results.length).toBeGreaterThan(40);
+    expect(results.filter((r) => !r.ok).map((r) => `${r.refusal.name}: ${r.line}`)).toEqual([]);
+    expect(results.length).toBeGreaterThan(60);
   });
 
   it('refuses the TLS-less and TLS 1.1 requests by explicit deny, naming the statement', () => {
     // Prepare
-    const results = runNamedChecks(plain).filter((r) => /without TLS|TLS 1\.1/.test(r.check.name));
+    const results = checkRefusals(plain).filter((r) => /without TLS|TLS 1\.1/.test(r.refusal.name));
     // Act
     const sids = results.map((r) => [r.decision.decision, ...r.decision.statements.map((s) => s.sid)]);
     // Assess
@@ -176,16 +171,15 @@ describe('named checks: the service-to-service paths and what must be refused', 
     }
   });
 
-  it('fails a named check whose policy changes (S3 may invoke the function from any bucket)', () => {
+  it('fails a refusal whose policy changes (S3 may invoke the function from any bucket)', () => {
     // Prepare
     const permission = Object.values(plain.policies).find((p) => p.name === 'aws_lambda_permission.allow_s3_invoke')!;
     const loose: NamedPolicy = {
       ...permission,
       document: { ...permission.document, Statement: permission.document.Statement.map(({ Condition: _, ...s }) => s) },
     };
-    const stack = { ...plain, policies: { ...plain.policies, [permission.name]: loose } };
     // Act
-    const results = runNamedChecks(stack).filter((r) => r.check.name.startsWith('S3 invoking'));
+    const results = checkRefusals(withPolicy(plain, loose)).filter((r) => r.refusal.name.startsWith('S3 invoking'));
     // Assess
     expect(results.map((r) => r.ok)).toEqual([false, false]);
   });
@@ -201,7 +195,7 @@ describe('what the audit catches', () => {
         context: { ...context, 'aws:SecureTransport': 'false' },
       }));
     // Act
-    const checks = checkCalls(overHttp, policies, roleArn);
+    const checks = checkCalls(plain, overHttp);
     // Assess
     expect(checks.map((c) => [c.decision.decision, c.decision.statements.map((s) => s.sid)])).toEqual(
       checks.map(() => ['ExplicitDeny', ['DenyInsecureTransport']]),
@@ -219,7 +213,7 @@ describe('what the audit catches', () => {
       },
     };
     // Act
-    const checks = checkCalls(callsOf(drivenPlain), { ...policies, [rolePolicy.name]: withoutKey }, roleArn);
+    const checks = checkCalls(withPolicy(plain, withoutKey), callsOf(drivenPlain));
     // Assess
     const denied = checks.filter((c) => !c.decision.allowed);
     expect(denied.length).toBeGreaterThan(0);
@@ -238,7 +232,7 @@ describe('what the audit catches', () => {
       mapped: true,
     };
     // Act
-    const [check] = checkCalls([call], policies, roleArn);
+    const [check] = checkCalls(plain, [call]);
     // Assess
     expect(check.decision.decision).toBe('ImplicitDeny');
   });
@@ -247,7 +241,7 @@ describe('what the audit catches', () => {
     // Prepare
     const call = { service: 's3', operation: 'GetBucketLifecycleConfiguration', context: {}, mapped: false };
     // Act
-    const [check] = checkCalls([call], policies, roleArn);
+    const [check] = checkCalls(plain, [call]);
     // Assess
     expect(check.decision.allowed).toBe(false);
     expect(check.line).toMatch(/^UNMAPPED s3 GetBucketLifecycleConfiguration/);

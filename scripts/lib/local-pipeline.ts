@@ -22,10 +22,6 @@ import {
   STANDIN_REGION,
 } from '../../fixtures/standins';
 import { putRecord, s3Event } from '../../fixtures/s3-events';
-import { callsFileOf, callsHeader, recordCallsTo, recordOptionsFor } from './iam/calls-file';
-import { recordingRule } from './iam/wire';
-import { stackUnderProof } from './iam/stack';
-import type { CallRecorder } from './iam/recorder';
 
 const CONTENT_TYPES: Record<string, string> = {
   txt: 'text/plain',
@@ -59,8 +55,6 @@ export interface LocalPipeline {
   upload(key: string, body: Buffer, contentType: string): Promise<S3Event>;
   invoke(event: S3Event): Promise<Record<string, number>>;
   readItem(key: string, versionId?: string): Promise<Record<string, unknown> | undefined>;
-  /** The bundle's calls, when recorded (recordCallsAs). */
-  readonly recorder?: CallRecorder & { readonly file: string };
   close(): Promise<void>;
 }
 
@@ -70,33 +64,7 @@ export const tapVariables = (env: NodeJS.ProcessEnv): Record<string, string> =>
     Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('TAP_') && e[1] !== undefined),
   );
 
-/**
- * TLS proxies in front of the stand-ins that record the bundle's calls, as `source`, into
- * .work/iam-calls/<source>.jsonl; the stack under proof is the one synthesized with this process's TAP_*.
- */
-async function recordingProxies(source: string, endpoints: { s3: string; dynamodb: string }) {
-  const stack = stackUnderProof(tapVariables(process.env), {
-    account: STANDIN_ACCOUNT_ID,
-    region: STANDIN_REGION,
-    partition: 'aws',
-  });
-  const recorder = recordCallsTo(callsFileOf(source), callsHeader(stack, source));
-  const rule = recordingRule(recorder, recordOptionsFor(stack));
-  const [s3, dynamodb] = await Promise.all([
-    startFaultProxy(endpoints.s3, rule, { tls: true }),
-    startFaultProxy(endpoints.dynamodb, rule, { tls: true }),
-  ]);
-  return {
-    recorder,
-    proxies: [s3, dynamodb] as StandIn[],
-    endpoints: { s3: s3.endpoint, dynamodb: dynamodb.endpoint },
-  };
-}
-
-export async function startLocalPipeline({
-  logLevel = 'WARN',
-  recordCallsAs,
-}: { logLevel?: string; recordCallsAs?: string } = {}): Promise<LocalPipeline> {
+export async function startLocalPipeline({ logLevel = 'WARN' }: { logLevel?: string } = {}): Promise<LocalPipeline> {
   if (!fs.existsSync(HANDLER_BUNDLE)) throw new Error(`${HANDLER_BUNDLE} is missing: run "npm run build:handler"`);
   // This machine runs Node 20; the function runs on nodejs22.x, so the SDK's Node 20 notice is noise here.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -106,17 +74,12 @@ export async function startLocalPipeline({
   const [s3rver, dynalite] = await Promise.all([startS3rver(), startDynalite()]);
   const clients = standInClients(s3rver.endpoint, dynalite.endpoint);
   await createPipelineStorage(clients, { bucket, table: names.tableName }, config);
-  const recording = recordCallsAs
-    ? await recordingProxies(recordCallsAs, { s3: s3rver.endpoint, dynamodb: dynalite.endpoint })
-    : undefined;
-  // The bundle is loaded in this process: the proxies' self-signed loopback certificate is accepted here.
-  if (recording) process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
 
-  // The environment TapStack gives the function, pointed at the stand-ins (or at the recording proxies).
+  // The environment TapStack gives the function, pointed at the stand-ins.
   Object.assign(
     process.env,
     standInEnvironment(functionEnvironment(config, names), {
-      endpoints: recording?.endpoints ?? { s3: s3rver.endpoint, dynamodb: dynalite.endpoint },
+      endpoints: { s3: s3rver.endpoint, dynamodb: dynalite.endpoint },
       logLevel,
     }),
   );
@@ -145,11 +108,10 @@ export async function startLocalPipeline({
     },
     invoke: (event) => handler(event, context()),
     readItem: (key, versionId) => readMetadataItem(clients.dynamodb, names.tableName, key, versionId),
-    recorder: recording?.recorder,
     async close() {
       clients.s3.destroy();
       clients.dynamodb.destroy();
-      await Promise.all([...(recording?.proxies ?? []).map((p) => p.close()), s3rver.close(), dynalite.close()]);
+      await Promise.all([s3rver.close(), dynalite.close()]);
     },
   };
 }

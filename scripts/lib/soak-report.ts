@@ -56,9 +56,8 @@ export function soakRows(r: SoakReport): [string, string][] {
         `items of absent versions ${n(r.mirror.unlisted.length)}; items ${listed(r.mirror.byStatus)}; unreadable ${listed(r.mirror.byReason)}`,
     ],
     [
-      'calls recorded for `npm run security` (+ implied KMS calls)',
-      r.recorded.map((f) => `${f.command ?? 'the function'} ${n(f.calls)} (+ ${n(f.implied)})`).join(', ') +
-        `; unmapped ${n(r.recorded.reduce((sum, f) => sum + f.unmapped, 0))}`,
+      "the function's calls recorded for `npm run security`",
+      `${n(r.functionCalls.filter((c) => !c.implied).length)} (+ ${n(r.functionCalls.filter((c) => c.implied).length)} implied KMS calls); unmapped ${n(r.functionCalls.filter((c) => !c.mapped).length)}`,
     ],
     [
       'durations',

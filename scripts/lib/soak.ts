@@ -8,8 +8,7 @@
 // objects that predate the stack. Then `tap redrive --local` and `tap reconcile --repair` run as an
 // operator runs them (child processes of bin/tap.js), a second reconcile must find nothing, and an
 // independent comparison of the listing with the table (soak-mirror.ts) must find no difference.
-// Every call of the handler (as the function) and of the three tap runs (as the operator) is recorded
-// for npm run security (iam/soak-calls.ts).
+// Every call of the handler is recorded on its clients, for npm run security (saved as evidence "soak").
 import fs from 'node:fs';
 import path from 'node:path';
 import type { S3Event } from 'aws-lambda';
@@ -20,7 +19,6 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { projectConfig } from '../../config';
 import { createHandler, InvocationSummary } from '../../handler/records';
-import { inFunctionScope, recordingExecArgv } from './iam/calls-file';
 import type { ReconcileJson } from '../../cli/commands/reconcile';
 import { startCapacityProxy } from './capacity';
 import { root, run } from './cli';
@@ -39,7 +37,11 @@ import {
 import { startMoto } from './moto';
 import { s3Event } from '../../fixtures/s3-events';
 import { Driver, OperationCounts } from './soak-scenario';
-import { operatorRecording, recordFunctionCalls, RecordedFile, soakStack, summarizeFile } from './iam/soak-calls';
+import { saveEvidence, RECORD_CALLS_VARIABLE } from './iam/evidence';
+import { MOTO_DEPLOYMENT } from './iam/policy';
+import { recordOptionsFor, stackUnderProof, StackUnderProof } from './iam/proof';
+import { recordCalls, RecordedCall } from './iam/recorder';
+import { tapVariables } from './local-pipeline';
 import { checkMirror, MirrorCheck } from './soak-mirror';
 import { createPipelineStorage, s3Error, startFaultProxy, STANDIN_REGION } from '../../fixtures/standins';
 
@@ -63,8 +65,6 @@ export interface SoakOptions {
   readonly workDir: string;
   /** More flags for both `tap reconcile` runs (npm test's soak reads at the whole read capacity). */
   readonly reconcileFlags?: readonly string[];
-  /** Where the calls files go (default: TAP_RECORD_CALLS, else .work/iam-calls, where npm run security reads). */
-  readonly callsDir?: string;
   readonly log?: (line: string) => void;
 }
 
@@ -103,8 +103,8 @@ export interface SoakReport {
   readonly reconcile: TapRun<ReconcileJson>;
   readonly reconcileAgain: TapRun<ReconcileJson>;
   readonly mirror: MirrorCheck;
-  /** The calls files written for npm run security: the function's, then one per tap run. */
-  readonly recorded: readonly RecordedFile[];
+  /** The handler's calls, recorded on its clients (saved as evidence "soak" for npm run security). */
+  readonly functionCalls: readonly RecordedCall[];
   readonly durationsMs: Record<
     'setup' | 'predating' | 'rounds' | 'redrive' | 'reconcile' | 'reconcileAgain' | 'total',
     number
@@ -113,22 +113,15 @@ export interface SoakReport {
 
 const CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 
-/**
- * Runs `tap args...` as an operator would (node bin/tap.js), with `env`; parses its JSON output.
- * `execArgv`: node options before it (recordingExecArgv, to record its calls).
- */
-export async function runTap<T>(
-  args: readonly string[],
-  env: NodeJS.ProcessEnv,
-  cwd: string,
-  execArgv: readonly string[] = [],
-): Promise<TapRun<T>> {
+/** Runs `tap args...` as an operator would (node bin/tap.js), with `env`; parses its JSON output. */
+export async function runTap<T>(args: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Promise<TapRun<T>> {
   fs.mkdirSync(cwd, { recursive: true });
-  const { code, stdout, stderr, ms } = await run(
-    process.execPath,
-    [...execArgv, path.join(root, 'bin', 'tap.js'), ...args],
-    { cwd, env, quiet: true, anyExitCode: true },
-  );
+  const { code, stdout, stderr, ms } = await run(process.execPath, [path.join(root, 'bin', 'tap.js'), ...args], {
+    cwd,
+    env,
+    quiet: true,
+    anyExitCode: true,
+  });
   try {
     return { code, json: JSON.parse(stdout) as T, stderr, ms };
   } catch {
@@ -169,8 +162,19 @@ function outageRule(denied: { now: boolean }): FaultRule {
 
 const ITEM_OPERATIONS = new Set(['PutItem', 'UpdateItem', 'GetItem', 'Query', 'Scan']);
 
-/** The handler in this process, its logs silent and its metrics off, on the proxies; it runs in the function's scope. */
-function pipelineHandler(endpoints: { s3: string; dynamodb: string }, table: string, maxAttempts: number) {
+/** The stack the soak's names come from, deployed to moto's default account (its queue URLs name it). */
+export const soakStack = (env: NodeJS.ProcessEnv = process.env): StackUnderProof => {
+  const { [RECORD_CALLS_VARIABLE]: _, ...synthEnv } = tapVariables(env);
+  return stackUnderProof(synthEnv, MOTO_DEPLOYMENT);
+};
+
+/** The handler in this process, its logs silent and its metrics off, on the proxies; its clients record onto `calls`. */
+function pipelineHandler(
+  endpoints: { s3: string; dynamodb: string },
+  table: string,
+  maxAttempts: number,
+  record: (client: S3Client | DynamoDBClient) => void,
+) {
   const common = { region: STANDIN_REGION, credentials: CREDENTIALS, maxAttempts, retryMode: 'standard' };
   const saved = process.env.POWERTOOLS_METRICS_DISABLED;
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -180,15 +184,9 @@ function pipelineHandler(endpoints: { s3: string; dynamodb: string }, table: str
   else process.env.POWERTOOLS_METRICS_DISABLED = saved;
   const s3 = new S3Client({ ...common, endpoint: endpoints.s3, forcePathStyle: true });
   const dynamodb = new DynamoDBClient({ ...common, endpoint: endpoints.dynamodb });
-  const handler = inFunctionScope(
-    createHandler({
-      s3,
-      dynamodb,
-      config: { tableName: table, s3ForcePathStyle: true, recordObjectTags: false },
-      logger,
-      metrics,
-    }),
-  );
+  [s3, dynamodb].forEach(record);
+  const config = { tableName: table, s3ForcePathStyle: true, recordObjectTags: false };
+  const handler = createHandler({ s3, dynamodb, config, logger, metrics });
   return { handler, close: () => [s3, dynamodb].forEach((c) => c.destroy()) };
 }
 
@@ -239,9 +237,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const s3 = new S3Client({ ...direct, forcePathStyle: true });
   const dynamodb = new DynamoDBClient(direct);
   const sqs = new SQSClient(direct);
-  const pipeline = pipelineHandler({ s3: s3Proxy.endpoint, dynamodb: ddbProxy.endpoint }, table, config.sdkMaxAttempts);
-  const functionCalls = recordFunctionCalls(stack, options.callsDir);
-  const recorded: RecordedFile[] = [];
+  const functionCalls: RecordedCall[] = [];
+  const endpoints = { s3: s3Proxy.endpoint, dynamodb: ddbProxy.endpoint };
+  const pipeline = pipelineHandler(endpoints, table, config.sdkMaxAttempts, (client) =>
+    recordCalls(client, functionCalls, recordOptionsFor(stack)),
+  );
   try {
     const queueUrl = await phase('setup', async () => {
       // The table is created through the capacity proxy, which learns its provisioned capacity from it.
@@ -296,25 +296,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       ...tapEnvironment({ s3: s3Proxy.endpoint, dynamodb: ddbProxy.endpoint, sqs: moto.endpoint }, CREDENTIALS),
       AWS_MAX_ATTEMPTS: String(config.sdkMaxAttempts),
     };
-    recorded.push(functionCalls.save());
+    const evidence = { name: 'soak', synthEnv: stack.synthEnv, deployment: stack.deployment, calls: functionCalls };
+    saveEvidence({ ...evidence, caller: 'function', transport: 'stand-in-http' });
     const on = ['--bucket', bucket, '--table', table];
     const reconcileArgs = ['reconcile', '--repair', '--json', ...on, ...(options.reconcileFlags ?? [])];
-    // Each run records its calls as the operator's, under its tap command (a named check of npm run security).
-    const asOperator = async <T>(run: string, command: string, args: string[]) => {
-      const recording = operatorRecording(stack, run, command, options.callsDir);
-      const result = await runTap<T>(args, { ...env, ...recording.env }, options.workDir, recordingExecArgv());
-      recorded.push(summarizeFile(recording.file));
-      return result;
-    };
-    const redrive = await phase('redrive', () =>
-      asOperator<RedriveJson>('redrive', 'tap redrive --local', ['redrive', '--local', '--json', ...on]),
-    );
-    const reconcile = await phase('reconcile', () =>
-      asOperator<ReconcileJson>('reconcile', 'tap reconcile --repair', reconcileArgs),
-    );
-    const reconcileAgain = await phase('reconcileAgain', () =>
-      asOperator<ReconcileJson>('reconcile-again', 'tap reconcile --repair', reconcileArgs),
-    );
+    const asOperator = <T>(args: string[]) => runTap<T>(args, env, options.workDir);
+    const redrive = await phase('redrive', () => asOperator<RedriveJson>(['redrive', '--local', '--json', ...on]));
+    const reconcile = await phase('reconcile', () => asOperator<ReconcileJson>(reconcileArgs));
+    const reconcileAgain = await phase('reconcileAgain', () => asOperator<ReconcileJson>(reconcileArgs));
     const mirror = await checkMirror(s3, dynamodb, bucket, table);
     const usage = ddbProxy.ledger.usage(table);
     return {
@@ -336,11 +325,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       reconcile,
       reconcileAgain,
       mirror,
-      recorded,
+      functionCalls,
       durationsMs: { ...(durations as SoakReport['durationsMs']), total: Date.now() - started },
     };
   } finally {
-    functionCalls.stop();
     pipeline.close();
     [s3, dynamodb, sqs].forEach((c) => c.destroy());
     await Promise.all([s3Proxy.close(), ddbProxy.close()]);

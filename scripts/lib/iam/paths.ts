@@ -16,10 +16,8 @@ import { createHandler, InvocationSummary, Outcome } from '../../../handler/reco
 import { functionEnvironment } from '../../../config';
 import { s3Record } from '../../../fixtures/s3-events';
 import { SSE_C_MESSAGE, KMS_DENIED_MESSAGE } from '../faults';
-import { createRecorder, recordCalls, RecordedCall } from './recorder';
-import { s3Operation } from './wire';
-import { recordOptionsFor } from './calls-file';
-import type { StackUnderProof } from './stack';
+import { recordCalls, RecordedCall } from './recorder';
+import { recordOptionsFor, StackUnderProof } from './proof';
 
 export interface WireAnswer {
   readonly status: number;
@@ -280,21 +278,9 @@ function wire(answer: (request: HttpRequest) => WireAnswer) {
   };
 }
 
-const s3OperationOf = (request: HttpRequest) => {
-  const query = new URLSearchParams(
-    Object.entries(request.query ?? {}).flatMap(([k, v]) =>
-      v === null
-        ? [[k, ''] as [string, string]]
-        : (Array.isArray(v) ? v : [v]).map((one): [string, string] => [k, one]),
-    ),
-  ).toString();
-  return s3Operation({
-    method: request.method,
-    url: `${request.path}${query ? `?${query}` : ''}`,
-    headers: request.headers,
-    body: '',
-  }).operation;
-};
+/** The handler sends HEAD (HeadObject), GET ?tagging (GetObjectTagging) and ranged GET (GetObject). */
+const s3OperationOf = (request: HttpRequest) =>
+  request.method === 'HEAD' ? 'HeadObject' : 'tagging' in (request.query ?? {}) ? 'GetObjectTagging' : 'GetObject';
 
 const quiet = {
   logger: { info: () => undefined, warn: () => undefined, error: () => undefined, addContext: () => undefined },
@@ -307,7 +293,7 @@ const quiet = {
  */
 export async function drivePath(path: HandlerPath, stack: StackUnderProof): Promise<DrivenPath> {
   const { deployment: d } = stack;
-  const recorder = createRecorder();
+  const calls: RecordedCall[] = [];
   const options = recordOptionsFor(stack);
   const common = {
     region: d.region,
@@ -321,7 +307,7 @@ export async function drivePath(path: HandlerPath, stack: StackUnderProof): Prom
       forcePathStyle: true,
       requestHandler: wire((r) => path.s3(s3OperationOf(r))),
     }),
-    recorder,
+    calls,
     options,
   );
   const dynamodb = recordCalls(
@@ -330,7 +316,7 @@ export async function drivePath(path: HandlerPath, stack: StackUnderProof): Prom
       endpoint: `https://dynamodb.${d.region}.amazonaws.com`,
       requestHandler: wire((r) => path.dynamodb(String(r.headers['x-amz-target']).split('.')[1])),
     }),
-    recorder,
+    calls,
     options,
   );
   const config = readConfig(functionEnvironment(stack.config, stack.names));
@@ -344,7 +330,7 @@ export async function drivePath(path: HandlerPath, stack: StackUnderProof): Prom
   });
   try {
     const summary = await handler({ Records: path.records(stack.bucket) });
-    return { path, summary, calls: recorder.calls };
+    return { path, summary, calls };
   } finally {
     s3.destroy();
     dynamodb.destroy();

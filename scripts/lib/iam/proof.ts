@@ -1,464 +1,526 @@
-// The least-privilege proof, as `npm run security` prints it and the tests assert it:
-// - every recorded call of the function allowed by the role policy and not denied by the bucket,
-//   queue, topic or key policy; the reverse: every granted (action, resource) used, or listed with why
-//   it cannot be exercised here;
-// - the tap commands' calls: an operator with an admin-like identity policy is not denied by any
-//   resource or key policy, an uploader with only the uploaders policy may make `tap upload`'s calls;
-// - named checks: the service-to-service paths (allowed, and denied when they come from elsewhere) and
-//   what must be refused.
-import { checkCalls, CallCheck, ownerOf, platformCalls, unusedGrants, UnusedGrant } from './audit';
+// The least-privilege proof, as `npm run security` prints it and the tests assert it, against the
+// synthesized stack's own policies:
+// - every recorded call of the function is allowed to its role and not denied by a bucket, queue,
+//   topic or key policy, and so is every call the platform makes because of the deployment (Lambda
+//   assuming the role and writing logs, traces and failed events; S3 invoking the function; CloudWatch
+//   publishing alarms), which no SDK middleware sees and platformCalls derives from the stack;
+// - the reverse: every (action, resource) the role is granted is used, or listed with why it cannot be
+//   exercised here;
+// - each tap command's calls: an operator with an admin-like identity policy is not denied by any
+//   resource or key policy; an uploader with only the uploaders policy may make `tap upload`'s calls;
+// - the refusals: other tables, queues and keys, no TLS or TLS older than 1.2, other accounts.
+import fs from 'node:fs';
+import { Testing } from 'cdktf';
+import { arn, projectConfig, resourceNames, TapConfig } from '../../../config';
+import { TapStack } from '../../../main';
 import {
-  ContextValue,
+  actionMatches,
+  arnMatches,
   Decision,
   describeDecision,
   evaluate,
+  PolicyRef,
   Principal,
   Request,
   rolePrincipal,
-  servicePrincipal,
 } from './evaluate';
-import { NamedPolicy, PolicyDocument, TerraformResolver } from './policy';
-import type { RecordedCall } from './recorder';
-import type { StackUnderProof } from './stack';
-import type { CallsHeader } from './calls-file';
+import {
+  Deployment,
+  EncryptionFacts,
+  NamedPolicy,
+  PolicyDocument,
+  stackEncryption,
+  stackPolicies,
+  SynthesizedJson,
+  terraform,
+} from './policy';
+import { mapCall, RecordedCall, RecordOptions } from './recorder';
 
-/** The resource and key policies of the stack attached to `arn`'s owner. */
-export const resourcePoliciesOf = (stack: StackUnderProof, arn: string): NamedPolicy[] =>
-  Object.values(stack.policies).filter(
-    (p) => p.kind !== 'identity' && p.kind !== 'trust' && p.attachedTo === ownerOf(arn),
-  );
+export type Caller = 'function' | 'operator' | 'uploader';
 
-const accountOf = (stack: StackUnderProof, arn: string) => arn.split(':')[4] || stack.deployment.account;
+export interface StackUnderProof {
+  readonly synthEnv: Readonly<Record<string, string>>;
+  readonly deployment: Deployment;
+  readonly config: TapConfig;
+  readonly names: ReturnType<typeof resourceNames>;
+  readonly parsed: SynthesizedJson;
+  readonly policies: Readonly<Record<string, NamedPolicy>>;
+  readonly encryption: EncryptionFacts;
+  readonly bucket: string;
+  readonly roleArn: string;
+  readonly functionArn: string;
+}
 
-// ---------------------------------------------------------------------------------------------
-// Principals for the tap commands
-// ---------------------------------------------------------------------------------------------
+const stacks = new Map<string, StackUnderProof>();
+
+/** TapStack as `cdktf synth` synthesizes it with `synthEnv` (cdktf.json context, then TAP_*), deployed to `deployment`. */
+export function stackUnderProof(synthEnv: Readonly<Record<string, string>>, deployment: Deployment): StackUnderProof {
+  const id = JSON.stringify([synthEnv, deployment]);
+  const cached = stacks.get(id);
+  if (cached) return cached;
+  const config = projectConfig(synthEnv);
+  const app = Testing.app();
+  let parsed: SynthesizedJson;
+  try {
+    parsed = JSON.parse(Testing.synth(new TapStack(app, 'TapStack', config))) as SynthesizedJson;
+  } finally {
+    fs.rmSync(app.outdir, { recursive: true, force: true }); // Testing.app() makes an outdir of its own
+  }
+  const names = resourceNames(config);
+  const policies = stackPolicies(parsed, deployment);
+  const role = Object.values(policies).find((p) => p.kind === 'trust');
+  if (!role) throw new Error('The stack has no IAM role');
+  const { partition, region, account } = deployment;
+  const stack: StackUnderProof = {
+    ...{ synthEnv, deployment, config, names, parsed, policies },
+    encryption: stackEncryption(parsed, deployment),
+    bucket: names.bucketName(account, region),
+    roleArn: role.attachedTo,
+    functionArn: arn(partition, 'lambda', region, account, `function:${names.functionName}`),
+  };
+  stacks.set(id, stack);
+  return stack;
+}
+
+/** How calls made against `stack` are mapped: its account, its keys and, for the function, lambda:SourceFunctionArn. */
+export const recordOptionsFor = (stack: StackUnderProof, caller: Caller = 'function'): RecordOptions => ({
+  account: stack.deployment.account,
+  partition: stack.deployment.partition,
+  encryption: stack.encryption,
+  ...(caller === 'function' ? { sourceFunctionArn: stack.functionArn } : {}),
+});
 
 /** An identity policy that allows everything: what an administrator's role has. */
-export const ADMIN_LIKE: PolicyDocument = {
+const ADMIN_LIKE: PolicyDocument = {
   Version: '2012-10-17',
   Statement: [{ Sid: 'AdministratorAccess', Effect: 'Allow', Action: '*', Resource: '*' }],
 };
 
-export const operatorArn = (stack: StackUnderProof) =>
-  `arn:${stack.deployment.partition}:iam::${stack.deployment.account}:role/tap-operator`;
-export const uploaderArn = (stack: StackUnderProof) =>
-  `arn:${stack.deployment.partition}:iam::${stack.deployment.account}:role/tap-uploader`;
+/** The uploaders policy's document (aws_iam_policy.uploaders, which users attach themselves). */
+export const uploadersDocument = (stack: StackUnderProof): PolicyDocument =>
+  terraform(stack.parsed, stack.deployment).policy(stack.parsed.resource?.aws_iam_policy?.uploaders?.policy);
 
-/** The uploaders policy's document (aws_iam_policy.uploaders), resolved for the deployment. */
-export function uploadersDocument(stack: StackUnderProof): PolicyDocument {
-  const attached = stack.parsed.resource?.aws_iam_policy?.uploaders?.policy;
-  if (typeof attached !== 'string') throw new Error('aws_iam_policy.uploaders has no policy');
-  const named = Object.values(stack.policies).find((p) => p.name === 'aws_iam_policy.uploaders');
-  if (named) return named.document;
-  // An aws_iam_policy nobody in the stack attaches: resolve its document the way stackPolicies would.
-  const reference = /^\$\{data\.aws_iam_policy_document\.([^.]+)\.json\}$/.exec(attached);
-  if (!reference) throw new Error(`aws_iam_policy.uploaders: unsupported policy "${attached}"`);
-  return new TerraformResolver(stack.parsed, stack.deployment).document(reference[1]);
-}
-
-/** The identity policies attached to the function's role. */
-const roleIdentity = (stack: StackUnderProof): NamedPolicy[] =>
-  Object.values(stack.policies).filter((p) => p.kind === 'identity' && p.attachedTo === stack.roleArn);
-
-/** Who makes the calls of a calls file: the function's role, or a tap user with their identity policy. */
-export function callerOf(stack: StackUnderProof, caller: CallsHeader['caller'] = 'function') {
-  if (caller === 'operator')
-    return { arn: operatorArn(stack), identity: [{ name: 'operator/AdministratorAccess', document: ADMIN_LIKE }] };
-  if (caller === 'uploader')
+/** Who makes a caller's calls: the function's role, or a tap user's role with its identity policy. */
+export function callerOf(stack: StackUnderProof, caller: Caller): { arn: string; identity: PolicyRef[] } {
+  const { partition, account } = stack.deployment;
+  if (caller === 'function') {
     return {
-      arn: uploaderArn(stack),
-      identity: [{ name: 'aws_iam_policy.uploaders', document: uploadersDocument(stack) }],
+      arn: stack.roleArn,
+      identity: Object.values(stack.policies).filter((p) => p.kind === 'identity' && p.attachedTo === stack.roleArn),
     };
-  return { arn: stack.roleArn, identity: roleIdentity(stack) };
-}
-
-/**
- * A call naming a KMS alias of the stack is authorized against the key the alias points to (KMS guide,
- * alias-authorization.html): its resource becomes that key's ARN.
- */
-export function throughAliases(stack: StackUnderProof, call: RecordedCall): RecordedCall {
-  if (!call.resource?.includes(':alias/')) return call;
-  const resolver = new TerraformResolver(stack.parsed, stack.deployment);
-  for (const name of Object.keys(stack.parsed.resource?.aws_kms_alias ?? {})) {
-    if (resolver.arnOf('aws_kms_alias', name) !== call.resource) continue;
-    const target = resolver.attribute('resource', 'aws_kms_alias', name, 'target_key_id');
-    const key = Object.values(stack.policies).find((p) => p.kind === 'key' && p.attachedTo.endsWith(`/${target}`));
-    if (key) return { ...call, resource: key.attachedTo };
   }
-  return call;
-}
-
-/**
- * Evaluates calls made by `caller`: the function's role through checkCalls (service principals for the
- * implied calls services make themselves), a tap user against its identity policy and the resource policies.
- */
-export function checkCallsAs(
-  stack: StackUnderProof,
-  calls: readonly RecordedCall[],
-  caller: CallsHeader['caller'] = 'function',
-): CallCheck[] {
-  calls = calls.map((c) => throughAliases(stack, c));
-  if (caller === 'function') return checkCalls(calls, stack.policies, stack.roleArn);
-  const who = callerOf(stack, caller);
-  const policies = { ...stack.policies };
-  for (const [name, p] of Object.entries(policies)) if (p.kind === 'identity') delete policies[name];
-  for (const p of who.identity) {
-    policies[`caller/${p.name}`] = { name: p.name, kind: 'identity', attachedTo: who.arn, document: p.document };
-  }
-  return checkCalls(calls, policies, who.arn);
-}
-
-/** Calls recorded over plain http to a stand-in, given the transport the deployed code uses (https, TLS >= 1.2). */
-export function asDeployedTransport(call: RecordedCall, tlsVersion = '1.2'): RecordedCall {
-  if (call.context['aws:SecureTransport'] !== 'false') return call;
+  const document = caller === 'operator' ? ADMIN_LIKE : uploadersDocument(stack);
   return {
-    ...call,
-    context: {
-      ...call.context,
-      'aws:SecureTransport': 'true',
-      ...(call.service === 's3' && !call.implied ? { 's3:TlsVersion': tlsVersion } : {}),
-    },
+    arn: arn(partition, 'iam', '', account, `role/tap-${caller}`),
+    identity: [{ name: `${caller} identity`, document }],
   };
 }
 
-// ---------------------------------------------------------------------------------------------
-// The role's grants: used, or not exercisable here and why
-// ---------------------------------------------------------------------------------------------
+/** The policies on a resource: a bucket's for its objects, a role's trust policy for sts:AssumeRole, else those attached to the ARN. */
+const resourcePolicies = (stack: StackUnderProof, request: Request): NamedPolicy[] => {
+  const owner = /^arn:[^:]+:s3:::/.test(request.resource) ? request.resource.replace(/\/.*$/, '') : request.resource;
+  const trust = /^sts:AssumeRole/i.test(request.action);
+  return Object.values(stack.policies).filter(
+    (p) => (trust ? p.kind === 'trust' : p.kind === 'resource' || p.kind === 'key') && p.attachedTo === owner,
+  );
+};
 
-/** Grants of the role no recorded call can use offline, each with the reason. */
-export const NOT_EXERCISED: readonly { readonly action: string; readonly why: string }[] = [
-  {
-    action: 's3:ListBucket',
-    why: 'only changes S3’s 403 into 404 for a missing object; S3 checks it on a failed GET/HEAD, no call of the function names it',
-  },
-  {
-    action: 'xray:PutTraceSegments',
-    why: 'Lambda’s X-Ray daemon sends the traces with the role (tracing Active); no SDK call of the function',
-  },
-  {
-    action: 'xray:PutTelemetryRecords',
-    why: 'Lambda’s X-Ray daemon sends the telemetry with the role; no SDK call of the function',
-  },
-  {
-    action: 'logs:CreateLogStream',
-    why: 'the Lambda service writes the function’s logs with the role; no SDK call of the function',
-  },
-  { action: 'logs:PutLogEvents', why: 'the Lambda service writes the function’s logs with the role' },
-  {
-    action: 'kms:GenerateDataKey',
-    why: 'only the on-failure send needs it (SQS makes the queue’s data key); the function’s code only reads, which needs kms:Decrypt',
-  },
-  {
-    action: 'sqs:SendMessage',
-    why: 'made by the Lambda service on the function’s behalf (on-failure destination of async invocations), never by the function’s code',
-  },
-];
+/** One request against the stack's policies, `identity` being the caller's. */
+export function decide(stack: StackUnderProof, request: Request, identity: readonly PolicyRef[]): Decision {
+  const account = request.resource.split(':')[4] || stack.deployment.account;
+  return evaluate(request, identity, resourcePolicies(stack, request), account);
+}
+
+export interface CallCheck {
+  readonly call: RecordedCall;
+  readonly request?: Request;
+  readonly decision: Decision;
+  readonly line: string;
+}
+
+/** Every call evaluated as `caller`'s (implied calls with a principal as that service's); unmapped calls are denied, never skipped. */
+export function checkCalls(
+  stack: StackUnderProof,
+  calls: readonly RecordedCall[],
+  caller: Caller = 'function',
+): CallCheck[] {
+  const who = callerOf(stack, caller);
+  const tf = terraform(stack.parsed, stack.deployment);
+  // A call naming a KMS alias is authorized against the key it points to (alias-authorization.html).
+  const aliases = Object.fromEntries(
+    Object.keys(stack.parsed.resource?.aws_kms_alias ?? {}).map((n) => [
+      tf.arnOf('aws_kms_alias', n),
+      tf.attribute('aws_kms_alias', n, 'target_key_id'),
+    ]),
+  );
+  const keyOf = (resource: string) =>
+    aliases[resource]
+      ? arn(
+          stack.deployment.partition,
+          'kms',
+          stack.deployment.region,
+          stack.deployment.account,
+          `key/${aliases[resource]}`,
+        )
+      : resource;
+  return calls.map((call): CallCheck => {
+    if (!call.mapped || !call.action || !call.resource) {
+      const reason = call.note ?? `${call.service} ${call.operation} is unmapped`;
+      return {
+        call,
+        decision: { decision: 'ImplicitDeny', allowed: false, statements: [], reason },
+        line: `UNMAPPED ${call.service} ${call.operation}: ${reason}`,
+      };
+    }
+    const principal: Principal = call.principal ? { type: 'Service', service: call.principal } : rolePrincipal(who.arn);
+    const request: Request = { principal, action: call.action, resource: keyOf(call.resource), context: call.context };
+    const decision: Decision = call.noPermissionRequired
+      ? { decision: 'Allow', allowed: true, statements: [], reason: 'AWS requires no permission' }
+      : decide(stack, request, who.identity);
+    return { call, request, decision, line: describeDecision(request, decision) };
+  });
+}
+
+/** Calls recorded over plain http to a stand-in, given the transport the deployed code uses (https, TLS 1.2). */
+export const asDeployed = (call: RecordedCall): RecordedCall =>
+  call.context['aws:SecureTransport'] !== 'false'
+    ? call
+    : {
+        ...call,
+        context: {
+          ...call.context,
+          'aws:SecureTransport': 'true',
+          ...(call.service === 's3' && !call.implied ? { 's3:TlsVersion': '1.2' } : {}),
+        },
+      };
+
+/** The calls AWS makes because of the deployment, derived from the synthesized stack, each with the page that says so. */
+export function platformCalls(stack: StackUnderProof): RecordedCall[] {
+  const { parsed, deployment: d, names } = stack;
+  const env = { ...recordOptionsFor(stack), region: d.region, secure: true };
+  const byService = (
+    principal: string,
+    action: string,
+    resource: string,
+    context: Record<string, string>,
+    note: string,
+  ): RecordedCall => ({
+    service: action.split(':')[0],
+    operation: action.split(':')[1],
+    ...{ action, resource, principal, note, mapped: true, implied: true },
+    context: { 'aws:SecureTransport': 'true', 'aws:SourceAccount': d.account, ...context },
+  });
+  const withRole = (service: string, operation: string, input: Record<string, unknown>, note: string) =>
+    mapCall(service, operation, input, env).map((c) => ({ ...c, implied: true, note }));
+  const first = (value: unknown) => [value].flat()[0] as Record<string, unknown> | undefined;
+  const fn = parsed.resource?.aws_lambda_function?.metadata_extractor;
+  const invoke = parsed.resource?.aws_lambda_function_event_invoke_config?.metadata_extractor_async;
+  const destination = first(first(invoke?.destination_config)?.on_failure)?.destination;
+  const stream = { logGroupName: names.logGroupName, logStreamName: '2026/01/01/[$LATEST]0123456789abcdef' };
+  const calls = [
+    byService(
+      'lambda.amazonaws.com',
+      'sts:AssumeRole',
+      stack.roleArn,
+      { 'aws:SourceArn': stack.functionArn },
+      'Lambda assumes the execution role (lambda-intro-execution-role.html)',
+    ),
+    ...withRole('logs', 'CreateLogStream', stream, 'Lambda writes the function’s logs with the role'),
+    ...withRole('logs', 'PutLogEvents', stream, 'Lambda writes the function’s logs with the role'),
+    ...(first(fn?.tracing_config)?.mode === 'Active'
+      ? ['PutTraceSegments', 'PutTelemetryRecords'].flatMap((op) =>
+          withRole('xray', op, {}, 'Lambda sends traces with the role (services-xray.html)'),
+        )
+      : []),
+    ...(destination
+      ? withRole(
+          'sqs',
+          'SendMessage',
+          { QueueUrl: `https://sqs.${d.region}.amazonaws.com/${d.account}/${names.queueName}` },
+          'Lambda sends on-failure records with the role (invocation-async-retain-records.html)',
+        )
+      : []),
+    byService(
+      's3.amazonaws.com',
+      'lambda:InvokeFunction',
+      stack.functionArn,
+      { 'aws:SourceArn': arn(d.partition, 's3', '', '', stack.bucket) },
+      'S3 invokes the function for each notified event',
+    ),
+  ];
+  const topic = arn(d.partition, 'sns', d.region, d.account, names.topicName);
+  for (const name of Object.keys(parsed.resource?.aws_cloudwatch_metric_alarm ?? {})) {
+    const context = { 'aws:SourceArn': terraform(parsed, d).arnOf('aws_cloudwatch_metric_alarm', name) };
+    calls.push(
+      byService(
+        'cloudwatch.amazonaws.com',
+        'sns:Publish',
+        topic,
+        context,
+        'CloudWatch publishes alarm state changes (AlarmThatSendsEmail.html)',
+      ),
+    );
+    // The event source itself needs the key of an encrypted topic (sns-key-management.html).
+    for (const action of ['kms:GenerateDataKey', 'kms:Decrypt']) {
+      const key = stack.encryption.topics?.[topic] ?? '';
+      calls.push(
+        byService(
+          'cloudwatch.amazonaws.com',
+          action,
+          key,
+          { ...context, 'kms:EncryptionContext:aws:sns:topicArn': topic },
+          'CloudWatch encrypts the alarm message',
+        ),
+      );
+    }
+  }
+  return calls;
+}
+
+/** Grants of the role no call of the function's code uses, each with the reason. */
+export const NOT_EXERCISED: Readonly<Record<string, string>> = {
+  's3:ListBucket': 'only turns S3’s 403 into 404 for a missing object; no call of the function names it',
+  'xray:PutTraceSegments': 'Lambda’s X-Ray daemon sends the traces with the role (tracing Active)',
+  'xray:PutTelemetryRecords': 'Lambda’s X-Ray daemon sends the telemetry with the role',
+  'logs:CreateLogStream': 'the Lambda service writes the function’s logs with the role',
+  'logs:PutLogEvents': 'the Lambda service writes the function’s logs with the role',
+  'kms:GenerateDataKey': 'only the on-failure send needs it (SQS makes the queue’s data key); the code only reads',
+  'sqs:SendMessage': 'the Lambda service sends on-failure records with the role, never the function’s code',
+};
 
 export interface GrantRow {
   readonly sid?: string;
   readonly action: string;
   readonly resource: string;
   readonly status: 'used' | 'not-exercised' | 'unused';
-  /** How many recorded calls used it, or why it cannot be exercised here. */
   readonly detail: string;
 }
 
 /**
- * Every (action, resource) the role grants: used by a recorded call of the function's code (pass only
- * those: the platform's calls are the named checks' business), not exercised (with the reason), or
- * unused (a finding).
+ * Every (action, resource) the role grants: used by an allowed call of the function's code (a statement
+ * that took part in the decision, naming the pair), not exercised (with the reason), or unused (a finding).
  */
-export function grantTable(stack: StackUnderProof, functionChecks: readonly CallCheck[]): GrantRow[] {
-  const role = roleIdentity(stack);
-  const fromCode = functionChecks.filter((c) => !c.call.principal);
-  return role.flatMap((policy) => {
-    const unused = new Set(unusedGrants(policy, fromCode).map((u) => key(u)));
-    return policy.document.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) =>
-      list(s.Action).flatMap((action) =>
-        list(s.Resource).map((resource): GrantRow => {
-          const grant = { policy: policy.name, sid: s.Sid, action, resource };
-          if (!unused.has(key(grant))) {
-            const count = fromCode.filter(
-              (c) => c.decision.allowed && c.request?.action.toLowerCase() === action.toLowerCase(),
-            ).length;
-            return { sid: s.Sid, action, resource, status: 'used', detail: `${count} call(s)` };
-          }
-          const reason = NOT_EXERCISED.find((n) => n.action === action);
-          return reason
-            ? { sid: s.Sid, action, resource, status: 'not-exercised', detail: reason.why }
-            : { sid: s.Sid, action, resource, status: 'unused', detail: 'granted, used by no recorded call' };
+export function grantTable(stack: StackUnderProof, checks: readonly CallCheck[]): GrantRow[] {
+  const fromCode = checks.filter((c) => !c.call.principal && c.decision.allowed && c.request);
+  return callerOf(stack, 'function').identity.flatMap((policy) =>
+    policy.document.Statement.flatMap((s, index) => {
+      if (s.Effect !== 'Allow') return [];
+      const using = fromCode.filter((c) =>
+        c.decision.statements.some((d) => d.policy === policy.name && d.index === index),
+      );
+      return [s.Action ?? '*'].flat().flatMap((action) =>
+        [s.Resource ?? '*'].flat().map((resource): GrantRow => {
+          const count = using.filter(
+            (c) => actionMatches(action, c.request!.action) && arnMatches(resource, c.request!.resource),
+          ).length;
+          const status = count > 0 ? 'used' : NOT_EXERCISED[action] ? 'not-exercised' : 'unused';
+          const detail =
+            count > 0 ? `${count} call(s)` : (NOT_EXERCISED[action] ?? 'granted, used by no recorded call');
+          return { ...(s.Sid ? { sid: s.Sid } : {}), action, resource, status, detail };
         }),
-      ),
-    );
-  });
+      );
+    }),
+  );
 }
 
-const list = (v: string | string[] | undefined) => (v === undefined ? ['*'] : Array.isArray(v) ? v : [v]);
-const key = (g: Pick<UnusedGrant, 'policy' | 'sid' | 'action' | 'resource'>) =>
-  `${g.policy}#${g.sid ?? ''}#${g.action}#${g.resource}`;
-
-// ---------------------------------------------------------------------------------------------
-// Named checks
-// ---------------------------------------------------------------------------------------------
-
-export interface NamedCheck {
+export interface Refusal {
   readonly name: string;
-  readonly expect: 'allow' | 'deny';
   readonly request: Request;
-  readonly identity?: readonly { name: string; document: PolicyDocument }[];
+  readonly identity: readonly PolicyRef[];
 }
 
-export interface NamedResult {
-  readonly check: NamedCheck;
-  readonly decision: Decision;
-  readonly ok: boolean;
-  readonly line: string;
-}
-
-const OTHER_ACCOUNT = '444455556666';
-
-/** The service-to-service paths and the refusals, as explicit requests against the stack's policies. */
-export function namedChecks(stack: StackUnderProof): NamedCheck[] {
+/** What must be refused, as explicit requests against the stack's policies (each must be denied). */
+export function refusals(stack: StackUnderProof): Refusal[] {
   const { deployment: d, names } = stack;
-  const arn = (service: string, resource: string, account = d.account) =>
-    `arn:${d.partition}:${service}:${d.region}:${account}:${resource}`;
-  const bucketArn = `arn:${d.partition}:s3:::${stack.bucket}`;
-  const object = `${bucketArn}/uploads/photo.png`;
-  const table = arn('dynamodb', `table/${names.tableName}`);
-  const queue = arn('sqs', names.queueName);
-  const topic = arn('sns', names.topicName);
+  const other = '444455556666';
+  const at = (service: string, resource: string) => arn(d.partition, service, d.region, d.account, resource);
+  const bucket = arn(d.partition, 's3', '', '', stack.bucket);
+  const object = `${bucket}/uploads/photo.png`;
+  const table = at('dynamodb', `table/${names.tableName}`);
+  const [queue, topic, fn] = [at('sqs', names.queueName), at('sns', names.topicName), stack.functionArn];
   const key = Object.values(stack.policies).find((p) => p.kind === 'key')?.attachedTo ?? '';
-  const logGroup = arn('logs', `log-group:${names.logGroupName}`);
-  const alarm = arn('cloudwatch', `alarm:${names.prefix}-errors`);
-  const tls = { 'aws:SecureTransport': 'true' };
-  const s3Tls = { ...tls, 's3:TlsVersion': '1.2' };
-  const via = (service: string) => `${service}.${d.region}.amazonaws.com`;
-  const role = rolePrincipal(stack.roleArn);
-  const roleIdentity = callerOf(stack, 'function').identity;
-  const operator = rolePrincipal(operatorArn(stack));
-  const admin = [{ name: 'operator/AdministratorAccess', document: ADMIN_LIKE }];
-  const stranger = rolePrincipal(`arn:${d.partition}:iam::${OTHER_ACCOUNT}:role/admin`);
-  const s = (service: string) => servicePrincipal(service);
-  type Context = Record<string, ContextValue>;
-  const req = (principal: Principal, action: string, resource: string, context: Context): Request => ({
-    principal,
-    action,
-    resource,
-    context,
-  });
-  const allow = (name: string, request: Request, identity = roleIdentity): NamedCheck => ({
-    name,
-    expect: 'allow',
-    request,
-    identity,
-  });
-  const deny = (name: string, request: Request, identity = roleIdentity): NamedCheck => ({
-    name,
-    expect: 'deny',
-    request,
-    identity,
-  });
-  const s3Invoke = (sourceArn: string, account: string) => ({
+  const tls = { 'aws:SecureTransport': 'true', 's3:TlsVersion': '1.2' };
+  const noTls = { 'aws:SecureTransport': 'false' };
+  const via = (service: string) => ({ ...tls, 'kms:ViaService': `${service}.${d.region}.amazonaws.com` });
+  const from = (account: string, sourceArn = bucket) => ({
     ...tls,
-    'aws:SourceArn': sourceArn,
     'aws:SourceAccount': account,
+    'aws:SourceArn': sourceArn,
   });
-  const cw = (account: string) => ({ ...tls, 'aws:SourceArn': alarm, 'aws:SourceAccount': account });
-  const logsContext = (group: string) => ({
-    ...tls,
-    'aws:SourceAccount': d.account,
-    'kms:EncryptionContext:aws:logs:arn': group,
-  });
-  const viaSqs = {
-    ...tls,
-    'kms:ViaService': via('sqs'),
-    'kms:CallerAccount': d.account,
-    'kms:EncryptionContext:aws:sqs:arn': queue,
-  };
-
-  return [
-    // Service to service, allowed
-    allow(
-      'S3 invokes the function from the uploads bucket of this account',
-      req(s('s3.amazonaws.com'), 'lambda:InvokeFunction', stack.functionArn, s3Invoke(bucketArn, d.account)),
-    ),
-    deny(
-      'S3 invoking the function from another bucket is refused',
-      req(
-        s('s3.amazonaws.com'),
-        'lambda:InvokeFunction',
-        stack.functionArn,
-        s3Invoke(`arn:${d.partition}:s3:::someone-elses-bucket`, d.account),
-      ),
-    ),
-    deny(
-      'S3 invoking the function for another account is refused',
-      req(s('s3.amazonaws.com'), 'lambda:InvokeFunction', stack.functionArn, s3Invoke(bucketArn, OTHER_ACCOUNT)),
-    ),
-    allow(
-      'CloudWatch publishes an alarm to the topic',
-      req(s('cloudwatch.amazonaws.com'), 'sns:Publish', topic, cw(d.account)),
-    ),
-    allow(
-      'CloudWatch makes the data key for the encrypted topic',
-      req(s('cloudwatch.amazonaws.com'), 'kms:GenerateDataKey', key, {
-        ...cw(d.account),
-        'kms:EncryptionContext:aws:sns:topicArn': topic,
-      }),
-    ),
-    allow(
-      'CloudWatch decrypts the data key for the encrypted topic',
-      req(s('cloudwatch.amazonaws.com'), 'kms:Decrypt', key, {
-        ...cw(d.account),
-        'kms:EncryptionContext:aws:sns:topicArn': topic,
-      }),
-    ),
-    deny(
-      'CloudWatch publishing for another account is refused',
-      req(s('cloudwatch.amazonaws.com'), 'sns:Publish', topic, cw(OTHER_ACCOUNT)),
-    ),
-    deny(
-      'CloudWatch using the key for another account is refused',
-      req(s('cloudwatch.amazonaws.com'), 'kms:GenerateDataKey', key, cw(OTHER_ACCOUNT)),
-    ),
-    allow(
-      'CloudWatch Logs encrypts this log group’s events with the key',
-      req(s(via('logs')), 'kms:GenerateDataKey', key, logsContext(logGroup)),
-    ),
-    allow(
-      'CloudWatch Logs decrypts this log group’s events',
-      req(s(via('logs')), 'kms:Decrypt', key, logsContext(logGroup)),
-    ),
-    deny(
-      'CloudWatch Logs using the key for another log group is refused',
-      req(
-        s(via('logs')),
-        'kms:GenerateDataKey',
-        key,
-        logsContext(arn('logs', 'log-group:/aws/lambda/another-function')),
-      ),
-    ),
-    allow(
-      'Lambda sends a failed event to the queue with the role (on-failure destination)',
-      req(role, 'sqs:SendMessage', queue, tls),
-    ),
-    allow('… and makes the queue’s data key through SQS', req(role, 'kms:GenerateDataKey', key, viaSqs)),
-    allow('… and decrypts it through SQS', req(role, 'kms:Decrypt', key, viaSqs)),
-    allow(
-      'Lambda assumes the function role',
-      req(s('lambda.amazonaws.com'), 'sts:AssumeRole', stack.roleArn, { 'aws:SourceAccount': d.account }),
-      [],
-    ),
-    deny(
-      'Lambda assuming the role for another account is refused',
-      req(s('lambda.amazonaws.com'), 'sts:AssumeRole', stack.roleArn, { 'aws:SourceAccount': OTHER_ACCOUNT }),
-      [],
-    ),
-    // What the role must never do
-    deny('the role writing an object is refused', req(role, 's3:PutObject', object, s3Tls)),
-    deny('the role deleting an object version is refused', req(role, 's3:DeleteObjectVersion', object, s3Tls)),
-    deny('the role deleting an object is refused', req(role, 's3:DeleteObject', object, s3Tls)),
-    deny('the role deleting an item is refused', req(role, 'dynamodb:DeleteItem', table, tls)),
-    deny('the role scanning the table is refused', req(role, 'dynamodb:Scan', table, tls)),
-    deny('the role querying the table is refused', req(role, 'dynamodb:Query', table, tls)),
-    deny(
-      'the role writing to another table is refused',
-      req(role, 'dynamodb:PutItem', arn('dynamodb', 'table/another-table'), tls),
-    ),
-    deny(
-      'the role sending to another queue is refused',
-      req(role, 'sqs:SendMessage', arn('sqs', 'another-queue'), tls),
-    ),
-    deny('the role reading the failed-events queue is refused', req(role, 'sqs:ReceiveMessage', queue, tls)),
-    deny('the role publishing to the alarm topic is refused', req(role, 'sns:Publish', topic, tls)),
-    deny(
-      'the role using another key through S3 is refused',
-      req(role, 'kms:Decrypt', arn('kms', 'key/another-key'), { ...tls, 'kms:ViaService': via('s3') }),
-    ),
-    deny('the role calling KMS directly with the pipeline key is refused', req(role, 'kms:Decrypt', key, tls)),
-    deny(
-      'the role using the key through SNS is refused',
-      req(role, 'kms:Decrypt', key, { ...tls, 'kms:ViaService': via('sns') }),
-    ),
-    // Transport
-    deny(
-      'reading an object without TLS is refused (bucket policy)',
-      req(operator, 's3:GetObject', object, { 'aws:SecureTransport': 'false' }),
-      admin,
-    ),
-    deny(
-      'reading an object over TLS 1.1 is refused (bucket policy)',
-      req(operator, 's3:GetObject', object, { ...tls, 's3:TlsVersion': '1.1' }),
-      admin,
-    ),
-    deny(
-      'listing the bucket without TLS is refused (bucket policy)',
-      req(operator, 's3:ListBucket', bucketArn, { 'aws:SecureTransport': 'false' }),
-      admin,
-    ),
-    deny(
-      'sending to the queue without TLS is refused (queue policy)',
-      req(operator, 'sqs:SendMessage', queue, { 'aws:SecureTransport': 'false' }),
-      admin,
-    ),
-    deny(
-      'the role sending to the queue without TLS is refused (queue policy)',
-      req(role, 'sqs:SendMessage', queue, { 'aws:SecureTransport': 'false' }),
-    ),
-    deny(
-      'publishing to the topic without TLS is refused (topic policy)',
-      req(operator, 'sns:Publish', topic, { 'aws:SecureTransport': 'false' }),
-      admin,
-    ),
-    deny(
-      'CloudWatch publishing without TLS is refused (topic policy)',
-      req(s('cloudwatch.amazonaws.com'), 'sns:Publish', topic, { ...cw(d.account), 'aws:SecureTransport': 'false' }),
-    ),
-    allow(
-      'an operator reading an object over TLS 1.2 is not refused',
-      req(operator, 's3:GetObject', object, s3Tls),
-      admin,
-    ),
-    // Other accounts
-    deny('another account reading an object is refused', req(stranger, 's3:GetObject', object, s3Tls), admin),
-    deny('another account reading an item is refused', req(stranger, 'dynamodb:GetItem', table, tls), admin),
-    deny('another account sending to the queue is refused', req(stranger, 'sqs:SendMessage', queue, tls), admin),
-    deny('another account publishing to the topic is refused', req(stranger, 'sns:Publish', topic, tls), admin),
-    deny(
-      'another account using the key is refused',
-      req(stranger, 'kms:Decrypt', key, { ...tls, 'kms:ViaService': via('s3') }),
-      admin,
-    ),
-    deny(
-      'another account invoking the function is refused',
-      req(stranger, 'lambda:InvokeFunction', stack.functionArn, tls),
-      admin,
-    ),
-    deny(
-      'another account assuming the function role is refused',
-      req(stranger, 'sts:AssumeRole', stack.roleArn, tls),
-      admin,
-    ),
+  const [S3, CW, LOGS] = ['s3.amazonaws.com', 'cloudwatch.amazonaws.com', `logs.${d.region}.amazonaws.com`];
+  const otherGroup = { 'kms:EncryptionContext:aws:logs:arn': at('logs', 'log-group:/aws/lambda/another-function') };
+  const rows: [name: string, who: string, action: string, resource: string, context?: Record<string, string>][] = [
+    ['S3 invoking the function from another bucket', S3, 'lambda:InvokeFunction', fn, from(d.account, `${bucket}-x`)],
+    ['S3 invoking the function for another account', S3, 'lambda:InvokeFunction', fn, from(other)],
+    ['CloudWatch publishing for another account', CW, 'sns:Publish', topic, from(other)],
+    ['CloudWatch using the key for another account', CW, 'kms:GenerateDataKey', key, from(other)],
+    ['CloudWatch publishing without TLS', CW, 'sns:Publish', topic, { ...noTls, 'aws:SourceAccount': d.account }],
+    ['CloudWatch Logs using the key for another log group', LOGS, 'kms:GenerateDataKey', key, otherGroup],
+    [
+      'Lambda assuming the role for another account',
+      'lambda.amazonaws.com',
+      'sts:AssumeRole',
+      stack.roleArn,
+      from(other),
+    ],
+    ['the role writing an object', 'role', 's3:PutObject', object],
+    ['the role deleting an object', 'role', 's3:DeleteObject', object],
+    ['the role deleting an object version', 'role', 's3:DeleteObjectVersion', object],
+    ['the role deleting an item', 'role', 'dynamodb:DeleteItem', table],
+    ['the role scanning the table', 'role', 'dynamodb:Scan', table],
+    ['the role querying the table', 'role', 'dynamodb:Query', table],
+    ['the role writing to another table', 'role', 'dynamodb:PutItem', at('dynamodb', 'table/another-table')],
+    ['the role sending to another queue', 'role', 'sqs:SendMessage', at('sqs', 'another-queue')],
+    ['the role reading the failed-events queue', 'role', 'sqs:ReceiveMessage', queue],
+    ['the role sending to the queue without TLS (queue policy)', 'role', 'sqs:SendMessage', queue, noTls],
+    ['the role publishing to the alarm topic', 'role', 'sns:Publish', topic],
+    ['the role using another key through S3', 'role', 'kms:Decrypt', at('kms', 'key/another-key'), via('s3')],
+    ['the role calling KMS directly with the pipeline key', 'role', 'kms:Decrypt', key],
+    ['the role using the key through SNS', 'role', 'kms:Decrypt', key, via('sns')],
+    ['reading an object without TLS (bucket policy)', 'operator', 's3:GetObject', object, noTls],
+    [
+      'reading an object over TLS 1.1 (bucket policy)',
+      'operator',
+      's3:GetObject',
+      object,
+      { ...tls, 's3:TlsVersion': '1.1' },
+    ],
+    ['listing the bucket without TLS (bucket policy)', 'operator', 's3:ListBucket', bucket, noTls],
+    ['sending to the queue without TLS (queue policy)', 'operator', 'sqs:SendMessage', queue, noTls],
+    ['publishing to the topic without TLS (topic policy)', 'operator', 'sns:Publish', topic, noTls],
+    ['another account reading an object', 'stranger', 's3:GetObject', object],
+    ['another account reading an item', 'stranger', 'dynamodb:GetItem', table],
+    ['another account sending to the queue', 'stranger', 'sqs:SendMessage', queue],
+    ['another account publishing to the topic', 'stranger', 'sns:Publish', topic],
+    ['another account using the key', 'stranger', 'kms:Decrypt', key, via('s3')],
+    ['another account invoking the function', 'stranger', 'lambda:InvokeFunction', fn],
+    ['another account assuming the function role', 'stranger', 'sts:AssumeRole', stack.roleArn],
   ];
-}
-
-/** The decision of each named check, and whether it is the one expected. */
-export function runNamedChecks(stack: StackUnderProof, checks = namedChecks(stack)): NamedResult[] {
-  return checks.map((check) => {
-    const resource = check.request.action.toLowerCase().startsWith('sts:assumerole')
-      ? Object.values(stack.policies).filter((p) => p.kind === 'trust' && p.attachedTo === check.request.resource)
-      : resourcePoliciesOf(stack, check.request.resource);
-    const decision = evaluate(check.request, {
-      identity: check.request.principal.type === 'AWS' ? (check.identity ?? []) : [],
-      resource,
-      resourceAccount: accountOf(stack, check.request.resource),
-    });
-    const ok = decision.allowed === (check.expect === 'allow');
-    return { check, decision, ok, line: describeDecision(check.request, decision) };
+  const role = callerOf(stack, 'function');
+  const admin = callerOf(stack, 'operator');
+  const callers: Record<string, [Principal, readonly PolicyRef[]]> = {
+    role: [rolePrincipal(role.arn), role.identity],
+    operator: [rolePrincipal(admin.arn), admin.identity],
+    stranger: [rolePrincipal(arn(d.partition, 'iam', '', other, 'role/admin')), admin.identity],
+  };
+  return rows.map(([name, who, action, resource, context = tls]) => {
+    const [principal, identity] = callers[who] ?? [{ type: 'Service', service: who }, []];
+    return { name, request: { principal, action, resource, context }, identity };
   });
 }
 
-/** The platform's calls (Lambda, S3, CloudWatch, CloudWatch Logs on the deployment's behalf), checked. */
-export const checkPlatformCalls = (stack: StackUnderProof): CallCheck[] =>
-  checkCalls(platformCalls(stack.parsed, stack.deployment), stack.policies, stack.roleArn);
+/** Each refusal's decision; ok when denied. */
+export const checkRefusals = (stack: StackUnderProof, list = refusals(stack)) =>
+  list.map((refusal) => {
+    const decision = decide(stack, refusal.request, refusal.identity);
+    return { refusal, decision, ok: !decision.allowed, line: describeDecision(refusal.request, decision) };
+  });
+
+/** Recorded calls and where they were made: the stack (TAP_* variables, deployment), who called, which tap command. */
+export interface Evidence {
+  readonly name: string;
+  readonly synthEnv: Readonly<Record<string, string>>;
+  readonly deployment: Deployment;
+  readonly caller: Caller;
+  /** The tap command whose calls these are ("tap reconcile --repair"); absent for the function's. */
+  readonly command?: string;
+  /** "stand-in-http": made over plain http to a stand-in, evaluated as deployed (https, TLS 1.2). */
+  readonly transport: 'recorded' | 'stand-in-http';
+  readonly calls: readonly RecordedCall[];
+}
+
+export interface ProofReport {
+  readonly lines: string[];
+  readonly problems: string[];
+  readonly counts: {
+    readonly calls: number;
+    readonly tapCommands: number;
+    readonly refusals: number;
+    readonly platform: number;
+  };
+}
+
+/** The whole proof over every piece of evidence: the lines to print and the problems that fail the gate. */
+export function proofReport(evidence: readonly Evidence[]): ProofReport {
+  const lines: string[] = [];
+  const problems: string[] = [];
+  const stackOf = (e: Evidence) => stackUnderProof(e.synthEnv, e.deployment);
+  const checked = evidence.map((e) => ({
+    e,
+    checks: checkCalls(
+      stackOf(e),
+      e.calls.map((c) => (e.transport === 'stand-in-http' ? asDeployed(c) : c)),
+      e.caller,
+    ),
+  }));
+  const denied = (checks: readonly CallCheck[]) => [
+    ...new Set(checks.filter((c) => !c.decision.allowed).map((c) => c.line)),
+  ];
+  const own = (checks: readonly CallCheck[]) => checks.filter((c) => !c.call.implied).length;
+  lines.push('evidence:');
+  for (const { e, checks } of checked) {
+    lines.push(
+      `  ${e.name}: ${own(checks)} call(s) + ${checks.length - own(checks)} implied by ${e.caller}${e.command ? ` (${e.command})` : ''}${e.transport === 'stand-in-http' ? ', over http to a stand-in: evaluated as deployed' : ''}`,
+    );
+  }
+  // The function role's grants, one row per (Sid, action) over every configuration: used when any call used it.
+  const functionChecks = checked.filter((c) => c.e.caller === 'function');
+  const rows = new Map<string, GrantRow>();
+  for (const { e, checks } of functionChecks) {
+    for (const row of grantTable(stackOf(e), checks)) {
+      const id = `${row.sid}|${row.action}`;
+      if (rows.get(id)?.status !== 'used') rows.set(id, row);
+    }
+  }
+  lines.push('', "the function role's grants:");
+  for (const status of ['used', 'not-exercised', 'unused'] as const) {
+    const of = [...rows.values()].filter((r) => r.status === status);
+    lines.push(
+      `  ${status}: ${of.length}`,
+      ...of.map((r) => `    ${r.action.padEnd(28)} ${r.sid ?? ''} (${r.detail})`),
+    );
+  }
+  problems.push(
+    ...[...rows.values()]
+      .filter((r) => r.status === 'unused')
+      .map((r) => `granted but used by no recorded call: ${r.action} (${r.sid ?? 'no Sid'})`),
+  );
+  problems.push(...functionChecks.flatMap(({ e, checks }) => denied(checks).map((line) => `${e.name}: ${line}`)));
+  // One check per tap command over every piece of evidence that recorded it.
+  const commands = new Map<string, CallCheck[]>();
+  for (const { e, checks } of checked)
+    if (e.command)
+      commands.set(`${e.command} (${e.caller})`, [...(commands.get(`${e.command} (${e.caller})`) ?? []), ...checks]);
+  lines.push('', "the tap commands' calls:");
+  for (const [command, checks] of [...commands].sort()) {
+    const refused = denied(checks);
+    const ok = own(checks) > 0 && refused.length === 0;
+    lines.push(
+      `  ${ok ? 'ok  ' : 'FAIL'} ${command}: ${own(checks)} call(s) + ${checks.length - own(checks)} implied, ${refused.length} denied`,
+      ...refused.map((l) => `    ${l}`),
+    );
+    if (!ok) problems.push(`tap command ${command}: ${own(checks) === 0 ? 'no call recorded' : refused.join('; ')}`);
+  }
+  // The platform's calls and the refusals, once per stack configuration.
+  const configurations = [...new Map(evidence.map((e) => [JSON.stringify(e.synthEnv), stackOf(e)])).values()];
+  let platform = 0;
+  let refusalCount = 0;
+  for (const stack of configurations) {
+    const platformChecks = checkCalls(stack, platformCalls(stack));
+    const results = checkRefusals(stack);
+    platform += platformChecks.length;
+    refusalCount += results.length;
+    lines.push(
+      '',
+      `TAP_* ${JSON.stringify(stack.synthEnv)}: platform calls ${platformChecks.filter((c) => c.decision.allowed).length}/${platformChecks.length} allowed, refusals ${results.filter((r) => r.ok).length}/${results.length} denied`,
+    );
+    problems.push(
+      ...denied(platformChecks).map((l) => `platform: ${l}`),
+      ...results.filter((r) => !r.ok).map((r) => `not refused: ${r.refusal.name}: ${r.line}`),
+    );
+  }
+  const calls = functionChecks.reduce((n, c) => n + c.checks.length, 0);
+  if (calls === 0) problems.push('no function call was recorded');
+  if (commands.size === 0) problems.push('no tap command was recorded');
+  return { lines, problems, counts: { calls, tapCommands: commands.size, refusals: refusalCount, platform } };
+}

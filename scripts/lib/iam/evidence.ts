@@ -1,0 +1,41 @@
+// Evidence on disk: the suites that record calls (RECORDING_SUITES of scripts/security.ts) save one
+// JSON file each into the folder TAP_RECORD_CALLS names, which `npm run security` creates fresh for the
+// run and reads back; without the variable nothing is written. And the tap CLI with recording clients.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { Target } from '../../../cli/context';
+import { buildProgram } from '../../../cli/tap';
+import type { Evidence } from './proof';
+import { recordCalls, RecordedCall, RecordOptions } from './recorder';
+
+export const RECORD_CALLS_VARIABLE = 'TAP_RECORD_CALLS';
+
+/** Writes `evidence` to <TAP_RECORD_CALLS>/<name>.json when the variable is set. */
+export function saveEvidence(evidence: Evidence, env: NodeJS.ProcessEnv = process.env): void {
+  const dir = env[RECORD_CALLS_VARIABLE];
+  if (!dir) return;
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, `${evidence.name}.json`), JSON.stringify(evidence));
+}
+
+export const readEvidence = (dir: string): Evidence[] =>
+  fs
+    .readdirSync(dir)
+    .filter((file) => file.endsWith('.json'))
+    .sort()
+    .map((file) => JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as Evidence);
+
+/** The tap program whose every SDK client records its calls onto `calls`. */
+export function recordingTap(calls: RecordedCall[], options: RecordOptions): Command {
+  class RecordingTarget extends Target {
+    override client<T extends { destroy(): void }>(Client: new (config: { region: string }) => T): T {
+      return recordCalls(
+        super.client(Client) as unknown as Parameters<typeof recordCalls>[0],
+        calls,
+        options,
+      ) as unknown as T;
+    }
+  }
+  return buildProgram((flags) => new RecordingTarget(flags));
+}
