@@ -1,9 +1,9 @@
 // The tap commands' calls against the stack's resource and key policies: tap upload (a small file and
-// a multipart one) and tap show run in-process against s3rver and dynalite with every SDK client of the
-// process recording (recordSdkCalls), under the stack's own bucket and table names. An operator with an
+// a multipart one) and tap show run in-process against s3rver and dynalite, every client the commands
+// are given recording its calls (recordingTap), under the stack's own bucket and table names. An operator with an
 // admin-like identity policy is denied nothing by the bucket, queue, topic or key policies; an uploader
 // with only the uploaders policy may make every call of `tap upload --wait 0`, the implied KMS calls
-// included. The recorded calls go to .work/iam-calls/jest.iam-cli-*.jsonl for npm run security.
+// included. Under npm run security the calls are saved as evidence tap-upload and tap-show.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,19 +13,15 @@ import { runTap } from '../support/cli';
 import { createPipelineStorage, StandIn, standInClients, startDynalite, startS3rver } from '../../fixtures/standins';
 import { STANDIN_CREDENTIALS } from '../../fixtures/standins';
 import { EXAMPLE_DEPLOYMENT } from '../../scripts/lib/iam/policy';
-import { createRecorder, RecordedCall } from '../../scripts/lib/iam/recorder';
-import { callsFileOf, recordCallsTo, recordSdkCalls } from '../../scripts/lib/iam/calls-file';
-import { asDeployedTransport, checkCallsAs } from '../../scripts/lib/iam/proof';
-import { stackUnderProof } from '../../scripts/lib/iam/stack';
+import { RecordedCall } from '../../scripts/lib/iam/recorder';
+import { recordingTap, saveEvidence } from '../../scripts/lib/iam/evidence';
+import { asDeployed, Caller, checkCalls, recordOptionsFor, stackUnderProof } from '../../scripts/lib/iam/proof';
 
 const stack = stackUnderProof({}, EXAMPLE_DEPLOYMENT);
 const saved = { ...process.env };
 let s3rver: StandIn;
 let dynalite: StandIn;
 let work: string;
-let recording = false;
-const recorder = createRecorder();
-let stopRecording: () => void;
 
 beforeAll(async () => {
   [s3rver, dynalite] = await Promise.all([startS3rver(), startDynalite()]);
@@ -41,45 +37,34 @@ beforeAll(async () => {
     AWS_ACCESS_KEY_ID: STANDIN_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: STANDIN_CREDENTIALS.secretAccessKey,
   });
-  stopRecording = recordSdkCalls(
-    recorder,
-    { account: EXAMPLE_DEPLOYMENT.account, encryption: stack.encryption },
-    () => recording,
-  );
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'tap-iam-cli-'));
 });
 
 afterAll(async () => {
-  stopRecording();
   process.env = saved;
   await Promise.all([s3rver?.close(), dynalite?.close()]);
   fs.rmSync(work, { recursive: true, force: true });
 });
 
-/** Runs tap with its calls recorded, and returns them with the exit code. */
-async function recorded(...args: string[]): Promise<{ code: number; calls: RecordedCall[] }> {
-  recorder.clear();
-  recording = true;
-  try {
-    const { code } = await runTap(args);
-    return { code, calls: [...recorder.calls] };
-  } finally {
-    recording = false;
-  }
-}
-
-/** Writes the calls of one tap command for npm run security (plain http to the stand-ins, as the header says). */
-function save(name: string, caller: 'operator' | 'uploader', command: string, calls: readonly RecordedCall[]) {
-  const file = recordCallsTo(callsFileOf(name), {
-    kind: 'tap-iam-calls',
-    source: 'jest',
-    deployment: EXAMPLE_DEPLOYMENT,
+/** Runs tap as `caller` with its calls recorded; under npm run security, saves them as evidence `name`. */
+async function recorded(
+  name: string,
+  caller: Caller,
+  args: string[],
+): Promise<{ code: number; calls: RecordedCall[] }> {
+  const calls: RecordedCall[] = [];
+  const { code } = await runTap(args, recordingTap(calls, recordOptionsFor(stack, caller)));
+  const command = `tap ${args[0]}`;
+  saveEvidence({
+    name,
     synthEnv: {},
-    transport: 'stand-in-http',
+    deployment: EXAMPLE_DEPLOYMENT,
     caller,
     command,
+    transport: 'stand-in-http',
+    calls,
   });
-  file.record(...calls);
+  return { code, calls };
 }
 
 describe('tap upload as an uploader with only the uploaders policy', () => {
@@ -87,18 +72,10 @@ describe('tap upload as an uploader with only the uploaders policy', () => {
   beforeAll(async () => {
     fs.writeFileSync(path.join(work, 'small.txt'), 'hello');
     fs.writeFileSync(path.join(work, 'large.bin'), Buffer.alloc(9 * 1024 * 1024, 1));
-    const run = await recorded(
-      'upload',
-      '--wait',
-      '0',
-      '--bucket',
-      stack.bucket,
-      path.join(work, 'small.txt'),
-      path.join(work, 'large.bin'),
-    );
+    const files = [path.join(work, 'small.txt'), path.join(work, 'large.bin')];
+    const run = await recorded('tap-upload', 'uploader', ['upload', '--wait', '0', '--bucket', stack.bucket, ...files]);
     expect(run.code).toBe(0);
     calls = run.calls;
-    save('jest.iam-cli-uploader', 'uploader', 'tap upload --wait 0', calls);
   });
 
   it('makes a single PUT and a multipart upload, and the KMS calls S3 makes for them', () => {
@@ -122,9 +99,9 @@ describe('tap upload as an uploader with only the uploaders policy', () => {
 
   it('is allowed every call, over TLS as deployed', () => {
     // Prepare
-    const deployed = calls.map((c) => asDeployedTransport(c));
+    const deployed = calls.map(asDeployed);
     // Act
-    const checks = checkCallsAs(stack, deployed, 'uploader');
+    const checks = checkCalls(stack, deployed, 'uploader');
     // Assess
     expect(checks.filter((c) => !c.decision.allowed).map((c) => c.line)).toEqual([]);
     expect(checks.filter((c) => c.call.implied).every((c) => c.request?.context?.['kms:ViaService'])).toBe(true);
@@ -134,7 +111,7 @@ describe('tap upload as an uploader with only the uploaders policy', () => {
     // Prepare
     const overHttp = calls.filter((c) => c.service === 's3');
     // Act
-    const checks = checkCallsAs(stack, overHttp, 'uploader');
+    const checks = checkCalls(stack, overHttp, 'uploader');
     // Assess
     expect(checks.every((c) => c.decision.decision === 'ExplicitDeny')).toBe(true);
     expect(checks.length).toBeGreaterThan(0);
@@ -153,17 +130,16 @@ describe('tap show as an operator', () => {
       }),
     );
     dynamodb.destroy();
-    const run = await recorded('show', 'small.txt', '--bucket', stack.bucket);
+    const run = await recorded('tap-show', 'operator', ['show', 'small.txt', '--bucket', stack.bucket]);
     expect(run.code).toBe(0);
     calls = run.calls;
-    save('jest.iam-cli-operator', 'operator', 'tap show', calls);
   });
 
   it('is denied nothing by the resource and key policies with an admin-like identity policy', () => {
     // Prepare
-    const deployed = calls.map((c) => asDeployedTransport(c));
+    const deployed = calls.map(asDeployed);
     // Act
-    const checks = checkCallsAs(stack, deployed, 'operator');
+    const checks = checkCalls(stack, deployed, 'operator');
     // Assess
     expect(calls.map((c) => c.action)).toContain('dynamodb:Query');
     expect(checks.filter((c) => !c.decision.allowed).map((c) => c.line)).toEqual([]);
@@ -171,9 +147,9 @@ describe('tap show as an operator', () => {
 
   it('is refused to an uploader: reading the table needs more than the uploaders policy (hence --wait 0)', () => {
     // Prepare
-    const deployed = calls.map((c) => asDeployedTransport(c));
+    const deployed = calls.map(asDeployed);
     // Act
-    const checks = checkCallsAs(stack, deployed, 'uploader');
+    const checks = checkCalls(stack, deployed, 'uploader');
     // Assess
     expect(checks.filter((c) => !c.call.implied).map((c) => [c.call.action, c.decision.decision])).toEqual([
       ['dynamodb:Query', 'ImplicitDeny'],

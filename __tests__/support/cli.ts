@@ -1,5 +1,6 @@
 // Runs the tap CLI in-process for the CLI tests: its exit code and what it printed, console and
 // stream writes alike (printJson writes to stdout, a progress bar would write to stderr).
+import type { Command } from 'commander';
 import { main } from '../../cli/tap';
 
 export interface TapRun {
@@ -8,7 +9,7 @@ export interface TapRun {
   readonly stderr: string;
 }
 
-export async function runTap(args: readonly string[]): Promise<TapRun> {
+export async function runTap(args: readonly string[], program?: Command): Promise<TapRun> {
   const printed = { stdout: [] as string[], stderr: [] as string[] };
   const keep = (where: 'stdout' | 'stderr') => (chunk: unknown) => printed[where].push(String(chunk)) > 0;
   const spies = [
@@ -19,7 +20,7 @@ export async function runTap(args: readonly string[]): Promise<TapRun> {
   ];
   process.exitCode = undefined;
   try {
-    const code = await main(['node', 'tap', ...args]);
+    const code = await main(['node', 'tap', ...args], program);
     return { code, stdout: printed.stdout.join('\n'), stderr: printed.stderr.join('\n') };
   } finally {
     process.exitCode = undefined;
