@@ -43,9 +43,7 @@ describe('the basic rules', () => {
     const decision = evaluate(request('s3:GetObject', `${BUCKET}/a.txt`), { identity, resourceAccount: ACCOUNT });
     // Assess
     expect(decision).toMatchObject({ decision: 'Allow', allowed: true });
-    expect(decision.statements).toEqual([
-      { policy: 'role', sid: 'Read', index: 0, effect: 'Allow', source: 'identity' },
-    ]);
+    expect(decision.statements).toEqual([{ policy: 'role', sid: 'Read', index: 0, effect: 'Allow' }]);
   });
 
   it('denies implicitly what no statement allows', () => {

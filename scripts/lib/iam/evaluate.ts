@@ -30,6 +30,14 @@ export interface PolicyRef {
   readonly document: PolicyDocument;
 }
 
+export interface Policies {
+  readonly identity?: readonly PolicyRef[];
+  readonly resource?: readonly PolicyRef[];
+  readonly resourceAccount: string;
+}
+
+export const servicePrincipal = (service: string): Principal => ({ type: 'Service', service });
+
 export interface StatementRef {
   readonly policy: string;
   readonly sid?: string;
@@ -170,12 +178,7 @@ function matching(policies: readonly PolicyRef[], source: 'identity' | 'resource
  * `resource` the resource's (bucket, queue, topic, function, trust or key policy), owned by `resourceAccount`.
  * KMS key policies and trust policies must allow themselves, directly or by delegating to the account.
  */
-export function evaluate(
-  request: Request,
-  identity: readonly PolicyRef[],
-  resource: readonly PolicyRef[],
-  resourceAccount: string,
-): Decision {
+export function evaluate(request: Request, { identity = [], resource = [], resourceAccount }: Policies): Decision {
   const { principal, action } = request;
   const what = `${action} on ${request.resource}`;
   const fromIdentity = principal.type === 'Service' ? [] : matching(identity, 'identity', request);

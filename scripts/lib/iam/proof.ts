@@ -128,7 +128,7 @@ const resourcePolicies = (stack: StackUnderProof, request: Request): NamedPolicy
 /** One request against the stack's policies, `identity` being the caller's. */
 export function decide(stack: StackUnderProof, request: Request, identity: readonly PolicyRef[]): Decision {
   const account = request.resource.split(':')[4] || stack.deployment.account;
-  return evaluate(request, identity, resourcePolicies(stack, request), account);
+  return evaluate(request, { identity, resource: resourcePolicies(stack, request), resourceAccount: account });
 }
 
 export interface CallCheck {

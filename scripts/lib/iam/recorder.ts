@@ -124,7 +124,9 @@ const OPERATIONS: Record<
   },
   dynamodb: {
     resource: (i, e) =>
-      optional(i, 'ResourceArn') ?? arn(e.partition, 'dynamodb', e.region, e.account, `table/${text(i, 'TableName')}`),
+      optional(i, 'ResourceArn') ??
+      arn(e.partition, 'dynamodb', e.region, e.account, `table/${text(i, 'TableName')}`) +
+        (i.IndexName ? `/index/${text(i, 'IndexName')}` : ''),
     actions: Object.fromEntries(
       ['PutItem', 'UpdateItem', 'GetItem', 'Query', 'Scan', 'DescribeTable', 'ListTagsOfResource'].map((op) => [
         op,
@@ -147,12 +149,14 @@ const OPERATIONS: Record<
     },
   },
   lambda: {
+    // FunctionName is a name or an ARN; a Qualifier names a version or alias.
     resource: (i, e) =>
       i.FunctionName === undefined
         ? '*'
-        : text(i, 'FunctionName').startsWith('arn:')
-          ? text(i, 'FunctionName')
-          : arn(e.partition, 'lambda', e.region, e.account, `function:${text(i, 'FunctionName')}`),
+        : (text(i, 'FunctionName').startsWith('arn:')
+            ? text(i, 'FunctionName')
+            : arn(e.partition, 'lambda', e.region, e.account, `function:${text(i, 'FunctionName')}`)) +
+          (i.Qualifier ? `:${text(i, 'Qualifier')}` : ''),
     actions: { Invoke: 'lambda:InvokeFunction', GetFunction: '', GetFunctionConcurrency: '', GetAccountSettings: '' },
   },
   sns: {
@@ -168,11 +172,12 @@ const OPERATIONS: Record<
     },
     actions: { DescribeKey: '', ListResourceTags: '' },
   },
+  // DescribeAlarms is a listing, authorized on the alarms (alarm:*), whatever names it asks for.
   cloudwatch: {
     resource: (i, e) =>
       optional(i, 'ResourceARN') ??
       (i.DashboardName === undefined
-        ? '*'
+        ? arn(e.partition, 'cloudwatch', e.region, e.account, 'alarm:*')
         : arn(e.partition, 'cloudwatch', '', e.account, `dashboard/${text(i, 'DashboardName')}`)),
     actions: { DescribeAlarms: '', GetDashboard: '', ListTagsForResource: '' },
   },
@@ -269,6 +274,8 @@ function impliedCalls(service: string, operation: string, input: Input, env: Cal
   if (service === 's3' && input.Bucket !== undefined) {
     const sse = facts.buckets?.[text(input, 'Bucket')];
     const action = {
+      // HEAD needs the key only to return an SSE-KMS object's checksum (API_HeadObject.html, ChecksumMode).
+      HeadObject: input.ChecksumMode === 'ENABLED' ? 'kms:Decrypt' : undefined,
       GetObject: 'kms:Decrypt',
       UploadPart: 'kms:Decrypt',
       CompleteMultipartUpload: 'kms:Decrypt',
