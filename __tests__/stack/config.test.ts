@@ -1,15 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  envVarName,
-  legacyStateProblem,
-  pipelineSignals,
-  resolveConfig,
-  resourceNames,
-  SETTING_NAMES,
-  TapConfigError,
-} from '../../config';
+import { envVarName, pipelineSignals, resolveConfig, resourceNames, SETTING_NAMES, TapConfigError } from '../../config';
+import { legacyStateProblem } from '../../cli/preflight/legacy-state';
 
 const problemsOf = (context: Record<string, unknown>, env: Record<string, string> = {}): string[] => {
   try {

@@ -76,7 +76,7 @@ export function ownershipByTags(tags: Tags, config: Pick<TapConfig, 'project' | 
 
 const fromList = (tags: TagList): Tags => Object.fromEntries((tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
 
-/** The alarm names the stack gives the pipeline's signals, from config.ts like the stack's own. */
+/** The alarm names the stack gives the pipeline's signals, from config/ like the stack's own. */
 export const alarmNames = (config: Config, names: ResourceNames): string[] =>
   pipelineSignals(config, names).map((signal) => signal.alarmName);
 
