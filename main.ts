@@ -49,6 +49,7 @@ import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
 import { ArchiveProvider } from '@cdktf/provider-archive/lib/provider';
 import { DataArchiveFile } from '@cdktf/provider-archive/lib/data-archive-file';
 import {
+  arn,
   bucketNotificationEvents,
   FUNCTION_RUNTIME,
   functionEnvironment,
@@ -159,7 +160,7 @@ function stateProviderAndAccount(scope: TerraformStack, config: TapConfig, names
     accountId,
     partition,
     region,
-    arnOf: (service, resource) => `arn:${partition}:${service}:${region}:${accountId}:${resource}`,
+    arnOf: (service, resource) => arn(partition, service, region, accountId, resource),
   };
 }
 
@@ -177,7 +178,7 @@ function pipelineKey(scope: Construct, names: ResourceNames, account: Account): 
       {
         Sid: 'EnableIamPoliciesOfThisAccount',
         Effect: 'Allow',
-        Principal: { AWS: `arn:${account.partition}:iam::${account.accountId}:root` },
+        Principal: { AWS: arn(account.partition, 'iam', '', account.accountId, 'root') },
         Action: 'kms:*',
         Resource: '*',
       },

@@ -23,7 +23,7 @@ import {
 } from '@aws-sdk/client-sns';
 import { DescribeTableCommand, DynamoDBClient, ListTagsOfResourceCommand } from '@aws-sdk/client-dynamodb';
 import { GetFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { pipelineSignals, ResourceNames, TapConfig } from '../../config';
+import { arn, pipelineSignals, ResourceNames, TapConfig } from '../../config';
 import type { Identity } from './account';
 import { CheckResult, errorHeader, fail, guarded, httpStatus, isError, pass, warn } from './results';
 
@@ -122,8 +122,8 @@ export function namedResources(
   const { region } = config;
   const byTags = (tags: Tags, of?: string) => ownershipByTags(tags, config, of);
   const bucket = names.bucketName(account, region);
-  const policyArn = `arn:${partition}:iam::${account}:policy/${names.uploadersPolicyName}`;
-  const topicArn = `arn:${partition}:sns:${region}:${account}:${names.topicName}`;
+  const policyArn = arn(partition, 'iam', '', account, `policy/${names.uploadersPolicyName}`);
+  const topicArn = arn(partition, 'sns', region, account, names.topicName);
   return [
     {
       id: 'name:bucket',
