@@ -15,13 +15,13 @@ export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
+/** The settings, resolved; SETTINGS describes each. */
 export interface TapConfig {
-  /** Lower-case name that prefixes every resource; with environment and region it must fit AWS's name limits. */
+  /** With environment and region it must fit AWS's name limits (checked at synth). */
   readonly project: string;
   readonly environment: EnvironmentName;
   readonly region: string;
   readonly owner: string;
-  /** Extra tags merged into the provider's default_tags. */
   readonly tags: Readonly<Record<string, string>>;
   readonly tableReadCapacity: number;
   readonly tableWriteCapacity: number;
@@ -44,17 +44,13 @@ export interface TapConfig {
   readonly notificationSuffix: string;
   readonly noncurrentVersionExpirationDays: number;
   readonly abortIncompleteMultipartUploadDays: number;
-  /** Existing bucket that receives S3 server access logs; empty disables access logging. */
   readonly accessLogBucket: string;
   readonly accessLogPrefix: string;
-  /** Address subscribed to the alarm topic; empty means no subscription. */
   readonly alarmEmail: string;
-  /** S3 remote state; empty stateBucket keeps the local backend. */
   readonly stateBucket: string;
   readonly stateKey: string;
   readonly stateRegion: string;
   readonly stateUseLockfile: boolean;
-  /** Store each object's tags (one GetObjectTagging per object) and follow tagging events. */
   readonly recordObjectTags: boolean;
 }
 
@@ -150,59 +146,162 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const ORIGIN = /^(\*|https?:\/\/(\*\.)?[a-z0-9.-]+(:\d{1,5})?)$/;
 const HEADER = /^[A-Za-z0-9*-]+$/;
 
-/** Every setting: its default and how a raw value is checked. Environment names are derived (TAP_ + SNAKE_CASE). */
-const SETTINGS: {
-  readonly [K in keyof TapConfig]: { readonly default: TapConfig[K]; readonly parse: Parser<TapConfig[K]> };
+/**
+ * Every setting: what it does (README's configuration table shows it), its default and how a raw value
+ * is checked. Environment names are derived (TAP_ + SNAKE_CASE).
+ */
+export const SETTINGS: {
+  readonly [K in keyof TapConfig]: {
+    readonly description: string;
+    readonly default: TapConfig[K];
+    readonly parse: Parser<TapConfig[K]>;
+  };
 } = {
   project: {
+    description: 'lower-case name that prefixes every resource',
     default: 'tap',
     parse: text(/^[a-z][a-z0-9-]{1,19}$/, 'a lower-case name of 2 to 20 letters, digits or hyphens'),
   },
-  environment: { default: 'dev', parse: oneOf(ENVIRONMENTS) },
-  region: { default: 'us-east-1', parse: text(REGION, 'an AWS region such as us-east-1') },
-  owner: { default: 'platform-team', parse: text(/^[\w .:/=+\-@]{1,256}$/, 'a tag value of 1 to 256 characters') },
-  tags: { default: {}, parse: tagMap },
-  tableReadCapacity: { default: 100, parse: integer(1, 40000) },
-  tableWriteCapacity: { default: 100, parse: integer(1, 40000) },
-  enableDeletionProtection: { default: true, parse: boolean },
-  lambdaMemoryMb: { default: 512, parse: integer(128, 10240) },
-  lambdaTimeoutSeconds: { default: 30, parse: integer(3, 900) },
+  environment: {
+    description: 'one of `dev`, `test`, `staging`, `prod`; in every resource name',
+    default: 'dev',
+    parse: oneOf(ENVIRONMENTS),
+  },
+  region: {
+    description: 'AWS region of the provider',
+    default: 'us-east-1',
+    parse: text(REGION, 'an AWS region such as us-east-1'),
+  },
+  owner: {
+    description: '`Owner` tag',
+    default: 'platform-team',
+    parse: text(/^[\w .:/=+\-@]{1,256}$/, 'a tag value of 1 to 256 characters'),
+  },
+  tags: {
+    description: 'extra default tags (cannot override Project, Environment, Owner, ManagedBy)',
+    default: {},
+    parse: tagMap,
+  },
+  tableReadCapacity: { description: 'provisioned RCU, 1 to 40000', default: 100, parse: integer(1, 40000) },
+  tableWriteCapacity: { description: 'provisioned WCU, 1 to 40000', default: 100, parse: integer(1, 40000) },
+  enableDeletionProtection: { description: 'DynamoDB deletion protection', default: true, parse: boolean },
+  lambdaMemoryMb: {
+    description: 'function memory in MB (chosen from measurement, see below)',
+    default: 512,
+    parse: integer(128, 10240),
+  },
+  lambdaTimeoutSeconds: { description: 'function timeout, 3 to 900', default: 30, parse: integer(3, 900) },
   // 100 WCU and one ~1 WCU write per object: one busy instance stores ~10 objects/s (about 100 ms
   // per object, measured), so 10 instances keep the write rate at or below the table's capacity.
   // 0 reserves nothing: for accounts whose concurrency quota cannot spare 10 (new accounts have 10).
-  lambdaReservedConcurrency: { default: 10, parse: integer(0, 1000) },
-  lambdaMaxRetryAttempts: { default: 2, parse: integer(0, 2) },
-  lambdaMaxEventAgeSeconds: { default: 21600, parse: integer(60, 21600) },
-  sdkMaxAttempts: { default: 5, parse: integer(1, 10) },
-  logLevel: { default: 'INFO', parse: oneOf(LOG_LEVELS) },
-  logRetentionDays: { default: 365, parse: oneOf(LOG_RETENTION_DAYS as unknown as number[]) },
+  lambdaReservedConcurrency: {
+    description: 'bounds the write rate into the table (see below); `0` reserves nothing',
+    default: 10,
+    parse: integer(0, 1000),
+  },
+  lambdaMaxRetryAttempts: {
+    description: 'async retries before the on-failure destination, 0 to 2',
+    default: 2,
+    parse: integer(0, 2),
+  },
+  lambdaMaxEventAgeSeconds: {
+    description: 'how long Lambda keeps retrying an event, 60 to 21600',
+    default: 21600,
+    parse: integer(60, 21600),
+  },
+  sdkMaxAttempts: {
+    description: 'AWS SDK attempts per call (throttling and 5xx, with backoff)',
+    default: 5,
+    parse: integer(1, 10),
+  },
+  logLevel: { description: '`DEBUG`, `INFO`, `WARN` or `ERROR`', default: 'INFO', parse: oneOf(LOG_LEVELS) },
+  logRetentionDays: {
+    description: 'a value CloudWatch accepts; "never expire" is not offered',
+    default: 365,
+    parse: oneOf(LOG_RETENTION_DAYS as unknown as number[]),
+  },
   corsAllowedOrigins: {
+    description: 'browser origins; `*` only with `corsAllowAnyOrigin`',
     default: ['http://localhost:3000'],
     parse: list(text(ORIGIN, 'origins like https://app.example.com')),
   },
-  corsAllowAnyOrigin: { default: false, parse: boolean },
-  corsAllowedMethods: { default: ['GET', 'PUT', 'POST', 'HEAD'], parse: list(oneOf(CORS_METHODS)) },
+  corsAllowAnyOrigin: { description: 'the explicit opt-in a `*` origin needs', default: false, parse: boolean },
+  corsAllowedMethods: {
+    description: 'subset of GET, PUT, POST, DELETE, HEAD',
+    default: ['GET', 'PUT', 'POST', 'HEAD'],
+    parse: list(oneOf(CORS_METHODS)),
+  },
   corsAllowedHeaders: {
+    description: 'request headers browsers may send',
     default: ['authorization', 'content-type', 'content-md5', 'x-amz-*'],
     parse: list(text(HEADER, 'header names (a * wildcard allowed)')),
   },
-  corsExposeHeaders: { default: ['ETag', 'x-amz-version-id'], parse: list(text(HEADER, 'header names'), true) },
-  corsMaxAgeSeconds: { default: 3000, parse: integer(0, 86400) },
-  notificationPrefix: { default: '', parse: text(/^.{0,1024}$/, 'a key prefix of at most 1024 characters') },
-  notificationSuffix: { default: '', parse: text(/^.{0,1024}$/, 'a key suffix of at most 1024 characters') },
-  noncurrentVersionExpirationDays: { default: 90, parse: integer(1, 3650) },
-  abortIncompleteMultipartUploadDays: { default: 7, parse: integer(1, 365) },
+  corsExposeHeaders: {
+    description: 'response headers browsers may read',
+    default: ['ETag', 'x-amz-version-id'],
+    parse: list(text(HEADER, 'header names'), true),
+  },
+  corsMaxAgeSeconds: { description: 'preflight cache', default: 3000, parse: integer(0, 86400) },
+  notificationPrefix: {
+    description: 'only keys with this prefix trigger the function',
+    default: '',
+    parse: text(/^.{0,1024}$/, 'a key prefix of at most 1024 characters'),
+  },
+  notificationSuffix: {
+    description: 'only keys with this suffix trigger the function',
+    default: '',
+    parse: text(/^.{0,1024}$/, 'a key suffix of at most 1024 characters'),
+  },
+  noncurrentVersionExpirationDays: {
+    description: 'days a replaced or deleted version is kept',
+    default: 90,
+    parse: integer(1, 3650),
+  },
+  abortIncompleteMultipartUploadDays: {
+    description: 'days before unfinished multipart uploads are removed',
+    default: 7,
+    parse: integer(1, 365),
+  },
   accessLogBucket: {
+    description: 'existing bucket for S3 server access logs; empty turns access logging off',
     default: '',
     parse: text(EMPTY_OR(BUCKET_NAME), 'an S3 bucket name, or empty to disable access logging'),
   },
-  accessLogPrefix: { default: '', parse: text(/^.{0,512}$/, 'a key prefix') },
-  alarmEmail: { default: '', parse: text(EMPTY_OR(EMAIL), 'an email address such as oncall@example.com, or empty') },
-  stateBucket: { default: '', parse: text(EMPTY_OR(BUCKET_NAME), 'an S3 bucket name, or empty for local state') },
-  stateKey: { default: '', parse: text(/^.{0,1024}$/, 'an S3 key') },
-  stateRegion: { default: '', parse: text(EMPTY_OR(REGION), 'an AWS region, or empty for the stack region') },
-  stateUseLockfile: { default: true, parse: boolean },
-  recordObjectTags: { default: false, parse: boolean },
+  accessLogPrefix: {
+    description: 'key prefix of those logs; empty means `s3-access/<project>-<env>-uploads/`',
+    default: '',
+    parse: text(/^.{0,512}$/, 'a key prefix'),
+  },
+  alarmEmail: {
+    description: 'address subscribed to the alarm topic; empty subscribes no one',
+    default: '',
+    parse: text(EMPTY_OR(EMAIL), 'an email address such as oncall@example.com, or empty'),
+  },
+  stateBucket: {
+    description: 'S3 bucket for remote state (encrypted, S3-native lock file); empty keeps local state',
+    default: '',
+    parse: text(EMPTY_OR(BUCKET_NAME), 'an S3 bucket name, or empty for local state'),
+  },
+  stateKey: {
+    description: 'state object key; empty means `<project>/<env>/<region>/terraform.tfstate`',
+    default: '',
+    parse: text(/^.{0,1024}$/, 'an S3 key'),
+  },
+  stateRegion: {
+    description: 'state bucket region; empty means the stack region',
+    default: '',
+    parse: text(EMPTY_OR(REGION), 'an AWS region, or empty for the stack region'),
+  },
+  stateUseLockfile: {
+    description: '`use_lockfile` (Terraform >= 1.10) instead of a DynamoDB lock table',
+    default: true,
+    parse: boolean,
+  },
+  recordObjectTags: {
+    description: "store each object's tags (one more S3 request per object) and follow tagging events",
+    default: false,
+    parse: boolean,
+  },
 };
 
 export const SETTING_NAMES = Object.keys(SETTINGS) as (keyof TapConfig)[];
