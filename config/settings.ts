@@ -311,8 +311,36 @@ export const envVarName = (setting: string): string =>
   `TAP_${setting.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
 
 /**
+ * The TAP_* variables the tooling reads, not settings: known names, so resolveConfig lets them pass.
+ * TAP_RECORD_CALLS and TAP_RECORD_CALLS_AS tell the IAM proof's recorders where to write
+ * (scripts/lib/iam/calls-file.ts); TAP_TF_PROVIDER_MIRROR names the offline Terraform's provider
+ * mirror (scripts/lib/terraform.ts).
+ */
+export const TOOLING_VARIABLES: readonly string[] = [
+  'TAP_RECORD_CALLS',
+  'TAP_RECORD_CALLS_AS',
+  'TAP_TF_PROVIDER_MIRROR',
+];
+
+/** The known name closest to `name` by edit distance (insertions, deletions, substitutions). */
+function nearest(name: string, known: readonly string[]): string {
+  const distance = (b: string) => {
+    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= name.length; i++) {
+      const next = [i];
+      for (let j = 1; j <= b.length; j++)
+        next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (name[i - 1] === b[j - 1] ? 0 : 1));
+      row = next;
+    }
+    return row[b.length];
+  };
+  return known.reduce((best, candidate) => (distance(candidate) < distance(best) ? candidate : best));
+}
+
+/**
  * Merges defaults, context and environment (later wins), validates every setting and the rules
- * between them, and throws one TapConfigError naming every problem.
+ * between them, and throws one TapConfigError naming every problem: unknown context keys and TAP_*
+ * variables too, with the nearest known name.
  */
 export function resolveConfig(
   context: Readonly<Record<string, unknown>> = {},
@@ -321,7 +349,19 @@ export function resolveConfig(
   const problems: string[] = [];
   for (const key of Object.keys(context)) {
     if (!(key in SETTINGS))
-      problems.push(`unknown setting "${key}" in context "tap"; known settings: ${SETTING_NAMES.join(', ')}`);
+      problems.push(
+        `unknown setting "${key}" in context "tap"; known settings: ${SETTING_NAMES.join(', ')}; ` +
+          `did you mean ${nearest(key, SETTING_NAMES)}?`,
+      );
+  }
+  // A mistyped variable would otherwise be ignored as silently as a mistyped context key.
+  const settingOf = new Map(SETTING_NAMES.map((name) => [envVarName(name), name]));
+  for (const variable of Object.keys(env)) {
+    if (!variable.startsWith('TAP_') || env[variable] === undefined) continue;
+    if (settingOf.has(variable) || TOOLING_VARIABLES.includes(variable)) continue;
+    const guess = nearest(variable, [...settingOf.keys(), ...TOOLING_VARIABLES]);
+    const setting = settingOf.get(guess);
+    problems.push(`unknown environment variable ${variable}; did you mean ${guess}${setting ? ` (${setting})` : ''}?`);
   }
   const values: Record<string, unknown> = {};
   for (const name of SETTING_NAMES) {
