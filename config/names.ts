@@ -2,7 +2,7 @@
 // limits AWS sets on them), the table's key schema and ARNs. No cdktf import.
 import type { TapConfig } from './settings';
 
-/** arn:partition:service:region:account:resource; region and account are empty for global services (IAM). */
+/** arn:partition:service:region:account:resource; IAM leaves region empty, S3 buckets region and account. */
 export const arn = (partition: string, service: string, region: string, account: string, resource: string): string =>
   `arn:${partition}:${service}:${region}:${account}:${resource}`;
 
