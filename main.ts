@@ -3,7 +3,7 @@
 // The constructor reads as the README's diagram: one builder per box, in the diagram's order. Each
 // builder is a plain function that takes the stack as its scope, so Terraform addresses stay flat
 // and readable (aws_s3_bucket.uploads, not a hashed path through nested constructs). Configuration,
-// names and the function's environment come from config.ts, which has no cdktf import.
+// names and the function's environment come from config/, which has no cdktf import.
 //
 // Provider bindings are imported from their deep paths: importing the package root costs ~20 s and
 // 1.5 GB of memory per synth.
@@ -49,11 +49,11 @@ import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
 import { ArchiveProvider } from '@cdktf/provider-archive/lib/provider';
 import { DataArchiveFile } from '@cdktf/provider-archive/lib/data-archive-file';
 import {
+  arn,
   bucketNotificationEvents,
   FUNCTION_RUNTIME,
   functionEnvironment,
   HANDLER_BUNDLE_DIR,
-  legacyStateProblem,
   pipelineSignals,
   resolveConfig,
   resourceNames,
@@ -61,6 +61,7 @@ import {
   TABLE_KEY_SCHEMA,
   TapConfig,
 } from './config';
+import { legacyStateProblem } from './cli/preflight/legacy-state';
 
 export class TapStack extends TerraformStack {
   readonly config: TapConfig;
@@ -159,7 +160,7 @@ function stateProviderAndAccount(scope: TerraformStack, config: TapConfig, names
     accountId,
     partition,
     region,
-    arnOf: (service, resource) => `arn:${partition}:${service}:${region}:${accountId}:${resource}`,
+    arnOf: (service, resource) => arn(partition, service, region, accountId, resource),
   };
 }
 
@@ -177,7 +178,7 @@ function pipelineKey(scope: Construct, names: ResourceNames, account: Account): 
       {
         Sid: 'EnableIamPoliciesOfThisAccount',
         Effect: 'Allow',
-        Principal: { AWS: `arn:${account.partition}:iam::${account.accountId}:root` },
+        Principal: { AWS: arn(account.partition, 'iam', '', account.accountId, 'root') },
         Action: 'kms:*',
         Resource: '*',
       },

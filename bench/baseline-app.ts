@@ -1,9 +1,12 @@
 // The synth baseline: TapStack's own app written the way `cdktf init` users write it, the provider
-// imported from its package root and run by ts-node with type-checking. Same stack, same config.ts,
+// imported from its package root and run by ts-node with type-checking. Same stack, same config/,
 // so the difference `npm run bench` measures is the import style and the runner alone.
 import fs from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
+
+/** The project's own files main.ts imports (config/ has no cdktf import, so nothing in it needs rewriting). */
+const MAIN_IMPORTS = ['config', 'cli/preflight/legacy-state.ts'];
 
 const DEEP_IMPORT = /^@cdktf\/provider-aws\/lib\/([a-z0-9-]+)$/;
 
@@ -44,7 +47,7 @@ export function withRootProviderImport(source: string, fileName = 'main.ts'): st
 }
 
 /**
- * Writes the baseline app into `dir`: main.ts rewritten, config.ts beside it (main.ts imports it), a
+ * Writes the baseline app into `dir`: main.ts rewritten, the project files it imports beside it, a
  * cdktf.json whose app is ts-node, and links to node_modules and the handler bundle's folder.
  */
 export function prepareBaselineApp(root: string, dir: string, bundleDir: string): string {
@@ -54,7 +57,7 @@ export function prepareBaselineApp(root: string, dir: string, bundleDir: string)
     path.join(dir, 'main.ts'),
     withRootProviderImport(fs.readFileSync(path.join(root, 'main.ts'), 'utf8')),
   );
-  fs.copyFileSync(path.join(root, 'config.ts'), path.join(dir, 'config.ts'));
+  for (const source of MAIN_IMPORTS) fs.cpSync(path.join(root, source), path.join(dir, source), { recursive: true });
   fs.writeFileSync(
     path.join(dir, 'tsconfig.json'),
     JSON.stringify({

@@ -3,13 +3,15 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   envVarName,
-  legacyStateProblem,
   pipelineSignals,
   resolveConfig,
   resourceNames,
   SETTING_NAMES,
+  SETTINGS,
   TapConfigError,
+  TOOLING_VARIABLES,
 } from '../../config';
+import { legacyStateProblem } from '../../cli/preflight/legacy-state';
 
 const problemsOf = (context: Record<string, unknown>, env: Record<string, string> = {}): string[] => {
   try {
@@ -141,6 +143,44 @@ describe('resolveConfig', () => {
       'environment (from context tap.environment): expected one of dev, test, staging, prod, got "live"',
       expect.stringMatching(/^logRetentionDays \(from context tap\.logRetentionDays\): expected one of 1, 3, /),
     ]);
+  });
+
+  it('names the nearest known setting for an unknown context key', () => {
+    // Act
+    const problems = problemsOf({ tableWriteCapcity: 200 });
+    // Assess
+    expect(problems).toEqual([
+      `unknown setting "tableWriteCapcity" in context "tap"; known settings: ${SETTING_NAMES.join(', ')}; did you mean tableWriteCapacity?`,
+    ]);
+  });
+
+  it('refuses an unknown TAP_* environment variable (a typo), naming the nearest known one', () => {
+    // Prepare
+    const env = { TAP_TABLE_WRITE_CAPCITY: '200' };
+    // Act
+    const problems = problemsOf({}, env);
+    // Assess
+    expect(problems).toEqual([
+      'unknown environment variable TAP_TABLE_WRITE_CAPCITY; did you mean TAP_TABLE_WRITE_CAPACITY (tableWriteCapacity)?',
+    ]);
+  });
+
+  it('lets the variables the tooling reads pass, and ignores variables without the TAP_ prefix', () => {
+    // Prepare
+    const env = { ...Object.fromEntries(TOOLING_VARIABLES.map((name) => [name, 'x'])), TABLE_WRITE_CAPCITY: '1' };
+    // Act
+    const config = resolveConfig({}, env);
+    // Assess
+    expect(TOOLING_VARIABLES).toEqual(['TAP_RECORD_CALLS', 'TAP_RECORD_CALLS_AS', 'TAP_TF_PROVIDER_MIRROR']);
+    expect(config).toEqual(resolveConfig({}, {}));
+  });
+
+  it.each(SETTING_NAMES)('describes the setting %s in one line', (name) => {
+    // Act
+    const { description } = SETTINGS[name];
+    // Assess
+    expect(description.trim()).not.toBe('');
+    expect(description).not.toContain('\n');
   });
 
   it('refuses a "*" CORS origin unless corsAllowAnyOrigin says so explicitly', () => {

@@ -45,7 +45,7 @@ export function statementsOf(stack: SynthesizedStack, documentName: string): Rec
 
 export const ref = (type: string, name: string, attribute: string) => `\${${type}.${name}.${attribute}}`;
 
-/** The S3 events the stack subscribes the function to by default (written out here, not read from config.ts). */
+/** The S3 events the stack subscribes the function to by default (written out here, not read from config/). */
 export const SUBSCRIBED_EVENTS =
   's3:ObjectCreated:* s3:ObjectRemoved:* s3:LifecycleExpiration:* s3:LifecycleTransition s3:IntelligentTiering s3:ObjectRestore:Completed'.split(
     ' ',

@@ -23,7 +23,7 @@ import {
 } from '@aws-sdk/client-sns';
 import { DescribeTableCommand, DynamoDBClient, ListTagsOfResourceCommand } from '@aws-sdk/client-dynamodb';
 import { GetFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { pipelineSignals, ResourceNames, TapConfig } from '../../config';
+import { arn, pipelineSignals, ResourceNames, TapConfig } from '../../config';
 import type { Identity } from './account';
 import { CheckResult, errorHeader, fail, guarded, httpStatus, isError, pass, warn } from './results';
 
@@ -76,7 +76,7 @@ export function ownershipByTags(tags: Tags, config: Pick<TapConfig, 'project' | 
 
 const fromList = (tags: TagList): Tags => Object.fromEntries((tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
 
-/** The alarm names the stack gives the pipeline's signals, from config.ts like the stack's own. */
+/** The alarm names the stack gives the pipeline's signals, from config/ like the stack's own. */
 export const alarmNames = (config: Config, names: ResourceNames): string[] =>
   pipelineSignals(config, names).map((signal) => signal.alarmName);
 
@@ -122,8 +122,8 @@ export function namedResources(
   const { region } = config;
   const byTags = (tags: Tags, of?: string) => ownershipByTags(tags, config, of);
   const bucket = names.bucketName(account, region);
-  const policyArn = `arn:${partition}:iam::${account}:policy/${names.uploadersPolicyName}`;
-  const topicArn = `arn:${partition}:sns:${region}:${account}:${names.topicName}`;
+  const policyArn = arn(partition, 'iam', '', account, `policy/${names.uploadersPolicyName}`);
+  const topicArn = arn(partition, 'sns', region, account, names.topicName);
   return [
     {
       id: 'name:bucket',

@@ -10,7 +10,8 @@ import {
   HeadObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { legacyStateProblem, ResourceNames, TapConfig } from '../../config';
+import { ResourceNames, TapConfig } from '../../config';
+import { legacyStateProblem } from './legacy-state';
 import { CheckResult, errorHeader, fail, guarded, httpStatus, isError, pass, undecided, warn } from './results';
 
 /** What the state checks found, for the check that compares existing resources with state. */
