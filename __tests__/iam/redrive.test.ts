@@ -162,7 +162,7 @@ describe('tap redrive (default mode) recorded through the real SDK', () => {
 
   it('is what the README lists as tap redrive’s permissions (default mode)', () => {
     // Prepare
-    const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'operating.md'), 'utf8');
     const section = readme.slice(readme.indexOf('### `tap redrive`'), readme.indexOf('### `tap reconcile`'));
     const paragraph = /^Permissions[\s\S]*?(?=With `--local`)/m.exec(section)?.[0] ?? '';
     // Act

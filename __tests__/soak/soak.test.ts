@@ -141,7 +141,7 @@ describe('the soak', () => {
 
   it('used no permission the README does not list for tap redrive and tap reconcile', () => {
     // Prepare
-    const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'operating.md'), 'utf8');
     const listed = (heading: string) => {
       const section = readme.slice(readme.indexOf(`### \`${heading}\``));
       const paragraph = /^Permissions[\s\S]*?\n\n/m.exec(section)?.[0] ?? '';
