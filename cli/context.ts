@@ -35,7 +35,7 @@ export class Target {
     try {
       this.config = projectConfig(env);
     } catch (error) {
-      throw new CliError((error as Error).message);
+      throw new CliError((error as Error).message, 2, { cause: error });
     }
     this.region = options.region ?? this.config.region;
     this.names = resourceNames({ ...this.config, region: this.region });
@@ -84,7 +84,7 @@ export class Target {
     try {
       return readS3ForcePathStyle(this.env);
     } catch (error) {
-      throw new CliError((error as Error).message);
+      throw new CliError((error as Error).message, 2, { cause: error });
     }
   }
 

@@ -16,8 +16,8 @@ export class InvalidEventError extends Error {
 
 /** One record of an S3 notification is malformed; the other records are still processed. */
 export class InvalidRecordError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'InvalidRecordError';
   }
 }

@@ -37,7 +37,7 @@ export function registerPreflight(program: Command, targetOf: (options: TargetOp
       try {
         clients = openPreflightClients(config, target.env);
       } catch (error) {
-        throw new CliError((error as Error).message);
+        throw new CliError((error as Error).message, 2, { cause: error });
       }
       try {
         const results = await runPreflight({ config, projectDir: PROJECT_DIR, clients, env: target.env });

@@ -204,6 +204,7 @@ export async function runReconcile(target: Target, flags: ReconcileFlags, clock:
     throw new CliError(
       `reconcile stopped: ${describeError(error)}; run the same command again to go on from its checkpoint`,
       1,
+      { cause: error },
     );
   } finally {
     status.done();

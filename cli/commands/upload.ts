@@ -137,11 +137,15 @@ function uploadError(error: unknown, planned: PlannedUpload, bucket: string, pol
         `writers need the stack's uploaders policy. Attach the policy the stack's uploaders_policy_arn output names ` +
         `(IAM policy ${policyName}) to your user or role, e.g. ` +
         `aws iam attach-user-policy --user-name <you> --policy-arn <uploaders_policy_arn>`,
+      2,
+      { cause: error },
     );
   }
   const explained = explainAwsError(error, { kind: 'S3 bucket', name: bucket });
   const message = explained instanceof Error ? explained.message : String(explained);
-  return new CliError(`upload of ${planned.file} to s3://${bucket}/${planned.key} failed: ${message}`, 1);
+  return new CliError(`upload of ${planned.file} to s3://${bucket}/${planned.key} failed: ${message}`, 1, {
+    cause: error,
+  });
 }
 
 /** mapBounded for calls that may throw: every call runs to its end, then the first error is thrown. */
@@ -189,6 +193,8 @@ async function itemsBefore(target: Target, plan: readonly PlannedUpload[]) {
     throw new CliError(
       `${error.message}. Waiting for the items needs dynamodb:Query on the table, which the uploaders policy ` +
         'does not grant: run with --wait 0 to upload without waiting, nothing was uploaded',
+      2,
+      { cause: error },
     );
   }
 }

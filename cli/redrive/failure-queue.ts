@@ -60,6 +60,8 @@ function keyError(error: unknown, queue: FailureQueue): CliError | undefined {
   return new CliError(
     `cannot read ${queue.ref.kind} "${queue.ref.name}" (${name}): its messages are encrypted with ` +
       `${queue.keyAlias}; the caller needs kms:Decrypt on that key`,
+    2,
+    { cause: error },
   );
 }
 
