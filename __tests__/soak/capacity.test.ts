@@ -13,13 +13,12 @@ import { Clock } from '../../cli/reconcile/pacing';
 import {
   capacityLedger,
   CapacityProxy,
-  itemBytes,
   provisionedBucket,
   readUnits,
   startCapacityProxy,
-  valueBytes,
   writeUnits,
 } from '../../scripts/lib/capacity';
+import { itemBytes, valueBytes } from '../../fixtures/item-size';
 import { ProxiedRequest, StandIn, STANDIN_CREDENTIALS, STANDIN_REGION, startDynalite } from '../../fixtures/standins';
 
 const request = (operation: string, body: object): ProxiedRequest => ({

@@ -24,6 +24,7 @@ import {
 } from '../../fixtures/standins';
 import zlib from 'node:zlib';
 import { Clock, realClock, TokenBucket } from '../../cli/reconcile/pacing';
+import { itemBytes, WireItem } from '../../fixtures/item-size';
 import { dynamodbOperation } from './faults';
 
 /** A table's bucket for reads or writes: full, holding `burstSeconds` of its provisioned rate. */
@@ -31,52 +32,6 @@ export const provisionedBucket = (ratePerSecond: number, burstSeconds: number, c
   new TokenBucket(ratePerSecond, clock, ratePerSecond * burstSeconds, ratePerSecond * burstSeconds);
 
 // ---------------------------------------------------------------- capacity units (pure)
-
-/** An attribute value as DynamoDB's JSON protocol carries it ({S: 'x'}, {N: '1'}, {M: {...}}, ...). */
-export type WireValue = Readonly<Record<string, unknown>>;
-export type WireItem = Readonly<Record<string, WireValue>>;
-
-const utf8 = (text: string) => Buffer.byteLength(text, 'utf8');
-
-/** A number's size: 1 byte per two significant digits, plus 1. */
-const numberBytes = (n: string) => {
-  const digits = n
-    .replace(/^[-+]/, '')
-    .replace(/[eE].*$/, '')
-    .replace('.', '')
-    .replace(/^0+/, '')
-    .replace(/0+$/, '');
-  return Math.ceil(Math.max(digits.length, 1) / 2) + 1;
-};
-
-/** The size of one attribute value (DynamoDB Developer Guide, "Item sizes and formats"). */
-export function valueBytes(value: WireValue): number {
-  const [type, v] = Object.entries(value)[0] ?? ['NULL', true];
-  switch (type) {
-    case 'S':
-      return utf8(String(v));
-    case 'N':
-      return numberBytes(String(v));
-    case 'B':
-      return Buffer.from(String(v), 'base64').length;
-    case 'SS':
-      return (v as string[]).reduce((sum, s) => sum + utf8(s), 0);
-    case 'NS':
-      return (v as string[]).reduce((sum, n) => sum + numberBytes(n), 0);
-    case 'BS':
-      return (v as string[]).reduce((sum, b) => sum + Buffer.from(b, 'base64').length, 0);
-    case 'L':
-      return 3 + (v as WireValue[]).reduce((sum, e) => sum + 1 + valueBytes(e), 0);
-    case 'M':
-      return 3 + Object.entries(v as WireItem).reduce((sum, [name, e]) => sum + 1 + utf8(name) + valueBytes(e), 0);
-    default:
-      return 1; // NULL, BOOL
-  }
-}
-
-/** An item's size: each attribute's name plus its value. */
-export const itemBytes = (item: WireItem | undefined): number =>
-  Object.entries(item ?? {}).reduce((sum, [name, value]) => sum + utf8(name) + valueBytes(value), 0);
 
 /** Write units for an item of `bytes`: 1 per KB started, at least 1. */
 export const writeUnits = (bytes: number): number => Math.max(1, Math.ceil(bytes / 1024));
