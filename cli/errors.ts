@@ -83,7 +83,7 @@ export function explainAwsError(error: unknown, resource: ResourceRef): unknown 
 }
 
 /** Runs `call`, turning its AWS errors about `resource` into a CliError naming the resource. */
-export async function about<T>(resource: ResourceRef, call: () => Promise<T>): Promise<T> {
+export async function explainingAwsErrors<T>(resource: ResourceRef, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
