@@ -32,7 +32,7 @@ export default tseslint.config(
   layer(['main.ts', 'config/**', 'handler/**', 'cli/**'], ['scripts', 'bench', 'fixtures', '__tests__'], 'product'),
   layer(['scripts/**', 'bench/**', 'fixtures/**'], ['__tests__'], 'tooling'),
   layer(
-    ['__tests__/stack/**', '__tests__/handler/**', '__tests__/cli/**'],
+    ['__tests__/stack/**', '__tests__/handler/**', '__tests__/cli/**', '__tests__/support/**'],
     ['scripts', 'bench'],
     "the product's tests",
   ),

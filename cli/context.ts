@@ -7,10 +7,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { projectConfig, resourceNames, ResourceNames, TapConfig } from '../config';
 import { readS3ForcePathStyle } from '../handler/env';
-import { about, CliError } from './errors';
+import { CliError, explainingAwsErrors } from './errors';
 
 /** Flags every command accepts to point at resources other than the stack's defaults. */
-export interface TargetOptions {
+export interface DeployedStackOptions {
   readonly region?: string;
   readonly bucket?: string;
   readonly table?: string;
@@ -19,7 +19,7 @@ export interface TargetOptions {
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** The stack's configuration, names and region for this invocation, with SDK clients created on first use. */
-export class Target {
+export class DeployedStack {
   readonly config: TapConfig;
   readonly names: ResourceNames;
   readonly region: string;
@@ -29,13 +29,13 @@ export class Target {
   private accountId?: string;
 
   constructor(
-    readonly options: TargetOptions = {},
+    readonly options: DeployedStackOptions = {},
     readonly env: Env = process.env,
   ) {
     try {
       this.config = projectConfig(env);
     } catch (error) {
-      throw new CliError((error as Error).message);
+      throw new CliError((error as Error).message, 2, { cause: error });
     }
     this.region = options.region ?? this.config.region;
     this.names = resourceNames({ ...this.config, region: this.region });
@@ -65,7 +65,7 @@ export class Target {
 
   async account(): Promise<string> {
     this.accountId ??= (
-      await about({ kind: 'AWS account', name: 'of the current credentials' }, () =>
+      await explainingAwsErrors({ kind: 'AWS account', name: 'of the current credentials' }, () =>
         this.client(STSClient).send(new GetCallerIdentityCommand({})),
       )
     ).Account;
@@ -84,7 +84,7 @@ export class Target {
     try {
       return readS3ForcePathStyle(this.env);
     } catch (error) {
-      throw new CliError((error as Error).message);
+      throw new CliError((error as Error).message, 2, { cause: error });
     }
   }
 

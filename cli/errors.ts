@@ -3,14 +3,17 @@
 
 /** An error the CLI reports as it is, with an exit code (2: usage or a missing resource; 1: drift, failures). */
 export class CliError extends Error {
+  /** Set when the AWS answer was an access denial, so a command can say which of its steps needs what. */
+  readonly denied: boolean;
+
   constructor(
     message: string,
     readonly exitCode = 2,
-    /** Set when the AWS answer was an access denial, so a command can say which of its steps needs what. */
-    readonly denied = false,
+    { denied = false, ...options }: ErrorOptions & { denied?: boolean } = {},
   ) {
-    super(message);
+    super(message, options);
     this.name = 'CliError';
+    this.denied = denied;
   }
 }
 
@@ -47,26 +50,40 @@ export function explainAwsError(error: unknown, resource: ResourceRef): unknown 
   const e = (error ?? {}) as AwsErrorShape;
   const name = e.name ?? e.code ?? '';
   const what = `${resource.kind} "${resource.name}"`;
+  const caused = { cause: error };
   if (NOT_FOUND.has(name) || (e.$metadata?.httpStatusCode === 404 && resource.kind.startsWith('S3 bucket'))) {
-    return new CliError(`${what} does not exist (${name || 'HTTP 404'}): check the name, the region and AWS_PROFILE`);
+    return new CliError(
+      `${what} does not exist (${name || 'HTTP 404'}): check the name, the region and AWS_PROFILE`,
+      2,
+      caused,
+    );
   }
   if (DENIED.has(name) || e.$metadata?.httpStatusCode === 403) {
-    return new CliError(`access to ${what} denied (${name || 'HTTP 403'}): ${e.message ?? ''}`.trim(), 2, true);
+    return new CliError(`access to ${what} denied (${name || 'HTTP 403'}): ${e.message ?? ''}`.trim(), 2, {
+      ...caused,
+      denied: true,
+    });
   }
   if (NO_CREDENTIALS.has(name)) {
     return new CliError(
       `no usable AWS credentials (${name}): set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY`,
+      2,
+      caused,
     );
   }
-  const cause = (error as { cause?: { code?: string } })?.cause?.code ?? (error as { code?: string })?.code;
-  if (cause === 'ECONNREFUSED' || cause === 'ENOTFOUND') {
-    return new CliError(`cannot reach the endpoint for ${what} (${cause}): check AWS_ENDPOINT_URL_* and the network`);
+  const code = (error as { cause?: { code?: string } })?.cause?.code ?? (error as { code?: string })?.code;
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND') {
+    return new CliError(
+      `cannot reach the endpoint for ${what} (${code}): check AWS_ENDPOINT_URL_* and the network`,
+      2,
+      caused,
+    );
   }
   return error;
 }
 
 /** Runs `call`, turning its AWS errors about `resource` into a CliError naming the resource. */
-export async function about<T>(resource: ResourceRef, call: () => Promise<T>): Promise<T> {
+export async function explainingAwsErrors<T>(resource: ResourceRef, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {

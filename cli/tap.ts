@@ -2,7 +2,7 @@
 // on the stack's resolved names unless flags say otherwise, and report problems as one line naming the
 // resource (exit 2), never as a stack trace.
 import { Command, CommanderError } from 'commander';
-import { Target, TargetOptions } from './context';
+import { DeployedStack, DeployedStackOptions } from './context';
 import { CliError } from './errors';
 import { registerShow } from './commands/show';
 import { registerRedrive } from './commands/redrive';
@@ -10,7 +10,9 @@ import { registerPreflight } from './commands/preflight';
 import { registerUpload } from './commands/upload';
 import { registerReconcile } from './commands/reconcile';
 
-export function buildProgram(targetOf: (options: TargetOptions) => Target = (options) => new Target(options)): Command {
+export function buildProgram(
+  stackOf: (options: DeployedStackOptions) => DeployedStack = (options) => new DeployedStack(options),
+): Command {
   const program = new Command('tap')
     .description("Operate TapStack's file-metadata pipeline: names default to the stack's resolved configuration")
     .option('--region <region>', "AWS region (default: the stack's, TAP_REGION or cdktf.json)")
@@ -19,11 +21,11 @@ export function buildProgram(targetOf: (options: TargetOptions) => Target = (opt
     .option('--debug', 'print stack traces of unexpected errors')
     .showHelpAfterError()
     .exitOverride();
-  registerShow(program, targetOf);
-  registerRedrive(program, targetOf);
-  registerPreflight(program, targetOf);
-  registerUpload(program, targetOf);
-  registerReconcile(program, targetOf);
+  registerShow(program, stackOf);
+  registerRedrive(program, stackOf);
+  registerPreflight(program, stackOf);
+  registerUpload(program, stackOf);
+  registerReconcile(program, stackOf);
   return program;
 }
 

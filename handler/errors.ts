@@ -16,8 +16,8 @@ export class InvalidEventError extends Error {
 
 /** One record of an S3 notification is malformed; the other records are still processed. */
 export class InvalidRecordError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'InvalidRecordError';
   }
 }
@@ -47,6 +47,9 @@ export class RecordsFailedError extends Error {
   }
 }
 
-/** "Name: message" of anything thrown, for logs and failure reasons. */
-export const describeError = (error: unknown): string =>
-  error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+/** "Name: message" of anything thrown, and an AWS SDK error's HTTP status, for logs and failure reasons. */
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return `${error.name}: ${error.message}${status ? ` (HTTP ${status})` : ''}`;
+}

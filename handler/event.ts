@@ -103,8 +103,8 @@ export const describeType = (value: unknown): string =>
 export function decodeS3Key(raw: string): string {
   try {
     return decodeURIComponent(raw.replace(/\+/g, ' '));
-  } catch {
-    throw new InvalidRecordError(`s3.object.key "${raw.slice(0, 100)}" is not valid URL encoding`);
+  } catch (error) {
+    throw new InvalidRecordError(`s3.object.key "${raw.slice(0, 100)}" is not valid URL encoding`, { cause: error });
   }
 }
 

@@ -26,10 +26,11 @@ import type { ReconcileJson } from '../cli/commands/reconcile';
 import { mapBounded } from '../handler/concurrency';
 import { readItem } from '../handler/item';
 import { buildHandler, HANDLER_BUNDLE } from './build-handler';
-import { startCapacityProxy } from './lib/capacity';
+import { startCapacityProxy, writeUnits } from './lib/capacity';
 import { root, run, runMain } from './lib/cli';
 import { startMoto } from './lib/moto';
 import { runSoak, runTap, soakVerdict, tapEnvironment } from './lib/soak';
+import { unmarshalledItemBytes } from '../fixtures/item-size';
 import { putRecord, s3Event, s3Record } from '../fixtures/s3-events';
 import {
   createPipelineStorage,
@@ -192,16 +193,6 @@ function runWorker(worker: string, args: string[], env: NodeJS.ProcessEnv): Prom
   });
 }
 
-/** DynamoDB's item size: attribute names plus values (strings in UTF-8, numbers ~1 byte per 2 digits). */
-export function itemBytes(value: unknown): number {
-  if (typeof value === 'string') return Buffer.byteLength(value);
-  if (typeof value === 'number') return Math.ceil(String(value).replace(/[-.]/g, '').length / 2) + 1;
-  if (typeof value === 'boolean' || value === null) return 1;
-  if (typeof value === 'object')
-    return 3 + Object.entries(value as object).reduce((n, [k, v]) => n + Buffer.byteLength(k) + itemBytes(v) + 1, 0);
-  return 0;
-}
-
 /**
  * The bench object's item as the handler builds it on AWS, where the stand-ins leave fields empty:
  * SSE-KMS with the stack's kind of key ARN and a bucket key, a CRC64NVME checksum, an assumed role.
@@ -238,7 +229,7 @@ export function awsLikeItemBytes(config: TapConfig): number {
     { state: 'present', head, detectedContentType: 'image/png' },
     new Date('2026-11-29T10:00:02Z'),
   );
-  return itemBytes(JSON.parse(JSON.stringify(item)));
+  return unmarshalledItemBytes(item);
 }
 
 /** Uploads UPLOADS copies of a PNG; writes the events S3 would send, and one late event for cold runs. */
@@ -303,12 +294,12 @@ async function measureThroughput(
     if (throughput.failures > 0) throw new Error(`${throughput.failures} invocations failed`);
     const perUpload = (requests: ProxiedRequest[], test: (r: ProxiedRequest) => boolean) =>
       requests.filter(test).length / UPLOADS;
-    const sizes = (await scanItems(clients.dynamodb, names.tableName)).map(itemBytes);
+    const sizes = (await scanItems(clients.dynamodb, names.tableName)).map(unmarshalledItemBytes);
     const perObject = {
       head: perUpload(s3Proxy.requests, (r) => r.method === 'HEAD'),
       get: perUpload(s3Proxy.requests, (r) => r.method === 'GET'),
       write: perUpload(ddbProxy.requests, (r) => /PutItem|UpdateItem/.test(String(r.headers['x-amz-target']))),
-      wcu: sizes.reduce((n, s) => n + Math.ceil(s / 1024), 0) / sizes.length,
+      wcu: sizes.reduce((n, s) => n + writeUnits(s), 0) / sizes.length,
       itemBytes: median(sizes),
       awsItemBytes: awsLikeItemBytes(config),
     };

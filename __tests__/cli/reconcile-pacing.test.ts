@@ -47,7 +47,7 @@ describe('TokenBucket', () => {
     await bucket.take(1);
     const before = clock.now();
     // Act
-    bucket.settle(1, 3);
+    bucket.charge(3 - 1);
     await bucket.take(1);
     // Assess: 2 units of debt and 1 to take, at 10 a second
     expect(clock.now() - before).toBeGreaterThanOrEqual(300);

@@ -426,7 +426,7 @@ describe('tap reconcile after an interruption', () => {
     // Assess
     expect(first.code).toBe(1);
     expect(first.stderr).toMatch(
-      /^tap: reconcile stopped: InternalError: We encountered an internal error; run the same command again to go on/,
+      /^tap: reconcile stopped: InternalError: We encountered an internal error \(HTTP 500\); run the same command again to go on/,
     );
     expect(saved.sort()).toEqual([
       expect.stringMatching(/^reconcile-tap-reconcile-uploads\.tap-reconcile-\d+-[0-9a-f]{10}\.json$/),

@@ -12,7 +12,6 @@ import {
   body,
   BUCKET,
   conditionFailed,
-  dynamoItemBytes,
   ELF_BYTES,
   handlerWith,
   headOf,
@@ -20,6 +19,7 @@ import {
   mockAws,
   s3Error,
 } from '../support/handler';
+import { unmarshalledItemBytes } from '../../fixtures/item-size';
 import { s3Event, s3Record } from '../../fixtures/s3-events';
 import { InvalidEventError, RecordsFailedError } from '../../handler/errors';
 import { normalizeSequencer } from '../../handler/sequencer';
@@ -189,7 +189,7 @@ describe('created objects', () => {
     expect(item.userMetadataTruncated).toBe(true);
     expect(Buffer.byteLength(JSON.stringify(item.userMetadata))).toBeLessThanOrEqual(400);
     expect(Object.keys(item.userMetadata)).toEqual(['field00', 'field01', 'field02', 'field03', 'field04']);
-    expect(dynamoItemBytes(item)).toBeLessThan(2048);
+    expect(unmarshalledItemBytes(item)).toBeLessThan(2048);
   });
 
   it('decodes keys: "+" is a space, %2B a plus, and unicode and percent signs survive', async () => {

@@ -1,7 +1,7 @@
 import { createSocket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import { readConfig } from '../../handler/env';
-import { ConfigurationError } from '../../handler/errors';
+import { ConfigurationError, InvalidRecordError } from '../../handler/errors';
 import { compareSequencers, normalizeSequencer } from '../../handler/sequencer';
 import { mapBounded } from '../../handler/concurrency';
 import { decodeS3Key } from '../../handler/event';
@@ -43,6 +43,20 @@ describe('key decoding', () => {
   ])('decodes %s to %s', (raw, decoded) => {
     // Act & Assess
     expect(decodeS3Key(raw)).toBe(decoded);
+  });
+
+  it('rejects a malformed key as an invalid record that keeps the URIError as its cause', () => {
+    // Act
+    const error = (() => {
+      try {
+        return decodeS3Key('bad%E0%A4%A.txt');
+      } catch (thrown) {
+        return thrown;
+      }
+    })();
+    // Assess
+    expect(error).toBeInstanceOf(InvalidRecordError);
+    expect((error as Error).cause).toBeInstanceOf(URIError);
   });
 });
 

@@ -20,7 +20,6 @@ import type { S3EventRecord } from 'aws-lambda';
 import { ObjectEventInput, s3Record } from '../../fixtures/s3-events';
 import { HandlerConfig, Limits, LIMITS } from '../../handler/env';
 import { createHandler } from '../../handler/records';
-import { itemBytes, WireItem } from '../../scripts/lib/capacity';
 
 export interface LogEntry {
   level: 'info' | 'warn' | 'error';
@@ -181,10 +180,3 @@ export function s3RecordWith(
 export const PNG_BYTES = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489', 'hex');
 /** An ELF executable header. */
 export const ELF_BYTES = Buffer.concat([Buffer.from('7f454c46020101000000000000000000', 'hex'), Buffer.alloc(48)]);
-
-/**
- * An item's size as DynamoDB counts it for capacity, by the capacity proxy's own count (attribute names
- * plus values; see soak-capacity.test.ts): the item marshalled as the handler sends it.
- */
-export const dynamoItemBytes = (item: object): number =>
-  itemBytes(marshall(item, { removeUndefinedValues: true }) as unknown as WireItem);

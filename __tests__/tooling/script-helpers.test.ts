@@ -5,9 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { functionEnvironment, resolveConfig, resourceNames } from '../../config';
 import { withRootProviderImport } from '../../bench/baseline-app';
-import { itemBytes } from '../../scripts/bench';
 import { readSkips } from '../../scripts/security';
 import { npmFindings, permits, pythonPermits } from '../../scripts/licenses';
+import { itemBytes, unmarshalledItemBytes } from '../../fixtures/item-size';
 import { putRecord } from '../../fixtures/s3-events';
 import { standInEnvironment } from '../../fixtures/standins';
 
@@ -154,10 +154,11 @@ describe('withRootProviderImport', () => {
 });
 
 describe("the bench's DynamoDB item size", () => {
-  it('counts attribute names and values as DynamoDB does', () => {
+  it('counts attribute names and values as DynamoDB does, as the capacity proxy counts them', () => {
     // Act & Assess
-    // 3 (map) + "a" 1 + "xy" 2 + 1, + "n" 1 + 123 (2 digits' bytes + 1) + 1.
-    expect(itemBytes({ a: 'xy', n: 123 })).toBe(3 + (1 + 2 + 1) + (1 + 3 + 1));
+    // "a" 1 + "xy" 2, + "n" 1 + 123 (2 digits' bytes + 1): an item is no map, with no map's overhead.
+    expect(unmarshalledItemBytes({ a: 'xy', n: 123 })).toBe(1 + 2 + (1 + 3));
+    expect(unmarshalledItemBytes({ a: 'xy', n: 123 })).toBe(itemBytes({ a: { S: 'xy' }, n: { N: '123' } }));
   });
 });
 

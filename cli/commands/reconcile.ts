@@ -8,8 +8,8 @@ import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import { passesNotificationFilter } from '../../config';
 import { describeError } from '../../handler/errors';
-import { Target, TargetOptions } from '../context';
-import { about, CliError, explainAwsError, ResourceRef } from '../errors';
+import { DeployedStack, DeployedStackOptions } from '../context';
+import { CliError, explainAwsError, explainingAwsErrors, ResourceRef } from '../errors';
 import { printJson } from '../output';
 import type { Sample } from '../reconcile/checkpoint';
 import { CapacityUse, Clock, paceClient, Rates, ratesOf, realClock, TokenBucket } from '../reconcile/pacing';
@@ -154,18 +154,24 @@ export function jsonOf(
   };
 }
 
-/** Runs reconcile for `target`; what it prints and the exit code it sets. `clock` is for tests. */
-export async function runReconcile(target: Target, flags: ReconcileFlags, clock: Clock = realClock): Promise<void> {
+/** Runs reconcile for `stack`; what it prints and the exit code it sets. `clock` is for tests. */
+export async function runReconcile(
+  stack: DeployedStack,
+  flags: ReconcileFlags,
+  clock: Clock = realClock,
+): Promise<void> {
   const started = clock.now();
-  const bucket = await target.bucket();
-  const { table, config } = target;
+  const bucket = await stack.bucket();
+  const { table, config } = stack;
   const tableRef: ResourceRef = { kind: 'DynamoDB table', name: table };
   const bucketRef: ResourceRef = { kind: 'S3 bucket', name: bucket };
-  const described = await about(tableRef, () => target.dynamodb.send(new DescribeTableCommand({ TableName: table })));
+  const described = await explainingAwsErrors(tableRef, () =>
+    stack.dynamodb.send(new DescribeTableCommand({ TableName: table })),
+  );
   const rates = ratesOf(described.Table, { read: flags.readShare, write: flags.writeShare });
   const use = new CapacityUse();
   paceClient(
-    target.dynamodb,
+    stack.dynamodb,
     { read: new TokenBucket(rates.readPerSecond, clock), write: new TokenBucket(rates.writePerSecond, clock) },
     use,
     clock,
@@ -184,7 +190,7 @@ export async function runReconcile(target: Target, flags: ReconcileFlags, clock:
   let report: ReconcileReport;
   try {
     report = await reconcile(
-      { s3: target.s3, dynamodb: target.dynamodb, clock },
+      { s3: stack.s3, dynamodb: stack.dynamodb, clock },
       {
         bucket,
         table,
@@ -204,6 +210,7 @@ export async function runReconcile(target: Target, flags: ReconcileFlags, clock:
     throw new CliError(
       `reconcile stopped: ${describeError(error)}; run the same command again to go on from its checkpoint`,
       1,
+      { cause: error },
     );
   } finally {
     status.done();
@@ -216,7 +223,7 @@ export async function runReconcile(target: Target, flags: ReconcileFlags, clock:
   process.exitCode = exitCodeOf(json);
 }
 
-export function registerReconcile(program: Command, targetOf: (options: TargetOptions) => Target): void {
+export function registerReconcile(program: Command, stackOf: (options: DeployedStackOptions) => DeployedStack): void {
   program
     .command('reconcile')
     .description('check that the table mirrors every version and delete marker of the bucket; --repair fixes it')
@@ -227,15 +234,15 @@ export function registerReconcile(program: Command, targetOf: (options: TargetOp
     .option('--prefix <prefix>', "only keys with this prefix (default: the stack's notificationPrefix)")
     .option('--restart', 'ignore the checkpoint of an interrupted run and start over')
     .action((flags: ReconcileFlags, command: Command) =>
-      closing(targetOf(command.optsWithGlobals<TargetOptions>()), (target) => runReconcile(target, flags)),
+      closing(stackOf(command.optsWithGlobals<DeployedStackOptions>()), (stack) => runReconcile(stack, flags)),
     );
 }
 
-/** Runs `work` on `target`, then closes its clients whatever happened. */
-async function closing(target: Target, work: (target: Target) => Promise<void>): Promise<void> {
+/** Runs `work` on `stack`, then closes its clients whatever happened. */
+async function closing(stack: DeployedStack, work: (stack: DeployedStack) => Promise<void>): Promise<void> {
   try {
-    await work(target);
+    await work(stack);
   } finally {
-    target.close();
+    stack.close();
   }
 }

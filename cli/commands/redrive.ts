@@ -6,7 +6,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { describeError } from '../../handler/errors';
-import { Target, TargetOptions } from '../context';
+import { DeployedStack, DeployedStackOptions } from '../context';
 import { CliError } from '../errors';
 import { deleteMessage, FailureQueue, queueUrlOf, receive, release, SQS_BATCH } from '../redrive/failure-queue';
 import { eventObjects, originalError, parseInvocationRecord } from '../redrive/invocation-record';
@@ -204,7 +204,7 @@ const positiveInteger = (value: string): number => {
   return n;
 };
 
-export function registerRedrive(program: Command, targetOf: (options: TargetOptions) => Target): void {
+export function registerRedrive(program: Command, stackOf: (options: DeployedStackOptions) => DeployedStack): void {
   program
     .command('redrive')
     .description("process the failed-events queue's events again; delete each message once it is processed")
@@ -215,38 +215,38 @@ export function registerRedrive(program: Command, targetOf: (options: TargetOpti
     .addOption(new Option('--function <name>', "the function to invoke (default: the stack's)").conflicts('local'))
     .option('--json', 'print one JSON object instead of lines')
     .action(async (options: RedriveOptions, command: Command) => {
-      const target = targetOf(command.optsWithGlobals<TargetOptions>());
+      const stack = stackOf(command.optsWithGlobals<DeployedStackOptions>());
       try {
-        await runRedrive(target, options);
+        await runRedrive(stack, options);
       } finally {
-        target.close();
+        stack.close();
       }
     });
 }
 
-async function runRedrive(target: Target, options: RedriveOptions): Promise<void> {
-  const sqs = target.client(SQSClient);
+async function runRedrive(stack: DeployedStack, options: RedriveOptions): Promise<void> {
+  const sqs = stack.client(SQSClient);
   const queue: FailureQueue = {
     sqs,
-    url: options.queueUrl ?? (await queueUrlOf(sqs, target.names.queueName)),
-    ref: { kind: 'SQS queue', name: options.queueUrl ?? target.names.queueName },
-    keyAlias: target.names.keyAlias,
+    url: options.queueUrl ?? (await queueUrlOf(sqs, stack.names.queueName)),
+    ref: { kind: 'SQS queue', name: options.queueUrl ?? stack.names.queueName },
+    keyAlias: stack.names.keyAlias,
   };
-  const functionName = options.function ?? target.names.functionName;
+  const functionName = options.function ?? stack.names.functionName;
   const reprocess = options.local
-    ? await inProcess(target)
-    : await viaFunction(target.client(LambdaClient), functionName);
+    ? await inProcess(stack)
+    : await viaFunction(stack.client(LambdaClient), functionName);
   const say = options.json ? () => undefined : (line: string) => console.log(line);
   say(
     options.dryRun
       ? `Dry run on ${queue.url}: nothing is processed or deleted`
-      : `Redriving ${queue.url} ${options.local ? `in this process (handler code, table ${target.table})` : `through function ${functionName}`}`,
+      : `Redriving ${queue.url} ${options.local ? `in this process (handler code, table ${stack.table})` : `through function ${functionName}`}`,
   );
   const max = options.max ?? Number.POSITIVE_INFINITY;
   const run = await redrive(
     queue,
     options.dryRun ? undefined : reprocess,
-    { max, visibilityTimeout: visibilityTimeoutFor(target.config.lambdaTimeoutSeconds) },
+    { max, visibilityTimeout: visibilityTimeoutFor(stack.config.lambdaTimeoutSeconds) },
     (report) => say(messageLine(report)),
   );
   const summary = summarize(run.reports);

@@ -1,16 +1,16 @@
 // tap show KEY: every version's item for one object key, newest event first.
 import type { Command } from 'commander';
-import { Target, TargetOptions } from '../context';
-import { about, CliError } from '../errors';
+import { DeployedStack, DeployedStackOptions } from '../context';
+import { CliError, explainingAwsErrors } from '../errors';
 import { formatTable, printJson } from '../output';
 import { queryKeyItems } from '../reconcile/table';
 
 export type StoredItem = Record<string, unknown>;
 
 /** Every item stored for `key` (one per version or delete marker), ordered by sequencer, newest first. */
-export async function itemsForKey(target: Target, key: string): Promise<StoredItem[]> {
-  const items = await about({ kind: 'DynamoDB table', name: target.table }, () =>
-    queryKeyItems(target.dynamodb, target.table, key, true),
+export async function itemsForKey(stack: DeployedStack, key: string): Promise<StoredItem[]> {
+  const items = await explainingAwsErrors({ kind: 'DynamoDB table', name: stack.table }, () =>
+    queryKeyItems(stack.dynamodb, stack.table, key, true),
   );
   return items
     .map((item): StoredItem => ({ ...item }))
@@ -34,21 +34,21 @@ export function showRows(items: readonly StoredItem[]): Record<string, string>[]
   }));
 }
 
-export function registerShow(program: Command, targetOf: (options: TargetOptions) => Target): void {
+export function registerShow(program: Command, stackOf: (options: DeployedStackOptions) => DeployedStack): void {
   program
     .command('show')
     .description("every version's item for one object key, newest first")
     .argument('<key>', 'the object key, as stored (not URL-encoded)')
     .option('--json', 'print the items as one JSON array')
     .action(async (key: string, options: { json?: boolean }, command: Command) => {
-      const target = targetOf(command.optsWithGlobals<TargetOptions>());
+      const stack = stackOf(command.optsWithGlobals<DeployedStackOptions>());
       try {
-        const items = await itemsForKey(target, key);
+        const items = await itemsForKey(stack, key);
         if (options.json) return printJson(items);
-        if (items.length === 0) throw new CliError(`no item for key "${key}" in table ${target.table}`, 1);
+        if (items.length === 0) throw new CliError(`no item for key "${key}" in table ${stack.table}`, 1);
         console.log(formatTable(showRows(items)));
       } finally {
-        target.close();
+        stack.close();
       }
     });
 }

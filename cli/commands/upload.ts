@@ -11,7 +11,7 @@ import { lookup as mimeType } from 'mime-types';
 import { passesNotificationFilter, type TapConfig } from '../../config';
 import { mapBounded, settle } from '../../handler/concurrency';
 import { NULL_VERSION } from '../../handler/event';
-import { Target, TargetOptions } from '../context';
+import { DeployedStack, DeployedStackOptions } from '../context';
 import { CliError, explainAwsError } from '../errors';
 import { formatTable, printJson } from '../output';
 import { byteProgress } from '../progress';
@@ -137,11 +137,15 @@ function uploadError(error: unknown, planned: PlannedUpload, bucket: string, pol
         `writers need the stack's uploaders policy. Attach the policy the stack's uploaders_policy_arn output names ` +
         `(IAM policy ${policyName}) to your user or role, e.g. ` +
         `aws iam attach-user-policy --user-name <you> --policy-arn <uploaders_policy_arn>`,
+      2,
+      { cause: error },
     );
   }
   const explained = explainAwsError(error, { kind: 'S3 bucket', name: bucket });
   const message = explained instanceof Error ? explained.message : String(explained);
-  return new CliError(`upload of ${planned.file} to s3://${bucket}/${planned.key} failed: ${message}`, 1);
+  return new CliError(`upload of ${planned.file} to s3://${bucket}/${planned.key} failed: ${message}`, 1, {
+    cause: error,
+  });
 }
 
 /** mapBounded for calls that may throw: every call runs to its end, then the first error is thrown. */
@@ -154,13 +158,13 @@ async function mapOrThrow<T, R>(items: readonly T[], limit: number, fn: (item: T
 }
 
 /** The item recording each upload, polled until all are found or `seconds` have passed. */
-async function waitForItems(target: Target, uploads: readonly Uploaded[], seconds: number) {
+async function waitForItems(stack: DeployedStack, uploads: readonly Uploaded[], seconds: number) {
   const deadline = Date.now() + seconds * 1000;
   const found = new Map<Uploaded, StoredItem>();
   for (let attempt = 0; ; attempt++) {
     const pending = uploads.filter((u) => !found.has(u));
     const items = await mapOrThrow(pending, 8, async (u) =>
-      (await itemsForKey(target, u.key)).find((item) => records(item, u)),
+      (await itemsForKey(stack, u.key)).find((item) => records(item, u)),
     );
     items.forEach((item, i) => item && found.set(pending[i], item));
     const remaining = deadline - Date.now();
@@ -178,10 +182,10 @@ async function waitForItems(target: Target, uploads: readonly Uploaded[], second
  * The sequencer of each key's "null"-version item, read before uploading. The uploaders policy grants
  * the upload only: a principal without table access learns that here, before anything is uploaded.
  */
-async function itemsBefore(target: Target, plan: readonly PlannedUpload[]) {
+async function itemsBefore(stack: DeployedStack, plan: readonly PlannedUpload[]) {
   try {
     return await mapOrThrow(plan, 8, async (p) => {
-      const sequencer = (await itemsForKey(target, p.key)).find((item) => item.versionId === NULL_VERSION)?.sequencer;
+      const sequencer = (await itemsForKey(stack, p.key)).find((item) => item.versionId === NULL_VERSION)?.sequencer;
       return sequencer === undefined ? undefined : String(sequencer);
     });
   } catch (error) {
@@ -189,6 +193,8 @@ async function itemsBefore(target: Target, plan: readonly PlannedUpload[]) {
     throw new CliError(
       `${error.message}. Waiting for the items needs dynamodb:Query on the table, which the uploaders policy ` +
         'does not grant: run with --wait 0 to upload without waiting, nothing was uploaded',
+      2,
+      { cause: error },
     );
   }
 }
@@ -222,7 +228,7 @@ interface UploadOptions {
   json?: boolean;
 }
 
-export function registerUpload(program: Command, targetOf: (options: TargetOptions) => Target): void {
+export function registerUpload(program: Command, stackOf: (options: DeployedStackOptions) => DeployedStack): void {
   program
     .command('upload')
     .description("upload files (folders walked) to the uploads bucket, then wait for and print each version's item")
@@ -232,21 +238,21 @@ export function registerUpload(program: Command, targetOf: (options: TargetOptio
     .option('--json', 'print the items as one JSON array')
     .action(async (args: string[], options: UploadOptions, command: Command) => {
       const waitSeconds = parseWait(options.wait);
-      const flags = command.optsWithGlobals<TargetOptions>();
+      const flags = command.optsWithGlobals<DeployedStackOptions>();
       const plan = planUploads(args, options.prefix);
-      const target = targetOf(flags);
+      const stack = stackOf(flags);
       try {
         // With --bucket the filter of the stack's bucket may not apply.
-        if (waitSeconds > 0 && !flags.bucket) refuseUnrecorded(plan, target.config);
-        const bucket = await target.bucket();
-        const before = waitSeconds > 0 ? await itemsBefore(target, plan) : [];
-        const uploaded = await uploadAll(target, bucket, plan, before);
+        if (waitSeconds > 0 && !flags.bucket) refuseUnrecorded(plan, stack.config);
+        const bucket = await stack.bucket();
+        const before = waitSeconds > 0 ? await itemsBefore(stack, plan) : [];
+        const uploaded = await uploadAll(stack, bucket, plan, before);
         if (waitSeconds === 0) {
           const rows = uploaded.map((u) => ({ key: u.key, versionId: u.versionId, size: u.size }));
           if (options.json) return printJson(rows);
           return console.log(formatTable(rows.map((row) => ({ ...row, size: String(row.size) }))));
         }
-        const { items, missing } = await waitForItems(target, uploaded, waitSeconds);
+        const { items, missing } = await waitForItems(stack, uploaded, waitSeconds);
         if (options.json) printJson(items);
         else if (items.length > 0) {
           console.log(formatTable(showRows(items).map((row, i) => ({ key: String(items[i].objectKey), ...row }))));
@@ -254,14 +260,14 @@ export function registerUpload(program: Command, targetOf: (options: TargetOptio
         for (const u of missing) console.error(`not recorded yet after ${waitSeconds} s: ${u.key}@${u.versionId}`);
         if (missing.length > 0 || uploaded.length < plan.length) process.exitCode = 1;
       } finally {
-        target.close();
+        stack.close();
       }
     });
 }
 
 /** Uploads every planned file, a few at once; failures are reported per file, or as one when all fail. */
 async function uploadAll(
-  target: Target,
+  stack: DeployedStack,
   bucket: string,
   plan: readonly PlannedUpload[],
   before: (string | undefined)[],
@@ -272,10 +278,10 @@ async function uploadAll(
   );
   const outcomes = await mapBounded(plan, FILES_AT_ONCE, async (planned, i) => {
     try {
-      const versionId = await uploadOne(target.s3, bucket, planned, (loaded) => progress.update(planned.file, loaded));
+      const versionId = await uploadOne(stack.s3, bucket, planned, (loaded) => progress.update(planned.file, loaded));
       return { ...planned, versionId, before: before[i] } as Uploaded;
     } catch (error) {
-      return uploadError(error, planned, bucket, target.names.uploadersPolicyName);
+      return uploadError(error, planned, bucket, stack.names.uploadersPolicyName);
     }
   });
   progress.stop();

@@ -16,42 +16,49 @@ export const realClock: Clock = {
 };
 
 /**
- * Tokens are capacity units, added at `ratePerSecond` up to `burst`. take() waits until the bucket
- * holds the estimate (or is full, for a request larger than the burst) and takes it; settle() puts back
- * the difference once the real consumption is known, which may leave the bucket in debt.
+ * Tokens are capacity units, added at `ratePerSecond` up to `burst` (a clock going back adds none).
+ * admits() says whether the bucket holds an estimate, or is full (for a request larger than the burst);
+ * take() waits until it does and takes it; charge() takes more, or gives back with a negative figure,
+ * once the real consumption is known, which may leave the bucket in debt.
  */
 export class TokenBucket {
-  private tokens = 0;
+  private balance: number;
   private last: number;
 
   constructor(
     readonly ratePerSecond: number,
     private readonly clock: Clock,
     readonly burst = Math.max(1, ratePerSecond / 5),
+    initialTokens = 0,
   ) {
+    this.balance = initialTokens;
     this.last = clock.now();
   }
 
-  private refill(): void {
+  /** Units available now; negative while a charge larger than the estimate is paid back. */
+  get tokens(): number {
     const now = this.clock.now();
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.ratePerSecond);
-    this.last = now;
+    if (now > this.last) {
+      this.balance = Math.min(this.burst, this.balance + ((now - this.last) / 1000) * this.ratePerSecond);
+      this.last = now;
+    }
+    return this.balance;
+  }
+
+  admits(estimate: number): boolean {
+    return this.tokens >= Math.min(estimate, this.burst);
   }
 
   async take(estimate: number): Promise<void> {
-    const needed = Math.min(estimate, this.burst);
-    for (;;) {
-      this.refill();
-      if (this.tokens >= needed) {
-        this.tokens -= estimate;
-        return;
-      }
-      await this.clock.sleep(Math.max(1, Math.ceil(((needed - this.tokens) / this.ratePerSecond) * 1000)));
+    while (!this.admits(estimate)) {
+      const missing = Math.min(estimate, this.burst) - this.balance;
+      await this.clock.sleep(Math.max(1, Math.ceil((missing / this.ratePerSecond) * 1000)));
     }
+    this.charge(estimate);
   }
 
-  settle(estimate: number, consumed: number): void {
-    this.tokens += estimate - consumed;
+  charge(units: number): void {
+    this.balance = this.tokens - units;
   }
 }
 
@@ -142,7 +149,7 @@ export function paceClient(
         if (THROTTLES.has((error as Error).name)) consumed = 0;
         throw error;
       } finally {
-        buckets[kind].settle(estimate, consumed);
+        buckets[kind].charge(consumed - estimate);
         if (kind === 'write') {
           use.writeUnits += consumed;
           use.writes += 1;

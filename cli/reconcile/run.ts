@@ -92,7 +92,7 @@ interface KeyOutcome {
 /** Drift found and not (yet) written right. */
 export const remainingOf = (c: Counters): number => c.missing + c.extra + c.stale - c.repaired - c.vanished;
 
-class Run {
+class Reconciliation {
   private readonly files: ReturnType<typeof checkpointFiles>;
   private state!: Checkpoint;
   private keys!: KeySet;
@@ -305,4 +305,4 @@ class Run {
 
 /** Reconciles the table with the bucket (see the header); throws what the listing or the table threw. */
 export const reconcile = (clients: ReconcileClients, options: ReconcileOptions): Promise<ReconcileReport> =>
-  new Run(clients, options).execute();
+  new Reconciliation(clients, options).execute();

@@ -8,7 +8,7 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { about, CliError, ResourceRef } from '../errors';
+import { CliError, explainingAwsErrors, ResourceRef } from '../errors';
 
 export interface FailureQueue {
   readonly sqs: SQSClient;
@@ -24,7 +24,7 @@ export const SQS_BATCH = 10;
 
 /** The queue's URL from its name (sqs:GetQueueUrl). */
 export async function queueUrlOf(sqs: SQSClient, name: string): Promise<string> {
-  const { QueueUrl } = await about({ kind: 'SQS queue', name }, () =>
+  const { QueueUrl } = await explainingAwsErrors({ kind: 'SQS queue', name }, () =>
     sqs.send(new GetQueueUrlCommand({ QueueName: name })),
   );
   if (!QueueUrl) throw new CliError(`SQS GetQueueUrl returned no URL for queue "${name}"`);
@@ -36,7 +36,7 @@ export async function queueUrlOf(sqs: SQSClient, name: string): Promise<string> 
  * SQS server, so an empty answer means no message is visible, not that a sample of servers had none.
  */
 export async function receive(queue: FailureQueue, max: number, visibilityTimeout: number): Promise<Message[]> {
-  const { Messages } = await about(queue.ref, async () => {
+  const { Messages } = await explainingAwsErrors(queue.ref, async () => {
     try {
       return await queue.sqs.send(
         new ReceiveMessageCommand({
@@ -60,11 +60,13 @@ function keyError(error: unknown, queue: FailureQueue): CliError | undefined {
   return new CliError(
     `cannot read ${queue.ref.kind} "${queue.ref.name}" (${name}): its messages are encrypted with ` +
       `${queue.keyAlias}; the caller needs kms:Decrypt on that key`,
+    2,
+    { cause: error },
   );
 }
 
 export async function deleteMessage(queue: FailureQueue, receiptHandle: string): Promise<void> {
-  await about(queue.ref, () =>
+  await explainingAwsErrors(queue.ref, () =>
     queue.sqs.send(new DeleteMessageCommand({ QueueUrl: queue.url, ReceiptHandle: receiptHandle })),
   );
 }
@@ -76,7 +78,7 @@ export async function release(queue: FailureQueue, receiptHandles: readonly stri
     const entries = receiptHandles
       .slice(start, start + SQS_BATCH)
       .map((handle, i) => ({ Id: String(i), ReceiptHandle: handle, VisibilityTimeout: 0 }));
-    const result = await about(queue.ref, () =>
+    const result = await explainingAwsErrors(queue.ref, () =>
       queue.sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: queue.url, Entries: entries })),
     );
     failed += result?.Failed?.length ?? 0;

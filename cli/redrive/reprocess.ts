@@ -7,8 +7,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { describeError } from '../../handler/errors';
 import { createHandler } from '../../handler/records';
-import type { Target } from '../context';
-import { about, CliError, explainAwsError, ResourceRef } from '../errors';
+import type { DeployedStack } from '../context';
+import { CliError, explainAwsError, explainingAwsErrors, ResourceRef } from '../errors';
 import { describeFunctionError, describeSummary } from './invocation-record';
 
 export type Reprocessed =
@@ -30,7 +30,9 @@ const parsePayload = (payload: Uint8Array | undefined): unknown => {
 export async function viaFunction(lambda: LambdaClient, functionName: string): Promise<Reprocess> {
   const fn: ResourceRef = { kind: 'Lambda function', name: functionName };
   // DryRun checks that the function exists and that the caller may invoke it, without running it.
-  await about(fn, () => lambda.send(new InvokeCommand({ FunctionName: functionName, InvocationType: 'DryRun' })));
+  await explainingAwsErrors(fn, () =>
+    lambda.send(new InvokeCommand({ FunctionName: functionName, InvocationType: 'DryRun' })),
+  );
   return async (event) => {
     try {
       const response = await lambda.send(
@@ -69,22 +71,22 @@ function disabledMetrics(namespace: string, logger: Logger): Metrics {
   }
 }
 
-/** The handler's own code in this process, on the target's S3 and DynamoDB clients and table. */
-export async function inProcess(target: Target): Promise<Reprocess> {
-  const table: ResourceRef = { kind: 'DynamoDB table', name: target.table };
-  await about(table, () => target.dynamodb.send(new DescribeTableCommand({ TableName: target.table })));
-  const logger = new Logger({ serviceName: target.names.functionName, logLevel: 'SILENT' });
+/** The handler's own code in this process, on the stack's S3 and DynamoDB clients and table. */
+export async function inProcess(stack: DeployedStack): Promise<Reprocess> {
+  const table: ResourceRef = { kind: 'DynamoDB table', name: stack.table };
+  await explainingAwsErrors(table, () => stack.dynamodb.send(new DescribeTableCommand({ TableName: stack.table })));
+  const logger = new Logger({ serviceName: stack.names.functionName, logLevel: 'SILENT' });
   const handler = createHandler({
-    s3: target.s3,
-    dynamodb: target.dynamodb,
+    s3: stack.s3,
+    dynamodb: stack.dynamodb,
     config: {
-      tableName: target.table,
-      s3ForcePathStyle: target.s3ForcePathStyle(),
+      tableName: stack.table,
+      s3ForcePathStyle: stack.s3ForcePathStyle(),
       // As the deployed function is configured (RECORD_OBJECT_TAGS from the same setting).
-      recordObjectTags: target.config.recordObjectTags,
+      recordObjectTags: stack.config.recordObjectTags,
     },
     logger,
-    metrics: disabledMetrics(target.config.project, logger),
+    metrics: disabledMetrics(stack.config.project, logger),
   });
   return async (event) => {
     try {

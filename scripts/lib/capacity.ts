@@ -1,5 +1,5 @@
 // A DynamoDB proxy (in front of dynalite or moto) that enforces provisioned capacity as DynamoDB does:
-// one token bucket per table for reads and one for writes, refilled at RCU / WCU per second, holding
+// one token bucket (tap reconcile's TokenBucket) per table for reads and one for writes, refilled at RCU / WCU per second, holding
 // at most `burstSeconds` of unused capacity (DynamoDB keeps up to 300 s; the default here is 1 s, so
 // that a bench measures the sustained rate). A request is admitted while its table's bucket holds
 // what it is estimated to cost (a full bucket admits any request), and is charged what it really
@@ -23,92 +23,15 @@ import {
   UpstreamResponse,
 } from '../../fixtures/standins';
 import zlib from 'node:zlib';
+import { Clock, realClock, TokenBucket } from '../../cli/reconcile/pacing';
+import { itemBytes, WireItem } from '../../fixtures/item-size';
 import { dynamodbOperation } from './faults';
 
-// ---------------------------------------------------------------- token buckets (pure)
-
-export interface Bucket {
-  /** Units added per second (the provisioned RCU or WCU). */
-  readonly ratePerSecond: number;
-  /** The most it holds: ratePerSecond x burstSeconds. */
-  readonly maxTokens: number;
-  /** Units available now; negative while a charge larger than the estimate is paid back. */
-  readonly tokens: number;
-  /** When tokens was last brought up to date (ms). */
-  readonly at: number;
-}
-
-/** A full bucket at `at` (ms). */
-export const newBucket = (ratePerSecond: number, burstSeconds: number, at: number): Bucket => ({
-  ratePerSecond,
-  maxTokens: ratePerSecond * burstSeconds,
-  tokens: ratePerSecond * burstSeconds,
-  at,
-});
-
-/** The bucket at `now`: refilled at its rate since it was last updated, never above its maximum. */
-export const refill = (bucket: Bucket, now: number): Bucket =>
-  now <= bucket.at
-    ? bucket
-    : {
-        ...bucket,
-        tokens: Math.min(bucket.maxTokens, bucket.tokens + (bucket.ratePerSecond * (now - bucket.at)) / 1000),
-        at: now,
-      };
-
-/** Whether a request estimated at `units` is admitted: the bucket holds them, or is full. */
-export const admits = (bucket: Bucket, units: number): boolean => bucket.tokens >= Math.min(units, bucket.maxTokens);
-
-/** The bucket less `units` (negative `units` give back what was taken too much). */
-export const take = (bucket: Bucket, units: number): Bucket => ({ ...bucket, tokens: bucket.tokens - units });
+/** A table's bucket for reads or writes: full, holding `burstSeconds` of its provisioned rate. */
+export const provisionedBucket = (ratePerSecond: number, burstSeconds: number, clock: Clock): TokenBucket =>
+  new TokenBucket(ratePerSecond, clock, ratePerSecond * burstSeconds, ratePerSecond * burstSeconds);
 
 // ---------------------------------------------------------------- capacity units (pure)
-
-/** An attribute value as DynamoDB's JSON protocol carries it ({S: 'x'}, {N: '1'}, {M: {...}}, ...). */
-export type WireValue = Readonly<Record<string, unknown>>;
-export type WireItem = Readonly<Record<string, WireValue>>;
-
-const utf8 = (text: string) => Buffer.byteLength(text, 'utf8');
-
-/** A number's size: 1 byte per two significant digits, plus 1. */
-const numberBytes = (n: string) => {
-  const digits = n
-    .replace(/^[-+]/, '')
-    .replace(/[eE].*$/, '')
-    .replace('.', '')
-    .replace(/^0+/, '')
-    .replace(/0+$/, '');
-  return Math.ceil(Math.max(digits.length, 1) / 2) + 1;
-};
-
-/** The size of one attribute value (DynamoDB Developer Guide, "Item sizes and formats"). */
-export function valueBytes(value: WireValue): number {
-  const [type, v] = Object.entries(value)[0] ?? ['NULL', true];
-  switch (type) {
-    case 'S':
-      return utf8(String(v));
-    case 'N':
-      return numberBytes(String(v));
-    case 'B':
-      return Buffer.from(String(v), 'base64').length;
-    case 'SS':
-      return (v as string[]).reduce((sum, s) => sum + utf8(s), 0);
-    case 'NS':
-      return (v as string[]).reduce((sum, n) => sum + numberBytes(n), 0);
-    case 'BS':
-      return (v as string[]).reduce((sum, b) => sum + Buffer.from(b, 'base64').length, 0);
-    case 'L':
-      return 3 + (v as WireValue[]).reduce((sum, e) => sum + 1 + valueBytes(e), 0);
-    case 'M':
-      return 3 + Object.entries(v as WireItem).reduce((sum, [name, e]) => sum + 1 + utf8(name) + valueBytes(e), 0);
-    default:
-      return 1; // NULL, BOOL
-  }
-}
-
-/** An item's size: each attribute's name plus its value. */
-export const itemBytes = (item: WireItem | undefined): number =>
-  Object.entries(item ?? {}).reduce((sum, [name, value]) => sum + utf8(name) + valueBytes(value), 0);
 
 /** Write units for an item of `bytes`: 1 per KB started, at least 1. */
 export const writeUnits = (bytes: number): number => Math.max(1, Math.ceil(bytes / 1024));
@@ -313,8 +236,8 @@ export interface TableUsage {
 
 interface TableState {
   capacity?: ProvisionedCapacity;
-  read?: Bucket;
-  write?: Bucket;
+  read?: TokenBucket;
+  write?: TokenBucket;
   consumedReadUnits: number;
   consumedWriteUnits: number;
   throttledReadRequests: number;
@@ -382,6 +305,7 @@ function rewritten(response: UpstreamResponse, body: Body): FaultResponse {
 /** Admission and charging per table, for the three hooks of startFaultProxy. */
 export function capacityLedger(options: CapacityOptions = {}): CapacityLedger {
   const now = options.now ?? Date.now;
+  const clock: Clock = { now, sleep: realClock.sleep };
   const burstSeconds = options.burstSeconds ?? 1;
   const started = now();
   const state = new Map<string, TableState>();
@@ -404,10 +328,9 @@ export function capacityLedger(options: CapacityOptions = {}): CapacityLedger {
   };
   const provision = (table: string, capacity: ProvisionedCapacity | undefined) => {
     const s = tableState(table);
-    const at = now();
     s.capacity = capacity;
-    s.read = capacity && newBucket(capacity.readCapacityUnits, burstSeconds, at);
-    s.write = capacity && newBucket(capacity.writeCapacityUnits, burstSeconds, at);
+    s.read = capacity && provisionedBucket(capacity.readCapacityUnits, burstSeconds, clock);
+    s.write = capacity && provisionedBucket(capacity.writeCapacityUnits, burstSeconds, clock);
   };
   for (const [table, capacity] of Object.entries(options.tables ?? {})) provision(table, capacity);
 
@@ -421,11 +344,7 @@ export function capacityLedger(options: CapacityOptions = {}): CapacityLedger {
     return current;
   };
   /** Takes `units` from the table's bucket for `side` (a negative figure gives back). */
-  const charge = (table: string, side: Side, units: number) => {
-    const s = tableState(table);
-    const bucket = s[side];
-    if (bucket) s[side] = take(refill(bucket, now()), units);
-  };
+  const charge = (table: string, side: Side, units: number) => tableState(table)[side]?.charge(units);
   const consume = (table: string, side: Side, units: number) => {
     const s = tableState(table);
     if (side === 'read') s.consumedReadUnits += units;
@@ -439,13 +358,7 @@ export function capacityLedger(options: CapacityOptions = {}): CapacityLedger {
     sample(s).throttledRequests++;
   };
   /** Whether the table admits `units` now (always, when it is not enforced). */
-  const fits = (table: string, side: Side, units: number) => {
-    const s = tableState(table);
-    const bucket = s[side];
-    if (!bucket) return true;
-    s[side] = refill(bucket, now());
-    return admits(s[side] as Bucket, units);
-  };
+  const fits = (table: string, side: Side, units: number) => tableState(table)[side]?.admits(units) ?? true;
 
   const admitBatch = (operation: string, side: Side, body: Body): Pending | undefined => {
     const reserved: Units = new Map();

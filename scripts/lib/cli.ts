@@ -2,6 +2,10 @@
 // entry point that turns a thrown error into one "<script>: FAILED" line and exit code 1.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { describeError } from '../../handler/errors';
+
+// TEMPORARY re-export for scripts/e2e.ts until it imports describeError from handler/errors.
+export { describeError };
 
 export const root = path.resolve(__dirname, '../..');
 
@@ -56,13 +60,6 @@ export function run(
         reject(new Error(`${command} ${args.join(' ')} exited with ${code}${quiet ? `\n${output.slice(-4000)}` : ''}`));
     });
   });
-}
-
-/** One line for a failure: the message, the error's class when it says more than "Error", an AWS SDK error's HTTP status. */
-export function describeError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  return `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}${status ? ` (HTTP ${status})` : ''}`;
 }
 
 /** Runs a script's main; a thrown error becomes "<name>: FAILED" with its description, and exit code 1. */

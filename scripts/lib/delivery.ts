@@ -9,7 +9,7 @@
 // at least once and in no guaranteed order.
 import { randomUUID } from 'node:crypto';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { describeError } from './cli';
+import { describeError } from '../../handler/errors';
 import { seededRandom } from './faults';
 
 /** What the Node.js runtime reports for an error a handler threw (its toRapidResponse). */

@@ -89,9 +89,9 @@ function announcedPort(child: ChildProcess, timeoutMs: number): Promise<number> 
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => fail(`moto did not announce its port within ${timeoutMs} ms`), timeoutMs);
-    const fail = (why: string) => {
+    const fail = (why: string, cause?: unknown) => {
       clearTimeout(timer);
-      reject(new Error(`${why}${stderr ? `:\n${stderr.slice(-4000)}` : ''}`));
+      reject(new Error(`${why}${stderr ? `:\n${stderr.slice(-4000)}` : ''}`, { cause }));
     };
     child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8000)));
     child.stdout?.on('data', (d: Buffer) => {
@@ -103,7 +103,7 @@ function announcedPort(child: ChildProcess, timeoutMs: number): Promise<number> 
       if (Number.isInteger(port) && port > 0) resolve(port);
       else fail(`moto launcher printed ${JSON.stringify(line[0])} instead of a port`);
     });
-    child.once('error', (error) => fail(`moto launcher could not start: ${error.message}`));
+    child.once('error', (error) => fail(`moto launcher could not start: ${error.message}`, error));
     child.once('exit', (code, signal) => fail(`moto launcher exited (${signal ?? code}) before listening`));
   });
 }
