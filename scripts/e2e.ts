@@ -45,7 +45,8 @@ import {
 import { IAMClient } from '@aws-sdk/client-iam';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { CheckResult, openPreflightClients, runPreflight } from '../cli/preflight/run';
-import { describeError, info, root, runMain, step } from './lib/cli';
+import { describeError } from '../handler/errors';
+import { info, root, runMain, step } from './lib/cli';
 import {
   FAKE_ACCOUNT_ID,
   PlanJson,

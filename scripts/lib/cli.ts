@@ -4,9 +4,6 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { describeError } from '../../handler/errors';
 
-// TEMPORARY re-export for scripts/e2e.ts until it imports describeError from handler/errors.
-export { describeError };
-
 export const root = path.resolve(__dirname, '../..');
 
 export const step = (message: string) => console.log(`\n==> ${message}`);

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { Target } from '../../../cli/context';
+import { DeployedStack } from '../../../cli/context';
 import { buildProgram } from '../../../cli/tap';
 import type { Evidence } from './proof';
 import { recordCalls, RecordedCall, RecordOptions } from './recorder';
@@ -28,7 +28,7 @@ export const readEvidence = (dir: string): Evidence[] =>
 
 /** The tap program whose every SDK client records its calls onto `calls`. */
 export function recordingTap(calls: RecordedCall[], options: RecordOptions): Command {
-  class RecordingTarget extends Target {
+  class RecordingStack extends DeployedStack {
     override client<T extends { destroy(): void }>(Client: new (config: { region: string }) => T): T {
       return recordCalls(
         super.client(Client) as unknown as Parameters<typeof recordCalls>[0],
@@ -37,5 +37,5 @@ export function recordingTap(calls: RecordedCall[], options: RecordOptions): Com
       ) as unknown as T;
     }
   }
-  return buildProgram((flags) => new RecordingTarget(flags));
+  return buildProgram((flags) => new RecordingStack(flags));
 }
