@@ -19,22 +19,26 @@ import { SSE_C_MESSAGE, KMS_DENIED_MESSAGE } from '../faults';
 import { recordCalls, RecordedCall } from './recorder';
 import { recordOptionsFor, StackUnderProof } from './proof';
 
-export interface WireAnswer {
+interface Answer {
   readonly status: number;
   readonly headers?: Readonly<Record<string, string>>;
   readonly body?: string | Buffer;
 }
+type Answers = (operation: string) => Answer;
 
-/** One path: the events that take it and what S3 and DynamoDB answer along it. */
+/** One path: the event that takes it and what S3 and DynamoDB answer along it (by default: readable, ok). */
 export interface HandlerPath {
   readonly name: string;
   /** What the handler must report for it. */
   readonly outcome: Outcome;
   /** Needs a stack with recordObjectTags on. */
   readonly tags?: boolean;
-  readonly records: (bucket: string) => S3EventRecord[];
-  readonly s3: (operation: string) => WireAnswer;
-  readonly dynamodb: (operation: string) => WireAnswer;
+  readonly eventName: string;
+  readonly extra?: Record<string, unknown>;
+  /** null: an event without a version id (versioning suspended). */
+  readonly versionId?: null;
+  readonly s3?: Answers;
+  readonly dynamodb?: Answers;
 }
 
 export interface DrivenPath {
@@ -43,293 +47,182 @@ export interface DrivenPath {
   readonly calls: RecordedCall[];
 }
 
-const KEY = 'uploads/photo 1.png';
-const VERSION = '3HL4kqtJvjVBH40Nrjfkd';
-const SEQUENCER = '0066F1A2B3C4D5E6F7';
+const [KEY, VERSION, SEQUENCER, TIME] = [
+  'uploads/photo 1.png',
+  '3HL4kqtJvjVBH40Nrjfkd',
+  '0066F1A2B3C4D5E6F7',
+  '2026-11-28T10:00:00.000Z',
+];
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489', 'hex');
-
-const record = (
-  bucket: string,
-  eventName: string,
-  extra: Record<string, unknown> = {},
-  versionId: string | null = VERSION,
-) =>
-  ({
-    ...s3Record({
-      bucket,
-      key: KEY,
-      eventName,
-      versionId: versionId ?? undefined,
-      size: PNG.length,
-      eTag: '0123abcd',
-      sequencer: SEQUENCER,
-      eventTime: '2026-11-28T10:00:00.000Z',
-    }),
-    ...extra,
-  }) as S3EventRecord;
-
-const xml = (status: number, code: string, message: string): WireAnswer => ({
+const XML = '<?xml version="1.0" encoding="UTF-8"?>';
+const xml = (status: number, code: string, message: string): Answer => ({
   status,
   headers: { 'content-type': 'application/xml' },
-  body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>R</RequestId></Error>`,
+  body: `${XML}\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>R</RequestId></Error>`,
 });
 /** A HEAD answer: headers only; a refusal has no body at all. */
-const bare = (status: number): WireAnswer => ({ status });
-const head = (storageClass?: string): WireAnswer => ({
+const bare = (status: number): Answer => ({ status });
+const head = (storageClass?: string): Answer => ({
   status: 200,
   headers: {
-    'content-length': String(PNG.length),
-    etag: '"0123abcd"',
-    'content-type': 'image/png',
-    'last-modified': 'Sat, 28 Nov 2026 10:00:00 GMT',
-    'x-amz-version-id': VERSION,
+    ...{ 'content-length': String(PNG.length), etag: '"0123abcd"', 'content-type': 'image/png' },
+    ...{ 'last-modified': 'Sat, 28 Nov 2026 10:00:00 GMT', 'x-amz-version-id': VERSION },
     'x-amz-server-side-encryption': 'aws:kms',
     'x-amz-server-side-encryption-aws-kms-key-id': 'arn:aws:kms:us-east-1:111122223333:key/k',
     'x-amz-server-side-encryption-bucket-key-enabled': 'true',
     ...(storageClass ? { 'x-amz-storage-class': storageClass } : {}),
   },
 });
-const firstBytes: WireAnswer = {
-  status: 206,
-  headers: {
-    'content-length': String(PNG.length),
-    'content-range': `bytes 0-${PNG.length - 1}/${PNG.length}`,
-    'content-type': 'image/png',
-  },
-  body: PNG,
-};
-const tagging: WireAnswer = {
-  status: 200,
-  headers: { 'content-type': 'application/xml' },
-  body: '<?xml version="1.0" encoding="UTF-8"?><Tagging><TagSet><Tag><Key>team</Key><Value>blue</Value></Tag></TagSet></Tagging>',
-};
-const readable = (operation: string): WireAnswer =>
-  operation === 'HeadObject' ? head() : operation === 'GetObjectTagging' ? tagging : firstBytes;
-
-const json = (value: unknown, status = 200): WireAnswer => ({
+const range = { 'content-range': `bytes 0-${PNG.length - 1}/${PNG.length}`, 'content-type': 'image/png' };
+const tags = `${XML}<Tagging><TagSet><Tag><Key>team</Key><Value>blue</Value></Tag></TagSet></Tagging>`;
+const readable: Answers = (op) =>
+  op === 'HeadObject'
+    ? head()
+    : op === 'GetObjectTagging'
+      ? { status: 200, headers: { 'content-type': 'application/xml' }, body: tags }
+      : { status: 206, headers: { 'content-length': String(PNG.length), ...range }, body: PNG };
+const json = (value: unknown, status = 200): Answer => ({
   status,
   headers: { 'content-type': 'application/x-amz-json-1.0' },
   body: JSON.stringify(value),
 });
-const ok = () => json({});
+const ok: Answers = () => json({});
 /** A failed condition without the old item (as some stores answer), so the handler reads it with GetItem. */
-const conditionFailed = json(
-  {
-    __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException',
-    message: 'The conditional request failed',
-  },
-  400,
-);
-const storedItem = (attributes: Record<string, unknown>) =>
+const conditionFailed = json({ __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException' }, 400);
+const stored = (attributes: Record<string, unknown>) =>
   json({
     Item: marshall({
       objectKey: KEY,
       versionId: VERSION,
       sequencer: SEQUENCER,
       eventName: 'ObjectCreated:Put',
-      eventTime: '2026-11-28T10:00:00.000Z',
+      eventTime: TIME,
       status: 'present',
       ...attributes,
     }),
   });
-const never = (operation: string): WireAnswer => {
-  throw new Error(`this path must not send ${operation}`);
+const never: Answers = (op) => {
+  throw new Error(`this path must not send ${op}`);
 };
+const failedPut =
+  (item: Record<string, unknown>): Answers =>
+  (op) =>
+    op === 'PutItem' ? conditionFailed : stored(item);
 
 /** Every path the handler can take, each with the answers that lead there. */
 export const HANDLER_PATHS: readonly HandlerPath[] = [
-  {
-    name: 'created (HEAD + ranged GET + conditional PutItem)',
-    outcome: 'stored',
-    records: (b) => [record(b, 'ObjectCreated:Put')],
-    s3: readable,
-    dynamodb: ok,
-  },
+  { name: 'created (HEAD + ranged GET + conditional PutItem)', outcome: 'stored', eventName: 'ObjectCreated:Put' },
   {
     name: 'created, tags on (+ GetObjectTagging)',
     outcome: 'stored',
     tags: true,
-    records: (b) => [record(b, 'ObjectCreated:CompleteMultipartUpload')],
-    s3: readable,
-    dynamodb: ok,
+    eventName: 'ObjectCreated:CompleteMultipartUpload',
   },
   {
     // The stack's bucket is versioned from the start; an event without a version id comes from a bucket
     // whose versioning was suspended (or an object written before it was on): unversioned requests.
     name: 'created, no version id (versioning suspended: s3:GetObject, s3:GetObjectTagging)',
-    outcome: 'stored',
-    records: (b) => [record(b, 'ObjectCreated:Put', {}, null)],
-    s3: readable,
-    dynamodb: ok,
+    ...{ outcome: 'stored', eventName: 'ObjectCreated:Put', versionId: null },
   },
   {
     name: 'gone (HEAD 404, GET NoSuchVersion)',
-    outcome: 'gone',
-    records: (b) => [record(b, 'ObjectCreated:Put')],
+    ...{ outcome: 'gone', eventName: 'ObjectCreated:Put' },
     s3: (op) => (op === 'HeadObject' ? bare(404) : xml(404, 'NoSuchVersion', 'The specified version does not exist.')),
-    dynamodb: ok,
   },
-  {
-    name: 'deleted (conditional UpdateItem)',
-    outcome: 'deleted',
-    records: (b) => [record(b, 'ObjectRemoved:Delete')],
-    s3: never,
-    dynamodb: ok,
-  },
-  {
-    name: 'expired (conditional UpdateItem)',
-    outcome: 'expired',
-    records: (b) => [record(b, 'LifecycleExpiration:Delete')],
-    s3: never,
-    dynamodb: ok,
-  },
+  { name: 'deleted (conditional UpdateItem)', outcome: 'deleted', eventName: 'ObjectRemoved:Delete', s3: never },
+  { name: 'expired (conditional UpdateItem)', outcome: 'expired', eventName: 'LifecycleExpiration:Delete', s3: never },
   {
     name: 'delete marker (conditional PutItem)',
     outcome: 'marker',
-    records: (b) => [record(b, 'ObjectRemoved:DeleteMarkerCreated')],
+    eventName: 'ObjectRemoved:DeleteMarkerCreated',
     s3: never,
-    dynamodb: ok,
   },
   {
     name: 'unreadable: archived (GET 403 InvalidObjectState)',
-    outcome: 'unreadable',
-    records: (b) => [record(b, 'ObjectCreated:Put')],
+    ...{ outcome: 'unreadable', eventName: 'ObjectCreated:Put' },
     s3: (op) =>
       op === 'HeadObject'
         ? head('GLACIER')
         : xml(403, 'InvalidObjectState', 'The operation is not valid for the object’s storage class'),
-    dynamodb: ok,
   },
   {
     name: 'unreadable: SSE-C (HEAD 400, GET 400 InvalidRequest)',
-    outcome: 'unreadable',
-    records: (b) => [record(b, 'ObjectCreated:Put')],
+    ...{ outcome: 'unreadable', eventName: 'ObjectCreated:Put' },
     s3: (op) => (op === 'HeadObject' ? bare(400) : xml(400, 'InvalidRequest', SSE_C_MESSAGE)),
-    dynamodb: ok,
   },
   {
     name: 'unreadable: KMS key denied (HEAD 403, GET 403 AccessDenied)',
-    outcome: 'unreadable',
-    records: (b) => [record(b, 'ObjectCreated:Put')],
+    ...{ outcome: 'unreadable', eventName: 'ObjectCreated:Put' },
     s3: (op) => (op === 'HeadObject' ? bare(403) : xml(403, 'AccessDenied', KMS_DENIED_MESSAGE)),
-    dynamodb: ok,
   },
   {
     name: 'tags changed, tags on (GetObjectTagging + UpdateItem)',
     outcome: 'tagged',
     tags: true,
-    records: (b) => [record(b, 'ObjectTagging:Put')],
-    s3: readable,
-    dynamodb: ok,
+    eventName: 'ObjectTagging:Put',
   },
   {
     name: 'duplicate (failed condition without the item: GetItem fallback)',
-    outcome: 'duplicate',
-    records: (b) => [record(b, 'ObjectCreated:Put')],
-    s3: readable,
-    dynamodb: (op) => (op === 'PutItem' ? conditionFailed : storedItem({})),
+    ...{ outcome: 'duplicate', eventName: 'ObjectCreated:Put', dynamodb: failedPut({}) },
   },
   {
     name: 'stale (failed condition, GetItem finds a newer sequencer)',
-    outcome: 'stale',
-    records: (b) => [record(b, 'ObjectCreated:Put')],
-    s3: readable,
-    dynamodb: (op) => (op === 'PutItem' ? conditionFailed : storedItem({ sequencer: 'FF66F1A2B3C4D5E6F7' })),
+    ...{ outcome: 'stale', eventName: 'ObjectCreated:Put', dynamodb: failedPut({ sequencer: 'FF66F1A2B3C4D5E6F7' }) },
   },
   {
     name: 'transition (UpdateItem of the storage class)',
-    outcome: 'transitioned',
-    records: (b) => [
-      record(b, 'LifecycleTransition', {
-        lifecycleEventData: { transitionEventData: { destinationStorageClass: 'GLACIER' } },
-      }),
-    ],
-    s3: never,
-    dynamodb: ok,
+    ...{ outcome: 'transitioned', eventName: 'LifecycleTransition', s3: never },
+    extra: { lifecycleEventData: { transitionEventData: { destinationStorageClass: 'GLACIER' } } },
   },
   {
     name: 'restore (GetItem, HEAD + GET, PutItem if unchanged)',
-    outcome: 'stored',
-    records: (b) => [
-      record(b, 'ObjectRestore:Completed', {
-        glacierEventData: { restoreEventData: { lifecycleRestorationExpiryTime: '2026-12-05T00:00:00.000Z' } },
-      }),
-    ],
+    ...{ outcome: 'stored', eventName: 'ObjectRestore:Completed' },
+    extra: { glacierEventData: { restoreEventData: { lifecycleRestorationExpiryTime: '2026-12-05T00:00:00.000Z' } } },
     s3: (op) => (op === 'HeadObject' ? head('GLACIER') : readable(op)),
-    dynamodb: (op) => (op === 'GetItem' ? storedItem({ status: 'unreadable', storageClass: 'GLACIER' }) : ok()),
+    dynamodb: (op) => (op === 'GetItem' ? stored({ status: 'unreadable', storageClass: 'GLACIER' }) : ok(op)),
   },
 ];
 
 /** A request handler answering every request from `answer`, with nothing sent anywhere. */
-function wire(answer: (request: HttpRequest) => WireAnswer) {
-  return {
-    handle: async (request: HttpRequest): Promise<{ response: HttpResponse }> => {
-      const a = answer(request);
-      const body = a.body === undefined ? Buffer.alloc(0) : Buffer.from(a.body);
-      return {
-        response: {
-          statusCode: a.status,
-          reason: undefined,
-          headers: { 'content-length': String(body.length), ...a.headers },
-          body: Readable.from(request.method === 'HEAD' ? [] : [body]),
-        } as unknown as HttpResponse,
-      };
-    },
-  };
-}
+const wire = (answer: (request: HttpRequest) => Answer) => ({
+  handle: async (request: HttpRequest): Promise<{ response: HttpResponse }> => {
+    const a = answer(request);
+    const body = a.body === undefined ? Buffer.alloc(0) : Buffer.from(a.body);
+    const headers = { 'content-length': String(body.length), ...a.headers };
+    const response = { statusCode: a.status, headers, body: Readable.from(request.method === 'HEAD' ? [] : [body]) };
+    return { response: response as unknown as HttpResponse };
+  },
+});
 
 /** The handler sends HEAD (HeadObject), GET ?tagging (GetObjectTagging) and ranged GET (GetObject). */
 const s3OperationOf = (request: HttpRequest) =>
   request.method === 'HEAD' ? 'HeadObject' : 'tagging' in (request.query ?? {}) ? 'GetObjectTagging' : 'GetObject';
 
-const quiet = {
-  logger: { info: () => undefined, warn: () => undefined, error: () => undefined, addContext: () => undefined },
-  metrics: { addMetric: () => undefined, publishStoredMetrics: () => undefined },
-};
+const silent = () => undefined;
+const logger = { info: silent, warn: silent, error: silent, addContext: silent } as unknown as Logger;
+const metrics = { addMetric: silent, publishStoredMetrics: silent } as unknown as Metrics;
 
-/**
- * Runs one path through the real handler, configured by the stack's own function environment, and
- * returns what it reported and the calls it made (own and implied), as the deployed function makes them.
- */
+/** Runs one path through the real handler, configured by the stack's own function environment: its summary and calls. */
 export async function drivePath(path: HandlerPath, stack: StackUnderProof): Promise<DrivenPath> {
-  const { deployment: d } = stack;
+  const { region } = stack.deployment;
   const calls: RecordedCall[] = [];
-  const options = recordOptionsFor(stack);
-  const common = {
-    region: d.region,
-    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example' },
-    maxAttempts: 1,
-  };
-  const s3 = recordCalls(
-    new S3Client({
-      ...common,
-      endpoint: `https://s3.${d.region}.amazonaws.com`,
-      forcePathStyle: true,
-      requestHandler: wire((r) => path.s3(s3OperationOf(r))),
-    }),
-    calls,
-    options,
-  );
-  const dynamodb = recordCalls(
-    new DynamoDBClient({
-      ...common,
-      endpoint: `https://dynamodb.${d.region}.amazonaws.com`,
-      requestHandler: wire((r) => path.dynamodb(String(r.headers['x-amz-target']).split('.')[1])),
-    }),
-    calls,
-    options,
-  );
-  const config = readConfig(functionEnvironment(stack.config, stack.names));
-  const handler = createHandler({
-    s3,
-    dynamodb,
-    config,
-    logger: quiet.logger as unknown as Logger,
-    metrics: quiet.metrics as unknown as Metrics,
-    clock: () => new Date('2026-11-29T12:00:00.000Z'),
+  const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example' };
+  const common = (service: string, answers: Answers, operationOf: (request: HttpRequest) => string) => ({
+    ...{ region, credentials, maxAttempts: 1, endpoint: `https://${service}.${region}.amazonaws.com` },
+    requestHandler: wire((request) => answers(operationOf(request))),
   });
+  const s3 = new S3Client({ ...common('s3', path.s3 ?? readable, s3OperationOf), forcePathStyle: true });
+  const target = (request: HttpRequest) => String(request.headers['x-amz-target']).split('.')[1];
+  const dynamodb = new DynamoDBClient(common('dynamodb', path.dynamodb ?? ok, target));
+  [s3, dynamodb].forEach((client) => recordCalls(client, calls, recordOptionsFor(stack)));
+  const config = readConfig(functionEnvironment(stack.config, stack.names));
+  const clock = () => new Date('2026-11-29T12:00:00.000Z');
+  const handler = createHandler({ s3, dynamodb, config, logger, metrics, clock });
+  const versionId = path.versionId === null ? undefined : VERSION;
+  const event = { bucket: stack.bucket, key: KEY, eventName: path.eventName, versionId, size: PNG.length };
+  const record = { ...s3Record({ ...event, eTag: '0123abcd', sequencer: SEQUENCER, eventTime: TIME }), ...path.extra };
   try {
-    const summary = await handler({ Records: path.records(stack.bucket) });
+    const summary = await handler({ Records: [record as S3EventRecord] });
     return { path, summary, calls };
   } finally {
     s3.destroy();
