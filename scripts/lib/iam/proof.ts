@@ -38,6 +38,10 @@ import { mapCall, RecordedCall, RecordOptions } from './recorder';
 
 export type Caller = 'function' | 'operator' | 'uploader';
 
+/** An ARN in the stack's region and account. */
+const at = ({ deployment: d }: Pick<StackUnderProof, 'deployment'>, service: string, resource: string) =>
+  arn(d.partition, service, d.region, d.account, resource);
+
 export interface StackUnderProof {
   readonly synthEnv: Readonly<Record<string, string>>;
   readonly deployment: Deployment;
@@ -153,16 +157,7 @@ export function checkCalls(
       tf.attribute('aws_kms_alias', n, 'target_key_id'),
     ]),
   );
-  const keyOf = (resource: string) =>
-    aliases[resource]
-      ? arn(
-          stack.deployment.partition,
-          'kms',
-          stack.deployment.region,
-          stack.deployment.account,
-          `key/${aliases[resource]}`,
-        )
-      : resource;
+  const keyOf = (resource: string) => (aliases[resource] ? at(stack, 'kms', `key/${aliases[resource]}`) : resource);
   return calls.map((call): CallCheck => {
     if (!call.mapped || !call.action || !call.resource) {
       const reason = call.note ?? `${call.service} ${call.operation} is unmapped`;
@@ -198,11 +193,12 @@ export const asDeployed = (call: RecordedCall): RecordedCall =>
 export function platformCalls(stack: StackUnderProof): RecordedCall[] {
   const { parsed, deployment: d, names } = stack;
   const env = { ...recordOptionsFor(stack), region: d.region, secure: true };
+  type Context = Record<string, string>;
   const byService = (
     principal: string,
     action: string,
     resource: string,
-    context: Record<string, string>,
+    context: Context,
     note: string,
   ): RecordedCall => ({
     service: action.split(':')[0],
@@ -216,6 +212,8 @@ export function platformCalls(stack: StackUnderProof): RecordedCall[] {
   const fn = parsed.resource?.aws_lambda_function?.metadata_extractor;
   const invoke = parsed.resource?.aws_lambda_function_event_invoke_config?.metadata_extractor_async;
   const destination = first(first(invoke?.destination_config)?.on_failure)?.destination;
+  const queueUrl = `https://sqs.${d.region}.amazonaws.com/${d.account}/${names.queueName}`;
+  const fromBucket = { 'aws:SourceArn': arn(d.partition, 's3', '', '', stack.bucket) };
   const stream = { logGroupName: names.logGroupName, logStreamName: '2026/01/01/[$LATEST]0123456789abcdef' };
   const calls = [
     byService(
@@ -223,7 +221,7 @@ export function platformCalls(stack: StackUnderProof): RecordedCall[] {
       'sts:AssumeRole',
       stack.roleArn,
       { 'aws:SourceArn': stack.functionArn },
-      'Lambda assumes the execution role (lambda-intro-execution-role.html)',
+      'Lambda assumes the role',
     ),
     ...withRole('logs', 'CreateLogStream', stream, 'Lambda writes the function’s logs with the role'),
     ...withRole('logs', 'PutLogEvents', stream, 'Lambda writes the function’s logs with the role'),
@@ -233,22 +231,11 @@ export function platformCalls(stack: StackUnderProof): RecordedCall[] {
         )
       : []),
     ...(destination
-      ? withRole(
-          'sqs',
-          'SendMessage',
-          { QueueUrl: `https://sqs.${d.region}.amazonaws.com/${d.account}/${names.queueName}` },
-          'Lambda sends on-failure records with the role (invocation-async-retain-records.html)',
-        )
+      ? withRole('sqs', 'SendMessage', { QueueUrl: queueUrl }, 'Lambda sends on-failure records with the role')
       : []),
-    byService(
-      's3.amazonaws.com',
-      'lambda:InvokeFunction',
-      stack.functionArn,
-      { 'aws:SourceArn': arn(d.partition, 's3', '', '', stack.bucket) },
-      'S3 invokes the function for each notified event',
-    ),
+    byService('s3.amazonaws.com', 'lambda:InvokeFunction', stack.functionArn, fromBucket, 'S3 invokes the function'),
   ];
-  const topic = arn(d.partition, 'sns', d.region, d.account, names.topicName);
+  const topic = at(stack, 'sns', names.topicName);
   for (const name of Object.keys(parsed.resource?.aws_cloudwatch_metric_alarm ?? {})) {
     const context = { 'aws:SourceArn': terraform(parsed, d).arnOf('aws_cloudwatch_metric_alarm', name) };
     calls.push(
@@ -333,11 +320,11 @@ export interface Refusal {
 export function refusals(stack: StackUnderProof): Refusal[] {
   const { deployment: d, names } = stack;
   const other = '444455556666';
-  const at = (service: string, resource: string) => arn(d.partition, service, d.region, d.account, resource);
+  const here = (service: string, resource: string) => at(stack, service, resource);
   const bucket = arn(d.partition, 's3', '', '', stack.bucket);
   const object = `${bucket}/uploads/photo.png`;
-  const table = at('dynamodb', `table/${names.tableName}`);
-  const [queue, topic, fn] = [at('sqs', names.queueName), at('sns', names.topicName), stack.functionArn];
+  const table = here('dynamodb', `table/${names.tableName}`);
+  const [queue, topic, fn] = [here('sqs', names.queueName), here('sns', names.topicName), stack.functionArn];
   const key = Object.values(stack.policies).find((p) => p.kind === 'key')?.attachedTo ?? '';
   const tls = { 'aws:SecureTransport': 'true', 's3:TlsVersion': '1.2' };
   const noTls = { 'aws:SecureTransport': 'false' };
@@ -348,7 +335,7 @@ export function refusals(stack: StackUnderProof): Refusal[] {
     'aws:SourceArn': sourceArn,
   });
   const [S3, CW, LOGS] = ['s3.amazonaws.com', 'cloudwatch.amazonaws.com', `logs.${d.region}.amazonaws.com`];
-  const otherGroup = { 'kms:EncryptionContext:aws:logs:arn': at('logs', 'log-group:/aws/lambda/another-function') };
+  const otherGroup = { 'kms:EncryptionContext:aws:logs:arn': here('logs', 'log-group:/aws/lambda/another-function') };
   const rows: [name: string, who: string, action: string, resource: string, context?: Record<string, string>][] = [
     ['S3 invoking the function from another bucket', S3, 'lambda:InvokeFunction', fn, from(d.account, `${bucket}-x`)],
     ['S3 invoking the function for another account', S3, 'lambda:InvokeFunction', fn, from(other)],
@@ -369,12 +356,12 @@ export function refusals(stack: StackUnderProof): Refusal[] {
     ['the role deleting an item', 'role', 'dynamodb:DeleteItem', table],
     ['the role scanning the table', 'role', 'dynamodb:Scan', table],
     ['the role querying the table', 'role', 'dynamodb:Query', table],
-    ['the role writing to another table', 'role', 'dynamodb:PutItem', at('dynamodb', 'table/another-table')],
-    ['the role sending to another queue', 'role', 'sqs:SendMessage', at('sqs', 'another-queue')],
+    ['the role writing to another table', 'role', 'dynamodb:PutItem', here('dynamodb', 'table/another-table')],
+    ['the role sending to another queue', 'role', 'sqs:SendMessage', here('sqs', 'another-queue')],
     ['the role reading the failed-events queue', 'role', 'sqs:ReceiveMessage', queue],
     ['the role sending to the queue without TLS (queue policy)', 'role', 'sqs:SendMessage', queue, noTls],
     ['the role publishing to the alarm topic', 'role', 'sns:Publish', topic],
-    ['the role using another key through S3', 'role', 'kms:Decrypt', at('kms', 'key/another-key'), via('s3')],
+    ['the role using another key through S3', 'role', 'kms:Decrypt', here('kms', 'key/another-key'), via('s3')],
     ['the role calling KMS directly with the pipeline key', 'role', 'kms:Decrypt', key],
     ['the role using the key through SNS', 'role', 'kms:Decrypt', key, via('sns')],
     ['reading an object without TLS (bucket policy)', 'operator', 's3:GetObject', object, noTls],
