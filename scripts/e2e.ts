@@ -3,12 +3,11 @@
 // what the resolved configuration says they must be, run the bundled handler against them, then
 // destroy. moto is stopped whatever happens.
 //   - tap preflight's checks run before the apply (every name free) and after it (every name this stack's);
-//   - Terraform runs as the README's plain-Terraform way out says: the literal `terraform -chdir=<dir>`
+//   - Terraform runs as the plain-Terraform way out says (docs/design.md): the literal `terraform -chdir=<dir>`
 //     init / plan / apply / output / destroy commands, on a prepared copy of the synthesized folder;
 //   - the bundled handler runs twice: with moto's IAM off, and with moto's own IAM authorizer on, as the
 //     function's role (STS AssumeRole), where a call outside the role's policy is refused;
-//   - every call the bundle makes is read off the wire (a TLS recording proxy in front of moto) into
-//     .work/iam-calls/e2e.jsonl, and the preflight's calls into e2e-preflight.jsonl, for npm run security.
+//   - the preflight's calls, recorded on its clients, must all be allowed to an operator.
 import fs from 'node:fs';
 import path from 'node:path';
 import {

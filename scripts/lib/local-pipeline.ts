@@ -1,7 +1,6 @@
 // The pipeline on this machine: s3rver and dynalite in-process, the bucket and table TapStack
 // defines (names, keys and capacity from its own configuration), and the bundled handler, the very
-// code the Lambda runs, loaded with the environment the stack gives it. With recordCallsAs, the bundle
-// reaches the stand-ins through TLS proxies that record its calls off the wire (.work/iam-calls/).
+// code the Lambda runs, loaded with the environment the stack gives it.
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
