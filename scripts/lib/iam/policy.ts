@@ -222,6 +222,8 @@ export function terraform(stack: SynthesizedJson, d: Deployment) {
   };
 }
 
+type Terraform = ReturnType<typeof terraform>;
+const Version = '2012-10-17';
 const POLICY_ATTRIBUTES = ['policy', 'assume_role_policy', 'inline_policy', 'access_policy', 'resource_policy'];
 
 /** Every policy of the stack, keyed by Terraform address (trust policies by the role's address). */
@@ -242,14 +244,13 @@ export function stackPolicies(stack: SynthesizedJson, d: Deployment): Record<str
       const role = () => tf.arnOf('aws_iam_role', named('aws_iam_role', 'name', text('role')));
       if (type === 'aws_iam_role') {
         add(address, 'trust', tf.arnOf(type, name), tf.policy(a.assume_role_policy));
-        for (const inline of asList(a.inline_policy) as Attributes[]) {
-          if (inline.policy !== undefined)
-            add(
-              `${address}/inline/${tf.resolve(String(inline.name))}`,
-              'identity',
-              tf.arnOf(type, name),
-              tf.policy(inline.policy),
-            );
+        for (const inline of (asList(a.inline_policy) as Attributes[]).filter((i) => i.policy !== undefined)) {
+          add(
+            `${address}/inline/${tf.resolve(String(inline.name))}`,
+            'identity',
+            tf.arnOf(type, name),
+            tf.policy(inline.policy),
+          );
         }
       } else if (type === 'aws_iam_role_policy') add(address, 'identity', role(), tf.policy(a.policy));
       else if (type === 'aws_iam_role_policy_attachment') {
@@ -265,16 +266,10 @@ export function stackPolicies(stack: SynthesizedJson, d: Deployment): Record<str
       else if (type === 'aws_sns_topic_policy') add(address, 'resource', text('arn'), tf.policy(a.policy));
       else if (type === 'aws_kms_key') {
         // Without a policy AWS gives a key its default policy: the account root may do kms:* (key-policy-default.html).
-        const root = {
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Effect: 'Allow' as const,
-              Principal: { AWS: arn(d.partition, 'iam', '', d.account, 'root') },
-              Action: 'kms:*',
-              Resource: '*',
-            },
-          ],
+        const Principal = { AWS: arn(d.partition, 'iam', '', d.account, 'root') };
+        const root: PolicyDocument = {
+          Version,
+          Statement: [{ Effect: 'Allow', Principal, Action: 'kms:*', Resource: '*' }],
         };
         add(address, 'key', tf.arnOf(type, name), a.policy === undefined ? root : tf.policy(a.policy));
       } else if (type === 'aws_lambda_permission') add(address, 'resource', ...lambdaPermission(tf, name, a, d));
@@ -287,19 +282,10 @@ export function stackPolicies(stack: SynthesizedJson, d: Deployment): Record<str
 }
 
 /** The statement Lambda adds to the function's resource policy for an aws_lambda_permission. */
-function lambdaPermission(
-  tf: ReturnType<typeof terraform>,
-  name: string,
-  a: Attributes,
-  d: Deployment,
-): [string, PolicyDocument] {
-  for (const key of [
-    'event_source_token',
-    'principal_org_id',
-    'function_url_auth_type',
-    'statement_id_prefix',
-    'qualifier',
-  ]) {
+function lambdaPermission(tf: Terraform, name: string, a: Attributes, d: Deployment): [string, PolicyDocument] {
+  for (const key of 'event_source_token principal_org_id function_url_auth_type statement_id_prefix qualifier'.split(
+    ' ',
+  )) {
     if (a[key] !== undefined) throw new Error(`aws_lambda_permission.${name}: ${key} is not supported`);
   }
   const text = (key: string) => (a[key] === undefined ? undefined : tf.attribute('aws_lambda_permission', name, key));
@@ -318,7 +304,7 @@ function lambdaPermission(
     Resource: resource,
     ...(Object.keys(condition).length > 0 ? { Condition: condition } : {}),
   };
-  return [resource, { Version: '2012-10-17', Statement: [statement] }];
+  return [resource, { Version, Statement: [statement] }];
 }
 
 /** Which customer managed key encrypts each store: buckets by name, tables by name, queues and topics by ARN, log groups by name. */
@@ -337,12 +323,13 @@ export function stackEncryption(stack: SynthesizedJson, d: Deployment): Encrypti
     return key.startsWith('arn:') ? key : arn(d.partition, 'kms', d.region, d.account, `key/${key}`);
   };
   const each = (type: string) => Object.entries(stack.resource?.[type] ?? {});
+  const [tables, queues, topics, logGroups]: Record<string, string>[] = [{}, {}, {}, {}];
   const facts = {
     buckets: {} as Record<string, { keyArn: string; bucketKey: boolean }>,
-    tables: {} as Record<string, string>,
-    queues: {} as Record<string, string>,
-    topics: {} as Record<string, string>,
-    logGroups: {} as Record<string, string>,
+    tables,
+    queues,
+    topics,
+    logGroups,
   };
   for (const [, a] of each('aws_s3_bucket_server_side_encryption_configuration')) {
     for (const rule of asList(a.rule) as Attributes[]) {
