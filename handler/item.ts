@@ -23,7 +23,7 @@ import { normalizeSequencer } from './sequencer';
  */
 export type ObjectStatus = 'present' | 'unreadable' | 'deleted' | 'expired' | 'gone';
 
-/** One DynamoDB item per object version; attribute names are the contract in the README. */
+/** One DynamoDB item per object version; attribute names are the contract in docs/item-contract.md. */
 export interface MetadataItem {
   objectKey: string;
   versionId: string;

@@ -129,7 +129,7 @@ async function prepareDeployment(motoEndpoint: string, dir: string, synthEnv: No
   for (const r of replaced)
     info(`  data.archive_file.${r.name} -> ${path.relative(root, r.zipFile)} (sha256 ${r.hash})`);
   const cli = writeCliConfig(path.join(root, '.work'));
-  // Terraform as the README's way out runs it: `terraform -chdir=<dir> <args>` from the project folder,
+  // Terraform as the plain-Terraform way out (docs/design.md) runs it: `terraform -chdir=<dir> <args>` from the project folder,
   // each command printed as run.
   return terraformIn(
     dir,
@@ -142,9 +142,9 @@ async function prepareDeployment(motoEndpoint: string, dir: string, synthEnv: No
   );
 }
 
-/** The README's way out, literally: terraform -chdir=<dir> init, plan -out=tfplan, apply tfplan, output. */
+/** The plain-Terraform way out (docs/design.md), literally: terraform -chdir=<dir> init, plan -out=tfplan, apply tfplan, output. */
 async function apply(tf: Terraform): Promise<Outputs> {
-  step('Plain Terraform against moto: the README’s terraform -chdir=... commands');
+  step('Plain Terraform against moto: docs/design.md’s terraform -chdir=... commands');
   await tf.run(['init', '-input=false', '-no-color']);
   await tf.run(['plan', '-input=false', '-no-color', '-out=tfplan']);
   const applied = await tf.run(['apply', '-input=false', '-no-color', 'tfplan']);

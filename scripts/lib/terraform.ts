@@ -28,7 +28,7 @@ export const terraformEnv = (extra: Env = {}): Env => ({
 });
 
 export interface TerraformInOptions {
-  /** Run as `terraform -chdir=<dir> ...` from the project folder (the README's plain-Terraform way), not in `dir`. */
+  /** Run as `terraform -chdir=<dir> ...` from the project folder (docs/design.md's plain-Terraform way), not in `dir`. */
   readonly chdir?: boolean;
   /** Shown each command line ("$ terraform ...") before it runs. */
   readonly echo?: (line: string) => void;
