@@ -130,13 +130,16 @@ function lintPolicies(): number {
     const documents = Object.fromEntries(Object.values(stack.policies).map((p) => [p.name, p.document]));
     return runParliament(bin, { ...documents, 'aws_iam_policy.uploaders': uploadersDocument(stack) });
   });
-  const { open, suppressed, stale } = applySuppressions(findings, suppressions);
+  // Both configurations share most policies: each finding once.
+  const unique = [...new Map(findings.map((f) => [JSON.stringify(f), f])).values()];
+  const { open, suppressed, stale } = applySuppressions(unique, suppressions);
   info(
-    `parliament ${version}: ${findings.length} finding(s), ${findings.length - open.length} suppressed by .parliament.yaml, ${open.length} open`,
+    `parliament ${version}: ${unique.length} finding(s), ${unique.length - open.length} suppressed by .parliament.yaml, ${open.length} open`,
   );
   for (const { suppression: s, count } of suppressed)
     info(`  suppressed ${s.issue} on ${s.policy} (${count}): ${s.reason}`);
-  for (const f of open) info(`  OPEN ${f.severity} ${f.issue} on ${f.policy}: ${f.detail}`);
+  for (const f of open)
+    info(`  OPEN ${f.severity} ${f.issue} on ${f.policy}${f.line ? `:${f.line}` : ''}: ${f.detail}`);
   for (const s of stale) info(`  STALE suppression ${s.issue} on ${s.policy}: matches no finding any more`);
   return open.length + stale.length;
 }

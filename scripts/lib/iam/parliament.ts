@@ -15,6 +15,7 @@ export interface ParliamentFinding {
   readonly policy: string;
   readonly severity: string;
   readonly detail: string;
+  readonly line?: number;
 }
 
 export interface Suppression {
@@ -74,11 +75,17 @@ export function runParliament(bin: string, documents: Readonly<Record<string, Po
           issue: string;
           severity: string;
           detail: unknown;
-          location?: { filepath?: string };
+          location?: { filepath?: string; line?: number };
         };
         const policy = path.basename(f.location?.filepath ?? '').replace(/\.json$/, '');
         const detail = typeof f.detail === 'string' ? f.detail : JSON.stringify(f.detail);
-        return { issue: f.issue, policy, severity: f.severity, detail };
+        return {
+          issue: f.issue,
+          policy,
+          severity: f.severity,
+          detail,
+          ...(f.location?.line ? { line: f.location.line } : {}),
+        };
       });
     return [...new Map(findings.map((f) => [JSON.stringify(f), f])).values()];
   } finally {
