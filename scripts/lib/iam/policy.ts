@@ -14,6 +14,10 @@ export interface Deployment {
   readonly keyId?: string;
 }
 
+/** An ARN in the deployment's region and account. */
+export const regionalArn = (d: Omit<Deployment, 'keyId'>, service: string, resource: string) =>
+  arn(d.partition, service, d.region, d.account, resource);
+
 /** The id every aws_kms_key of the stack gets offline (AWS's documentation example id). */
 export const FAKE_KEY_ID = '1234abcd-12ab-34cd-56ef-1234567890ab';
 export const EXAMPLE_DEPLOYMENT: Deployment = { account: '111122223333', region: 'us-east-1', partition: 'aws' };
@@ -63,19 +67,16 @@ export function queueArnFromUrl(url: string, d: Pick<Deployment, 'partition' | '
 /** Per resource type: the attribute holding its name, and its ARN (Service Authorization Reference formats). */
 const TYPES: Record<string, [name: string | undefined, arn: (n: string, d: Deployment, a: Attributes) => string]> = {
   aws_s3_bucket: ['bucket', (n, d) => arn(d.partition, 's3', '', '', n)],
-  aws_dynamodb_table: ['name', (n, d) => arn(d.partition, 'dynamodb', d.region, d.account, `table/${n}`)],
-  aws_sqs_queue: ['name', (n, d) => arn(d.partition, 'sqs', d.region, d.account, n)],
-  aws_sns_topic: ['name', (n, d) => arn(d.partition, 'sns', d.region, d.account, n)],
-  aws_cloudwatch_log_group: ['name', (n, d) => arn(d.partition, 'logs', d.region, d.account, `log-group:${n}`)],
-  aws_lambda_function: ['function_name', (n, d) => arn(d.partition, 'lambda', d.region, d.account, `function:${n}`)],
+  aws_dynamodb_table: ['name', (n, d) => regionalArn(d, 'dynamodb', `table/${n}`)],
+  aws_sqs_queue: ['name', (n, d) => regionalArn(d, 'sqs', n)],
+  aws_sns_topic: ['name', (n, d) => regionalArn(d, 'sns', n)],
+  aws_cloudwatch_log_group: ['name', (n, d) => regionalArn(d, 'logs', `log-group:${n}`)],
+  aws_lambda_function: ['function_name', (n, d) => regionalArn(d, 'lambda', `function:${n}`)],
   aws_iam_role: ['name', (n, d, a) => arn(d.partition, 'iam', '', d.account, `role${a.path ?? '/'}${n}`)],
   aws_iam_policy: ['name', (n, d, a) => arn(d.partition, 'iam', '', d.account, `policy${a.path ?? '/'}${n}`)],
-  aws_kms_key: [undefined, (_, d) => arn(d.partition, 'kms', d.region, d.account, `key/${d.keyId ?? FAKE_KEY_ID}`)],
-  aws_kms_alias: ['name', (n, d) => arn(d.partition, 'kms', d.region, d.account, n)],
-  aws_cloudwatch_metric_alarm: [
-    'alarm_name',
-    (n, d) => arn(d.partition, 'cloudwatch', d.region, d.account, `alarm:${n}`),
-  ],
+  aws_kms_key: [undefined, (_, d) => regionalArn(d, 'kms', `key/${d.keyId ?? FAKE_KEY_ID}`)],
+  aws_kms_alias: ['name', (n, d) => regionalArn(d, 'kms', n)],
+  aws_cloudwatch_metric_alarm: ['alarm_name', (n, d) => regionalArn(d, 'cloudwatch', `alarm:${n}`)],
 };
 
 /** One value renders as a string; several as a list in reverse lexical order, as the provider does. */
@@ -290,7 +291,7 @@ function lambdaPermission(tf: Terraform, name: string, a: Attributes, d: Deploym
   }
   const text = (key: string) => (a[key] === undefined ? undefined : tf.attribute('aws_lambda_permission', name, key));
   const fn = text('function_name') ?? '';
-  const resource = fn.startsWith('arn:') ? fn : arn(d.partition, 'lambda', d.region, d.account, `function:${fn}`);
+  const resource = fn.startsWith('arn:') ? fn : regionalArn(d, 'lambda', `function:${fn}`);
   const principal = text('principal') ?? '';
   const condition = {
     ...(text('source_account') ? { StringEquals: { 'AWS:SourceAccount': text('source_account')! } } : {}),
@@ -320,7 +321,7 @@ export function stackEncryption(stack: SynthesizedJson, d: Deployment): Encrypti
   const tf = terraform(stack, d);
   const keyArn = (value: unknown) => {
     const key = tf.resolve(String(value));
-    return key.startsWith('arn:') ? key : arn(d.partition, 'kms', d.region, d.account, `key/${key}`);
+    return key.startsWith('arn:') ? key : regionalArn(d, 'kms', `key/${key}`);
   };
   const each = (type: string) => Object.entries(stack.resource?.[type] ?? {});
   const [tables, queues, topics, logGroups]: Record<string, string>[] = [{}, {}, {}, {}];

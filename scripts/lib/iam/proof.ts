@@ -23,6 +23,7 @@ import {
   Principal,
   Request,
   rolePrincipal,
+  servicePrincipal,
 } from './evaluate';
 import {
   Deployment,
@@ -31,16 +32,13 @@ import {
   PolicyDocument,
   stackEncryption,
   stackPolicies,
+  regionalArn,
   SynthesizedJson,
   terraform,
 } from './policy';
 import { mapCall, RecordedCall, RecordOptions } from './recorder';
 
 export type Caller = 'function' | 'operator' | 'uploader';
-
-/** An ARN in the stack's region and account. */
-const at = ({ deployment: d }: Pick<StackUnderProof, 'deployment'>, service: string, resource: string) =>
-  arn(d.partition, service, d.region, d.account, resource);
 
 export interface StackUnderProof {
   readonly synthEnv: Readonly<Record<string, string>>;
@@ -74,13 +72,13 @@ export function stackUnderProof(synthEnv: Readonly<Record<string, string>>, depl
   const policies = stackPolicies(parsed, deployment);
   const role = Object.values(policies).find((p) => p.kind === 'trust');
   if (!role) throw new Error('The stack has no IAM role');
-  const { partition, region, account } = deployment;
+  const { region, account } = deployment;
   const stack: StackUnderProof = {
     ...{ synthEnv, deployment, config, names, parsed, policies },
     encryption: stackEncryption(parsed, deployment),
     bucket: names.bucketName(account, region),
     roleArn: role.attachedTo,
-    functionArn: arn(partition, 'lambda', region, account, `function:${names.functionName}`),
+    functionArn: regionalArn(deployment, 'lambda', `function:${names.functionName}`),
   };
   stacks.set(id, stack);
   return stack;
@@ -157,7 +155,8 @@ export function checkCalls(
       tf.attribute('aws_kms_alias', n, 'target_key_id'),
     ]),
   );
-  const keyOf = (resource: string) => (aliases[resource] ? at(stack, 'kms', `key/${aliases[resource]}`) : resource);
+  const keyOf = (resource: string) =>
+    aliases[resource] ? regionalArn(stack.deployment, 'kms', `key/${aliases[resource]}`) : resource;
   return calls.map((call): CallCheck => {
     if (!call.mapped || !call.action || !call.resource) {
       const reason = call.note ?? `${call.service} ${call.operation} is unmapped`;
@@ -167,7 +166,7 @@ export function checkCalls(
         line: `UNMAPPED ${call.service} ${call.operation}: ${reason}`,
       };
     }
-    const principal: Principal = call.principal ? { type: 'Service', service: call.principal } : rolePrincipal(who.arn);
+    const principal: Principal = call.principal ? servicePrincipal(call.principal) : rolePrincipal(who.arn);
     const request: Request = { principal, action: call.action, resource: keyOf(call.resource), context: call.context };
     const decision: Decision = call.noPermissionRequired
       ? { decision: 'Allow', allowed: true, statements: [], reason: 'AWS requires no permission' }
@@ -235,7 +234,7 @@ export function platformCalls(stack: StackUnderProof): RecordedCall[] {
       : []),
     byService('s3.amazonaws.com', 'lambda:InvokeFunction', stack.functionArn, fromBucket, 'S3 invokes the function'),
   ];
-  const topic = at(stack, 'sns', names.topicName);
+  const topic = regionalArn(stack.deployment, 'sns', names.topicName);
   for (const name of Object.keys(parsed.resource?.aws_cloudwatch_metric_alarm ?? {})) {
     const context = { 'aws:SourceArn': terraform(parsed, d).arnOf('aws_cloudwatch_metric_alarm', name) };
     calls.push(
@@ -320,11 +319,14 @@ export interface Refusal {
 export function refusals(stack: StackUnderProof): Refusal[] {
   const { deployment: d, names } = stack;
   const other = '444455556666';
-  const here = (service: string, resource: string) => at(stack, service, resource);
   const bucket = arn(d.partition, 's3', '', '', stack.bucket);
   const object = `${bucket}/uploads/photo.png`;
-  const table = here('dynamodb', `table/${names.tableName}`);
-  const [queue, topic, fn] = [here('sqs', names.queueName), here('sns', names.topicName), stack.functionArn];
+  const table = regionalArn(d, 'dynamodb', `table/${names.tableName}`);
+  const [queue, topic, fn] = [
+    regionalArn(d, 'sqs', names.queueName),
+    regionalArn(d, 'sns', names.topicName),
+    stack.functionArn,
+  ];
   const key = Object.values(stack.policies).find((p) => p.kind === 'key')?.attachedTo ?? '';
   const tls = { 'aws:SecureTransport': 'true', 's3:TlsVersion': '1.2' };
   const noTls = { 'aws:SecureTransport': 'false' };
@@ -335,7 +337,9 @@ export function refusals(stack: StackUnderProof): Refusal[] {
     'aws:SourceArn': sourceArn,
   });
   const [S3, CW, LOGS] = ['s3.amazonaws.com', 'cloudwatch.amazonaws.com', `logs.${d.region}.amazonaws.com`];
-  const otherGroup = { 'kms:EncryptionContext:aws:logs:arn': here('logs', 'log-group:/aws/lambda/another-function') };
+  const otherGroup = {
+    'kms:EncryptionContext:aws:logs:arn': regionalArn(d, 'logs', 'log-group:/aws/lambda/another-function'),
+  };
   const rows: [name: string, who: string, action: string, resource: string, context?: Record<string, string>][] = [
     ['S3 invoking the function from another bucket', S3, 'lambda:InvokeFunction', fn, from(d.account, `${bucket}-x`)],
     ['S3 invoking the function for another account', S3, 'lambda:InvokeFunction', fn, from(other)],
@@ -356,12 +360,23 @@ export function refusals(stack: StackUnderProof): Refusal[] {
     ['the role deleting an item', 'role', 'dynamodb:DeleteItem', table],
     ['the role scanning the table', 'role', 'dynamodb:Scan', table],
     ['the role querying the table', 'role', 'dynamodb:Query', table],
-    ['the role writing to another table', 'role', 'dynamodb:PutItem', here('dynamodb', 'table/another-table')],
-    ['the role sending to another queue', 'role', 'sqs:SendMessage', here('sqs', 'another-queue')],
+    [
+      'the role writing to another table',
+      'role',
+      'dynamodb:PutItem',
+      regionalArn(d, 'dynamodb', 'table/another-table'),
+    ],
+    ['the role sending to another queue', 'role', 'sqs:SendMessage', regionalArn(d, 'sqs', 'another-queue')],
     ['the role reading the failed-events queue', 'role', 'sqs:ReceiveMessage', queue],
     ['the role sending to the queue without TLS (queue policy)', 'role', 'sqs:SendMessage', queue, noTls],
     ['the role publishing to the alarm topic', 'role', 'sns:Publish', topic],
-    ['the role using another key through S3', 'role', 'kms:Decrypt', here('kms', 'key/another-key'), via('s3')],
+    [
+      'the role using another key through S3',
+      'role',
+      'kms:Decrypt',
+      regionalArn(d, 'kms', 'key/another-key'),
+      via('s3'),
+    ],
     ['the role calling KMS directly with the pipeline key', 'role', 'kms:Decrypt', key],
     ['the role using the key through SNS', 'role', 'kms:Decrypt', key, via('sns')],
     ['reading an object without TLS (bucket policy)', 'operator', 's3:GetObject', object, noTls],
@@ -391,7 +406,7 @@ export function refusals(stack: StackUnderProof): Refusal[] {
     stranger: [rolePrincipal(arn(d.partition, 'iam', '', other, 'role/admin')), admin.identity],
   };
   return rows.map(([name, who, action, resource, context = tls]) => {
-    const [principal, identity] = callers[who] ?? [{ type: 'Service', service: who }, []];
+    const [principal, identity] = callers[who] ?? [servicePrincipal(who), []];
     return { name, request: { principal, action, resource, context }, identity };
   });
 }

@@ -14,7 +14,7 @@
 import tls from 'node:tls';
 import type { BuildMiddleware, MetadataBearer, MiddlewareStack, Provider } from '@smithy/types';
 import { arn } from '../../../config';
-import { EncryptionFacts, queueArnFromUrl } from './policy';
+import { EncryptionFacts, queueArnFromUrl, regionalArn } from './policy';
 
 export interface RecordedCall {
   readonly service: string;
@@ -86,9 +86,6 @@ const text = (input: Input, name: string): string => {
 };
 const optional = (input: Input, name: string) =>
   typeof input[name] === 'string' ? (input[name] as string) : undefined;
-/** A regional ARN in the caller's account; `global` leaves the region out (IAM, dashboards). */
-const at = (e: CallEnvironment, service: string, resource: string, global = false) =>
-  arn(e.partition, service, global ? '' : e.region, e.account, resource);
 /** "Op Op=service:Action ...": the operations of a service, with the action each needs when not service:Op. */
 const ops = (list: string) =>
   Object.fromEntries(list.split(' ').map((op) => [op.split('=')[0], op.split('=')[1] ?? '']));
@@ -121,12 +118,13 @@ const OPERATIONS: Record<
   dynamodb: {
     resource: (i, e) =>
       optional(i, 'ResourceArn') ??
-      at(e, 'dynamodb', `table/${text(i, 'TableName')}`) + (i.IndexName ? `/index/${text(i, 'IndexName')}` : ''),
+      regionalArn(e, 'dynamodb', `table/${text(i, 'TableName')}`) +
+        (i.IndexName ? `/index/${text(i, 'IndexName')}` : ''),
     actions: ops('PutItem UpdateItem GetItem Query Scan DescribeTable ListTagsOfResource'),
   },
   sqs: {
     resource: (i, e) =>
-      i.QueueName !== undefined ? at(e, 'sqs', text(i, 'QueueName')) : queueArnFromUrl(text(i, 'QueueUrl'), e),
+      i.QueueName !== undefined ? regionalArn(e, 'sqs', text(i, 'QueueName')) : queueArnFromUrl(text(i, 'QueueUrl'), e),
     actions: ops(
       'GetQueueUrl SendMessage ReceiveMessage DeleteMessage ChangeMessageVisibilityBatch=sqs:ChangeMessageVisibility ListQueueTags',
     ),
@@ -137,7 +135,7 @@ const OPERATIONS: Record<
       if (i.FunctionName === undefined) return '*';
       const name = text(i, 'FunctionName');
       return (
-        (name.startsWith('arn:') ? name : at(e, 'lambda', `function:${name}`)) +
+        (name.startsWith('arn:') ? name : regionalArn(e, 'lambda', `function:${name}`)) +
         (i.Qualifier ? `:${text(i, 'Qualifier')}` : '')
       );
     },
@@ -150,7 +148,7 @@ const OPERATIONS: Record<
   kms: {
     resource: (i, e) => {
       const id = text(i, 'KeyId');
-      return id.startsWith('arn:') ? id : at(e, 'kms', id.startsWith('alias/') ? id : `key/${id}`);
+      return id.startsWith('arn:') ? id : regionalArn(e, 'kms', id.startsWith('alias/') ? id : `key/${id}`);
     },
     actions: ops('DescribeKey ListResourceTags'),
   },
@@ -159,8 +157,8 @@ const OPERATIONS: Record<
     resource: (i, e) =>
       optional(i, 'ResourceARN') ??
       (i.DashboardName === undefined
-        ? at(e, 'cloudwatch', 'alarm:*')
-        : at(e, 'cloudwatch', `dashboard/${text(i, 'DashboardName')}`, true)),
+        ? regionalArn(e, 'cloudwatch', 'alarm:*')
+        : arn(e.partition, 'cloudwatch', '', e.account, `dashboard/${text(i, 'DashboardName')}`)),
     actions: ops('DescribeAlarms GetDashboard ListTagsForResource'),
   },
   // Stream actions are authorized on "log-group:NAME:log-stream:STREAM".
@@ -169,11 +167,12 @@ const OPERATIONS: Record<
       optional(i, 'resourceArn') ??
       (i.logGroupName === undefined
         ? '*'
-        : at(e, 'logs', `log-group:${text(i, 'logGroupName')}:log-stream:${text(i, 'logStreamName')}`)),
+        : regionalArn(e, 'logs', `log-group:${text(i, 'logGroupName')}:log-stream:${text(i, 'logStreamName')}`)),
     actions: ops('DescribeLogGroups ListTagsForResource CreateLogStream PutLogEvents'),
   },
   iam: {
-    resource: (i, e) => optional(i, 'PolicyArn') ?? at(e, 'iam', `role/${text(i, 'RoleName')}`, true),
+    resource: (i, e) =>
+      optional(i, 'PolicyArn') ?? arn(e.partition, 'iam', '', e.account, `role/${text(i, 'RoleName')}`),
     actions: ops('ListRoleTags ListPolicyTags'),
   },
   xray: { resource: () => '*', actions: ops('PutTraceSegments PutTelemetryRecords') },
@@ -289,7 +288,7 @@ function impliedCalls(service: string, operation: string, input: Input, env: Cal
     // CloudWatch Logs itself uses the key, context aws:logs:arn = the log group ARN (encrypt-log-data-kms.html).
     const group = text(input, 'logGroupName');
     const context = {
-      'kms:EncryptionContext:aws:logs:arn': at(env, 'logs', `log-group:${group}`),
+      'kms:EncryptionContext:aws:logs:arn': regionalArn(env, 'logs', `log-group:${group}`),
       'aws:SourceAccount': env.account,
     };
     return implied(
