@@ -167,11 +167,7 @@ async function proveLeastPrivilege(recorded: Evidence[]): Promise<number> {
   info(
     `summary: ${c.calls} function call(s) evaluated, ${c.tapCommands} tap command path(s), ${c.platform} platform call(s), ${c.refusals} refusal(s)`,
   );
-  const missing = REQUIRED_EVIDENCE.filter((name) => !recorded.some((e) => e.name === name));
-  const problems = [
-    ...report.problems,
-    ...missing.map((name) => `no evidence "${name}": its recording suite did not save it`),
-  ];
+  const problems = [...report.problems, ...missingEvidence(recorded)];
   for (const p of problems) info(`  PROBLEM ${p}`);
   return problems.length;
 }
@@ -186,6 +182,12 @@ const REQUIRED_EVIDENCE = [
   'tap-reconcile-repair',
   'tap-redrive-local',
 ];
+
+/** The required evidence no recording suite saved: a failure each, naming it. */
+export const missingEvidence = (recorded: readonly Pick<Evidence, 'name'>[]): string[] =>
+  REQUIRED_EVIDENCE.filter((name) => !recorded.some((e) => e.name === name)).map(
+    (name) => `no evidence "${name}": its recording suite did not save it`,
+  );
 
 /** Runs the recording suites with TAP_RECORD_CALLS set to a fresh folder, and reads what they saved. */
 function recordCalls(): { evidence: Evidence[]; cleanup: () => void } {

@@ -9,6 +9,7 @@ import { asDeployed, Evidence, proofReport, stackUnderProof } from '../../script
 import { readEvidence, RECORD_CALLS_VARIABLE, saveEvidence } from '../../scripts/lib/iam/evidence';
 import { EXAMPLE_DEPLOYMENT } from '../../scripts/lib/iam/policy';
 import { motoResourceStarCopies } from '../../scripts/lib/iam/moto-auth';
+import { missingEvidence } from '../../scripts/security';
 
 const stack = stackUnderProof({}, EXAMPLE_DEPLOYMENT);
 const call = (overrides: Partial<RecordedCall> = {}): RecordedCall => ({
@@ -168,6 +169,16 @@ describe('the report', () => {
         'tap command tap reconcile --repair (operator): no call recorded',
       ]),
     );
+  });
+
+  it('names each piece of required evidence no recording suite saved', () => {
+    // Prepare
+    const saved = ['soak', 'tap-upload', 'tap-show', 'tap-redrive', 'tap-redrive-local'].map((name) => ({ name }));
+    // Act
+    const missing = missingEvidence(saved);
+    // Assess
+    expect(missing).toEqual(['no evidence "tap-reconcile-repair": its recording suite did not save it']);
+    expect(missingEvidence([])).toHaveLength(6);
   });
 
   it('counts a proof that evaluated no function call as missing evidence, never a pass', () => {
