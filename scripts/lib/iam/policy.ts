@@ -324,36 +324,33 @@ export function stackEncryption(stack: SynthesizedJson, d: Deployment): Encrypti
     return key.startsWith('arn:') ? key : regionalArn(d, 'kms', `key/${key}`);
   };
   const each = (type: string) => Object.entries(stack.resource?.[type] ?? {});
-  const [tables, queues, topics, logGroups]: Record<string, string>[] = [{}, {}, {}, {}];
-  const facts = {
-    buckets: {} as Record<string, { keyArn: string; bucketKey: boolean }>,
-    tables,
-    queues,
-    topics,
-    logGroups,
-  };
+  /** The stores of `type` that name a key, by `id` (their name or ARN). */
+  const keys = (type: string, id: 'name' | 'arn', key: (a: Attributes) => unknown) =>
+    Object.fromEntries(
+      each(type)
+        .filter(([, a]) => key(a))
+        .map(([n, a]) => [id === 'arn' ? tf.arnOf(type, n) : tf.attribute(type, n, 'name'), keyArn(key(a))]),
+    );
+  const buckets: Record<string, { keyArn: string; bucketKey: boolean }> = {};
   for (const [, a] of each('aws_s3_bucket_server_side_encryption_configuration')) {
     for (const rule of asList(a.rule) as Attributes[]) {
       const sse = rule.apply_server_side_encryption_by_default as Attributes | undefined;
-      if (sse?.sse_algorithm === 'aws:kms' && sse.kms_master_key_id !== undefined) {
-        facts.buckets[tf.resolve(String(a.bucket))] = {
+      if (sse?.sse_algorithm === 'aws:kms' && sse.kms_master_key_id !== undefined)
+        buckets[tf.resolve(String(a.bucket))] = {
           keyArn: keyArn(sse.kms_master_key_id),
           bucketKey: rule.bucket_key_enabled === true,
         };
-      }
     }
   }
-  for (const [name, a] of each('aws_dynamodb_table')) {
+  const tableKey = (a: Attributes) => {
     const sse = a.server_side_encryption as Attributes | undefined;
-    if (sse?.enabled === true && sse.kms_key_arn !== undefined)
-      facts.tables[tf.attribute('aws_dynamodb_table', name, 'name')] = keyArn(sse.kms_key_arn);
-  }
-  for (const [name, a] of each('aws_sqs_queue'))
-    if (a.kms_master_key_id) facts.queues[tf.arnOf('aws_sqs_queue', name)] = keyArn(a.kms_master_key_id);
-  for (const [name, a] of each('aws_sns_topic'))
-    if (a.kms_master_key_id) facts.topics[tf.arnOf('aws_sns_topic', name)] = keyArn(a.kms_master_key_id);
-  for (const [name, a] of each('aws_cloudwatch_log_group')) {
-    if (a.kms_key_id) facts.logGroups[tf.attribute('aws_cloudwatch_log_group', name, 'name')] = keyArn(a.kms_key_id);
-  }
-  return facts;
+    return sse?.enabled === true ? sse.kms_key_arn : undefined;
+  };
+  return {
+    buckets,
+    tables: keys('aws_dynamodb_table', 'name', tableKey),
+    queues: keys('aws_sqs_queue', 'arn', (a) => a.kms_master_key_id),
+    topics: keys('aws_sns_topic', 'arn', (a) => a.kms_master_key_id),
+    logGroups: keys('aws_cloudwatch_log_group', 'name', (a) => a.kms_key_id),
+  };
 }
