@@ -104,17 +104,16 @@ export const uploadersDocument = (stack: StackUnderProof): PolicyDocument =>
   terraform(stack.parsed, stack.deployment).policy(stack.parsed.resource?.aws_iam_policy?.uploaders?.policy);
 
 /** Who makes a caller's calls: the function's role, or a tap user's role with its identity policy. */
-export function callerOf(stack: StackUnderProof, caller: Caller): { arn: string; identity: PolicyRef[] } {
-  const { partition, account } = stack.deployment;
-  if (caller === 'function') {
+function callerOf(stack: StackUnderProof, caller: Caller): { arn: string; identity: PolicyRef[] } {
+  const { roleArn, policies, deployment: d } = stack;
+  if (caller === 'function')
     return {
-      arn: stack.roleArn,
-      identity: Object.values(stack.policies).filter((p) => p.kind === 'identity' && p.attachedTo === stack.roleArn),
+      arn: roleArn,
+      identity: Object.values(policies).filter((p) => p.kind === 'identity' && p.attachedTo === roleArn),
     };
-  }
   const document = caller === 'operator' ? ADMIN_LIKE : uploadersDocument(stack);
   return {
-    arn: arn(partition, 'iam', '', account, `role/tap-${caller}`),
+    arn: arn(d.partition, 'iam', '', d.account, `role/tap-${caller}`),
     identity: [{ name: `${caller} identity`, document }],
   };
 }
@@ -129,7 +128,7 @@ const resourcePolicies = (stack: StackUnderProof, request: Request): NamedPolicy
 };
 
 /** One request against the stack's policies, `identity` being the caller's. */
-export function decide(stack: StackUnderProof, request: Request, identity: readonly PolicyRef[]): Decision {
+function decide(stack: StackUnderProof, request: Request, identity: readonly PolicyRef[]): Decision {
   const account = request.resource.split(':')[4] || stack.deployment.account;
   return evaluate(request, { identity, resource: resourcePolicies(stack, request), resourceAccount: account });
 }
@@ -150,25 +149,21 @@ export function checkCalls(
   const who = callerOf(stack, caller);
   const tf = terraform(stack.parsed, stack.deployment);
   // A call naming a KMS alias is authorized against the key it points to (alias-authorization.html).
-  const aliases = Object.fromEntries(
+  const aliases = new Map(
     Object.keys(stack.parsed.resource?.aws_kms_alias ?? {}).map((n) => [
       tf.arnOf('aws_kms_alias', n),
-      tf.attribute('aws_kms_alias', n, 'target_key_id'),
+      regionalArn(stack.deployment, 'kms', `key/${tf.attribute('aws_kms_alias', n, 'target_key_id')}`),
     ]),
   );
-  const keyOf = (resource: string) =>
-    aliases[resource] ? regionalArn(stack.deployment, 'kms', `key/${aliases[resource]}`) : resource;
   return calls.map((call): CallCheck => {
     if (!call.mapped || !call.action || !call.resource) {
       const reason = call.note ?? `${call.service} ${call.operation} is unmapped`;
-      return {
-        call,
-        decision: { decision: 'ImplicitDeny', allowed: false, statements: [], reason },
-        line: `UNMAPPED ${call.service} ${call.operation}: ${reason}`,
-      };
+      const decision: Decision = { decision: 'ImplicitDeny', allowed: false, statements: [], reason };
+      return { call, decision, line: `UNMAPPED ${call.service} ${call.operation}: ${reason}` };
     }
-    const principal: Principal = call.principal ? servicePrincipal(call.principal) : rolePrincipal(who.arn);
-    const request: Request = { principal, action: call.action, resource: keyOf(call.resource), context: call.context };
+    const principal = call.principal ? servicePrincipal(call.principal) : rolePrincipal(who.arn);
+    const resource = aliases.get(call.resource) ?? call.resource;
+    const request: Request = { principal, action: call.action, resource, context: call.context };
     const decision: Decision = call.noPermissionRequired
       ? { decision: 'Allow', allowed: true, statements: [], reason: 'AWS requires no permission' }
       : decide(stack, request, who.identity);
@@ -306,12 +301,13 @@ export function refusals(stack: StackUnderProof): Refusal[] {
   const tls = { 'aws:SecureTransport': 'true', 's3:TlsVersion': '1.2' };
   const noTls = { 'aws:SecureTransport': 'false' };
   const via = (service: string) => ({ ...tls, 'kms:ViaService': `${service}.${d.region}.amazonaws.com` });
-  const from = (account: string, sourceArn = bucket) => ({
+  const from = (account: string, source = bucket) => ({
     ...tls,
     'aws:SourceAccount': account,
-    'aws:SourceArn': sourceArn,
+    'aws:SourceArn': source,
   });
-  const logGroup = regionalArn(d, 'logs', 'log-group:/aws/lambda/another-function');
+  const otherGroup = { 'kms:EncryptionContext:aws:logs:arn': regionalArn(d, 'logs', 'log-group:/aws/lambda/x') };
+  const [otherKey, tls11] = [regionalArn(d, 'kms', 'key/another-key'), { ...tls, 's3:TlsVersion': '1.1' }];
   const [S3, CW, LOGS] = ['s3.amazonaws.com', 'cloudwatch.amazonaws.com', `logs.${d.region}.amazonaws.com`];
   type Row = [name: string, who: string, action: string, resource: string, context?: Context];
   const each = (who: string, label: string, pairs: [action: string, resource: string][]) =>
@@ -322,15 +318,7 @@ export function refusals(stack: StackUnderProof): Refusal[] {
     ['CloudWatch publishing for another account', CW, 'sns:Publish', topic, from(other)],
     ['CloudWatch using the key for another account', CW, 'kms:GenerateDataKey', key, from(other)],
     ['CloudWatch publishing without TLS', CW, 'sns:Publish', topic, { ...noTls, 'aws:SourceAccount': d.account }],
-    [
-      'CloudWatch Logs using the key for another log group',
-      LOGS,
-      'kms:GenerateDataKey',
-      key,
-      {
-        'kms:EncryptionContext:aws:logs:arn': logGroup,
-      },
-    ],
+    ['CloudWatch Logs using the key for another log group', LOGS, 'kms:GenerateDataKey', key, otherGroup],
     ['Lambda assuming the role for another account', 'lambda.amazonaws.com', 'sts:AssumeRole', role, from(other)],
     // The role: no write or delete, no other store, no reading of the queue, no publishing, no direct KMS.
     ...each('role', 'the role', [
@@ -347,22 +335,10 @@ export function refusals(stack: StackUnderProof): Refusal[] {
       ['kms:Decrypt', key],
     ]),
     ['the role sending to the queue without TLS (queue policy)', 'role', 'sqs:SendMessage', queue, noTls],
-    [
-      'the role using another key through S3',
-      'role',
-      'kms:Decrypt',
-      regionalArn(d, 'kms', 'key/another-key'),
-      via('s3'),
-    ],
+    ['the role using another key through S3', 'role', 'kms:Decrypt', otherKey, via('s3')],
     ['the role using the key through SNS', 'role', 'kms:Decrypt', key, via('sns')],
     ['reading an object without TLS (bucket policy)', 'operator', 's3:GetObject', object, noTls],
-    [
-      'reading an object over TLS 1.1 (bucket policy)',
-      'operator',
-      's3:GetObject',
-      object,
-      { ...tls, 's3:TlsVersion': '1.1' },
-    ],
+    ['reading an object over TLS 1.1 (bucket policy)', 'operator', 's3:GetObject', object, tls11],
     ['listing the bucket without TLS (bucket policy)', 'operator', 's3:ListBucket', bucket, noTls],
     ['sending to the queue without TLS (queue policy)', 'operator', 'sqs:SendMessage', queue, noTls],
     ['publishing to the topic without TLS (topic policy)', 'operator', 'sns:Publish', topic, noTls],
