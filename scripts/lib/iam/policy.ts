@@ -161,37 +161,24 @@ export function terraform(stack: SynthesizedJson, d: Deployment) {
       return Object.fromEntries(Object.entries(byType).map(([type, ids]) => [type, providerList(ids)]));
     };
     const statement = (s: Attributes): StatementJson => {
-      const out: StatementJson = {
-        ...(s.sid ? { Sid: resolve(String(s.sid), seen) } : {}),
-        Effect: s.effect === 'Deny' ? 'Deny' : 'Allow',
-      };
-      const principal = principals(s.principals);
-      const notPrincipal = principals(s.not_principals);
-      if (principal) out.Principal = principal;
-      if (notPrincipal) out.NotPrincipal = notPrincipal;
-      const fields = {
-        Action: s.actions,
-        NotAction: s.not_actions,
-        Resource: s.resources,
-        NotResource: s.not_resources,
-      };
-      for (const [key, value] of Object.entries(fields))
-        if (value !== undefined) out[key as 'Action'] = providerList(strings(value, seen));
+      const list = (value: unknown) => (value === undefined ? undefined : providerList(strings(value, seen)));
       const conditions: Record<string, Record<string, string[]>> = {};
-      for (const c of asList(s.condition) as Attributes[]) {
+      for (const c of asList(s.condition) as Attributes[])
         ((conditions[resolve(String(c.test), seen)] ??= {})[resolve(String(c.variable), seen)] ??= []).push(
           ...strings(c.values, seen),
         );
-      }
-      if (Object.keys(conditions).length > 0) {
-        out.Condition = Object.fromEntries(
-          Object.entries(conditions).map(([test, keys]) => [
-            test,
-            Object.fromEntries(Object.entries(keys).map(([k, v]) => [k, providerList(v)])),
-          ]),
-        );
-      }
-      return out;
+      const tests = Object.entries(conditions).map(([test, keys]) => [
+        test,
+        Object.fromEntries(Object.entries(keys).map(([k, v]) => [k, providerList(v)])),
+      ]);
+      const out = {
+        ...{ Sid: s.sid ? resolve(String(s.sid), seen) : undefined, Effect: s.effect === 'Deny' ? 'Deny' : 'Allow' },
+        ...{ Principal: principals(s.principals), NotPrincipal: principals(s.not_principals) },
+        ...{ Action: list(s.actions), NotAction: list(s.not_actions) },
+        ...{ Resource: list(s.resources), NotResource: list(s.not_resources) },
+        Condition: tests.length > 0 ? Object.fromEntries(tests) : undefined,
+      };
+      return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as StatementJson;
     };
     return {
       Version: typeof b.version === 'string' ? b.version : '2012-10-17',
