@@ -45,34 +45,24 @@ interface CallEnvironment extends RecordOptions {
   readonly secure: boolean;
 }
 
-interface RecordableClient<I extends object, O extends MetadataBearer> {
-  readonly middlewareStack: MiddlewareStack<I, O>;
-  readonly config: { readonly region?: string | Provider<string> };
-}
-
+type RecordableClient = {
+  middlewareStack: MiddlewareStack<object, MetadataBearer>;
+  config: { region?: string | Provider<string> };
+};
 const SERVICES: Record<string, string> = { CloudWatchLogsClient: 'logs', STSClient: 'sts', XRayClient: 'xray' };
 
 /** Adds the recording middleware to `client`: every call it sends from now on is pushed onto `calls`. */
-export function recordCalls<C extends RecordableClient<object, MetadataBearer>>(
-  client: C,
-  calls: RecordedCall[],
-  options: RecordOptions,
-): C {
+export function recordCalls<C extends RecordableClient>(client: C, calls: RecordedCall[], options: RecordOptions): C {
   const middleware: BuildMiddleware<object, MetadataBearer> = (next, context) => async (args) => {
     const name = context.clientName ?? 'UnknownClient';
     const region = client.config.region;
-    calls.push(
-      ...mapCall(
-        SERVICES[name] ?? name.replace(/Client$/, '').toLowerCase(),
-        (context.commandName ?? 'Unknown').replace(/Command$/, ''),
-        args.input as Input,
-        {
-          ...options,
-          region: typeof region === 'function' ? await region() : (region ?? 'us-east-1'),
-          secure: (args.request as { protocol?: string } | undefined)?.protocol === 'https:',
-        },
-      ),
-    );
+    const env = {
+      ...options,
+      region: typeof region === 'function' ? await region() : (region ?? 'us-east-1'),
+      secure: (args.request as { protocol?: string } | undefined)?.protocol === 'https:',
+    };
+    const service = SERVICES[name] ?? name.replace(/Client$/, '').toLowerCase();
+    calls.push(...mapCall(service, (context.commandName ?? '').replace(/Command$/, ''), args.input as Input, env));
     return next(args);
   };
   client.middlewareStack.add(middleware, { step: 'build', name: 'iamCallRecorder', override: true });
