@@ -72,7 +72,6 @@ export function npmFindings(lock: { packages: Record<string, { version?: string;
 /** Trove classifiers and free-text licence fields of Python packages, as SPDX ids. */
 const PYTHON_LICENSES: Readonly<Record<string, string>> = {
   'MIT License': 'MIT',
-  MIT: 'MIT',
   'BSD License': 'BSD-3-Clause',
   BSD: 'BSD-3-Clause',
   'Apache Software License': 'Apache-2.0',
