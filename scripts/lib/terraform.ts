@@ -97,13 +97,9 @@ function zipDirectory(sourceDir: string, outputFile: string): string {
   const entries: Zippable = {};
   for (const name of fs.readdirSync(sourceDir, { recursive: true, encoding: 'utf8' }).sort()) {
     const full = path.join(sourceDir, name);
-    if (fs.statSync(full).isFile())
-      entries[name.split(path.sep).join('/')] = [
-        fs.readFileSync(full),
-        { mtime: new Date('1980-01-01T00:00:00Z'), attrs: 0o644 << 16 },
-      ];
+    if (fs.statSync(full).isFile()) entries[name.split(path.sep).join('/')] = fs.readFileSync(full);
   }
-  const zip = zipSync(entries, { level: 9 });
+  const zip = zipSync(entries, { level: 9, mtime: new Date('1980-01-01T00:00:00Z'), attrs: 0o644 << 16 });
   fs.writeFileSync(outputFile, zip);
   return createHash('sha256').update(zip).digest('base64');
 }
