@@ -2,7 +2,6 @@
 // same bytes, so the archive's hash (and a Lambda update) changes only when the code does.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { BuildOptions } from 'esbuild';
 import { HANDLER_BUNDLE_DIR } from '../config';
 
 const root = path.resolve(__dirname, '..');
@@ -10,37 +9,34 @@ const root = path.resolve(__dirname, '..');
 /** The bundle the function runs, where the stack's archive takes it from. */
 export const HANDLER_BUNDLE = path.join(root, HANDLER_BUNDLE_DIR, 'index.js');
 
-/** The settings every handler bundle of this project is built with (the benchmark baseline too). */
-export const bundleOptions = {
-  bundle: true,
-  minify: true,
-  platform: 'node',
-  target: 'node22',
-  format: 'cjs',
-  // Prefer ES module entry points: they tree-shake far better than the CommonJS ones.
-  mainFields: ['module', 'main'],
-  legalComments: 'none',
-  sourcemap: false,
-  logLevel: 'warning',
-} satisfies BuildOptions;
-
-export async function buildHandler({
-  entry = path.join(root, 'handler/index.ts'),
-  outfile = HANDLER_BUNDLE,
-  metafile = false,
-} = {}) {
+/** Builds a handler bundle (the benchmark baseline's too, with the same settings). */
+export async function buildHandler({ entry = path.join(root, 'handler/index.ts'), outfile = HANDLER_BUNDLE } = {}) {
   // Imported here, not at the top: the up-to-date check before every synth then costs no esbuild start-up.
   const { build } = await import('esbuild');
-  return build({ ...bundleOptions, entryPoints: [entry], outfile, metafile, absWorkingDir: root });
+  return build({
+    bundle: true,
+    minify: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    // Prefer ES module entry points: they tree-shake far better than the CommonJS ones.
+    mainFields: ['module', 'main'],
+    legalComments: 'none',
+    sourcemap: false,
+    logLevel: 'warning',
+    entryPoints: [entry],
+    outfile,
+    absWorkingDir: root,
+  });
 }
 
 /** True when the bundle is newer than everything it is built from (handler sources, lock file, this script). */
-export function bundleIsCurrent(outfile = HANDLER_BUNDLE): boolean {
-  if (!fs.existsSync(outfile)) return false;
+function bundleIsCurrent(): boolean {
+  if (!fs.existsSync(HANDLER_BUNDLE)) return false;
   const inputs = [path.join(root, 'package-lock.json'), __filename];
   for (const entry of fs.readdirSync(path.join(root, 'handler'), { recursive: true }))
     inputs.push(path.join(root, 'handler', String(entry)));
-  const built = fs.statSync(outfile).mtimeMs;
+  const built = fs.statSync(HANDLER_BUNDLE).mtimeMs;
   return inputs.every((file) => fs.statSync(file).mtimeMs < built);
 }
 

@@ -23,7 +23,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import {
   FunctionConfiguration,
   GetFunctionConfigurationCommand,
@@ -42,8 +42,7 @@ import {
   TapConfig,
 } from '../config';
 import { IAMClient } from '@aws-sdk/client-iam';
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { CheckResult, openPreflightClients, runPreflight } from '../cli/preflight/run';
+import { openPreflightClients, runPreflight } from '../cli/preflight/run';
 import { describeError } from '../handler/errors';
 import { info, root, runMain, step } from './lib/cli';
 import {
@@ -72,12 +71,7 @@ const SERVICES = ['cloudwatch', 'dynamodb', 'iam', 'kms', 'lambda', 'logs', 's3'
  * The environment e2e synthesizes with: a throwaway environment in moto's region, deletion protection
  * off so destroy can finish. The expected values are resolved from the same variables.
  */
-export const E2E_TAP_ENV = {
-  TAP_ENVIRONMENT: 'test',
-  TAP_REGION: REGION,
-  TAP_ENABLE_DELETION_PROTECTION: 'false',
-} as const;
-export const e2eSynthEnv = (env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv => ({ ...env, ...E2E_TAP_ENV });
+const E2E_TAP_ENV = { TAP_ENVIRONMENT: 'test', TAP_REGION: REGION, TAP_ENABLE_DELETION_PROTECTION: 'false' };
 
 /**
  * The warnings tap preflight gives against moto, and why: moto has no Lambda GetAccountSettings
@@ -85,7 +79,7 @@ export const e2eSynthEnv = (env: NodeJS.ProcessEnv = process.env): NodeJS.Proces
  * a year (runtime); after the apply the stack's resources exist while e2e keeps its state in its own
  * folder, not where tap looks (state-holds-resources). Any other warning, or any failure, fails e2e.
  */
-export const EXPECTED_PREFLIGHT_WARNINGS = {
+const EXPECTED_PREFLIGHT_WARNINGS = {
   before: ['alarm-email', 'lambda-concurrency', 'runtime'],
   after: ['alarm-email', 'lambda-concurrency', 'runtime', 'state-holds-resources'],
 } as const;
@@ -105,41 +99,31 @@ const sortedEntries = (o: Record<string, string> | undefined) =>
   Object.entries(o ?? {}).sort(([a], [b]) => a.localeCompare(b));
 
 type Terraform = ReturnType<typeof terraformIn>;
-interface Outputs {
-  bucket: string;
-  tableName: string;
-  functionName: string;
-  kmsKeyArn: string;
+interface Clients {
+  s3: S3Client;
+  dynamodb: DynamoDBClient;
+  lambda: LambdaClient;
+  cloudwatch: CloudWatchClient;
 }
+type Outputs = Record<'bucket' | 'tableName' | 'functionName' | 'kmsKeyArn', string>;
 
 /** Synth with `synthEnv` into `dir`, pointed at moto; returns Terraform in that folder. */
 async function prepareDeployment(motoEndpoint: string, dir: string, synthEnv: NodeJS.ProcessEnv): Promise<Terraform> {
   step('Synthesizing TapStack for a throwaway environment (deletion protection off so destroy can finish)');
   const { stacks } = await synth({ env: synthEnv });
-  fs.mkdirSync(dir, { recursive: true });
   const endpoints = Object.fromEntries(SERVICES.map((s) => [s, motoEndpoint]));
-  const { replaced } = prepareStack(stacks[0].file, dir, { endpoints });
-  fs.writeFileSync(
-    path.join(dir, 'moto_override.tf.json'),
-    JSON.stringify({ provider: { aws: [{ s3_use_path_style: true, insecure: true }] } }),
-  );
+  const replaced = prepareStack(stacks[0].file, dir, endpoints, { s3_use_path_style: true, insecure: true });
   info(
     `${path.relative(root, dir)} is cdktf.out/stacks/TapStack as synthesized, with two differences: local state in that folder, and (no mirror of hashicorp/archive here) data.archive_file replaced by the same zip:`,
   );
   for (const r of replaced)
     info(`  data.archive_file.${r.name} -> ${path.relative(root, r.zipFile)} (sha256 ${r.hash})`);
-  const cli = writeCliConfig(path.join(root, '.work'));
-  // Terraform as the plain-Terraform way out (docs/design.md) runs it: `terraform -chdir=<dir> <args>` from the project folder,
-  // each command printed as run.
-  return terraformIn(
-    dir,
-    terraformEnv({
-      TF_CLI_CONFIG_FILE: cli.file,
-      AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-    }),
-    { chdir: true, echo: info },
-  );
+  const env = terraformEnv({
+    TF_CLI_CONFIG_FILE: writeCliConfig(path.join(root, '.work')).file,
+    AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+  });
+  return terraformIn(dir, env, info);
 }
 
 /** The plain-Terraform way out (docs/design.md), literally: terraform -chdir=<dir> init, plan -out=tfplan, apply tfplan, output. */
@@ -149,7 +133,19 @@ async function apply(tf: Terraform): Promise<Outputs> {
   await tf.run(['plan', '-input=false', '-no-color', '-out=tfplan']);
   const applied = await tf.run(['apply', '-input=false', '-no-color', 'tfplan']);
   info(`applied in ${(applied.ms / 1000).toFixed(1)} s`);
-  await reportDrift(tf);
+  // A second plan shows what moto stores differently from AWS (attributes it does not keep).
+  await tf.run(['plan', '-input=false', '-no-color', '-lock=false', '-out=drift.tfplan']);
+  const drift = tf.json<PlanJson>(['show', '-json', 'drift.tfplan']);
+  const drifting = (drift.resource_changes ?? []).filter((c) => !c.change.actions.includes('no-op'));
+  const changedAttributes = (c: (typeof drifting)[number]) =>
+    Object.keys(c.change.after ?? {}).filter(
+      (k) => JSON.stringify(c.change.before?.[k]) !== JSON.stringify(c.change.after?.[k]),
+    );
+  info(
+    drifting.length === 0
+      ? 'plan after apply: no changes (moto kept every attribute)'
+      : `plan after apply: moto does not keep, as applied: ${drifting.map((c) => `${c.address} (${changedAttributes(c).join(', ')})`).join('; ')}`,
+  );
   const outputs = tf.json<Record<string, { value: string }>>(['output', '-json']);
   return {
     bucket: outputs.s3_bucket_name.value,
@@ -159,112 +155,86 @@ async function apply(tf: Terraform): Promise<Outputs> {
   };
 }
 
-/** A second plan shows what moto stores differently from AWS (attributes it does not keep). */
-async function reportDrift(tf: Terraform) {
-  await tf.run(['plan', '-input=false', '-no-color', '-lock=false', '-out=drift.tfplan']);
-  type Change = NonNullable<PlanJson['resource_changes']>[number];
-  const drift = tf.json<PlanJson>(['show', '-json', 'drift.tfplan']);
-  const drifting = (drift.resource_changes ?? []).filter((c) => !c.change.actions.includes('no-op'));
-  const changedAttributes = (c: Change) =>
-    Object.keys(c.change.after ?? {}).filter(
-      (k) => JSON.stringify(c.change.before?.[k]) !== JSON.stringify(c.change.after?.[k]),
-    );
-  info(
-    drifting.length === 0
-      ? 'plan after apply: no changes (moto kept every attribute)'
-      : `plan after apply: moto does not keep, as applied: ${drifting.map((c) => `${c.address} (${changedAttributes(c).join(', ')})`).join('; ')}`,
-  );
-}
-
-async function checkBucket(s3: S3Client, config: TapConfig, deployed: Outputs, functionArn: string | undefined) {
-  const Bucket = deployed.bucket;
+/** The deployed resources, read through the AWS SDK, against what the resolved configuration says they must be. */
+async function checkResources(clients: Clients, config: TapConfig, deployed: Outputs): Promise<FunctionConfiguration> {
+  step('Checking the deployed resources through the AWS SDK against the resolved configuration');
+  const { s3, dynamodb, lambda, cloudwatch } = clients;
+  const [Bucket, FunctionName, names] = [deployed.bucket, deployed.functionName, resourceNames(config)];
+  const fn = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName }));
   const versioning = await s3.send(new GetBucketVersioningCommand({ Bucket }));
-  check('bucket versioning', versioning.Status === 'Enabled', versioning.Status);
   const encryption = await s3.send(new GetBucketEncryptionCommand({ Bucket }));
   const sse = encryption.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault;
-  checkEqual(
-    'bucket encryption SSE-KMS with the stack key',
-    [sse?.SSEAlgorithm, sse?.KMSMasterKeyID],
-    ['aws:kms', deployed.kmsKeyArn],
-  );
   const pab = (await s3.send(new GetPublicAccessBlockCommand({ Bucket }))).PublicAccessBlockConfiguration;
-  check(
-    'public access block: all four flags',
-    !!pab && Object.values(pab).every((v) => v === true),
-    JSON.stringify(pab),
-  );
   const cors = (await s3.send(new GetBucketCorsCommand({ Bucket }))).CORSRules?.[0];
-  checkEqual('CORS origins from config', cors?.AllowedOrigins, config.corsAllowedOrigins);
-  checkEqual('CORS methods from config', sorted(cors?.AllowedMethods), sorted(config.corsAllowedMethods));
   const notification = await s3.send(new GetBucketNotificationConfigurationCommand({ Bucket }));
   const target = notification.LambdaFunctionConfigurations?.[0];
-  checkEqual('notification points at the function', target?.LambdaFunctionArn, functionArn);
-  checkEqual('notification events', sorted(target?.Events), sorted(bucketNotificationEvents(config)));
   const bucketPolicy = JSON.parse((await s3.send(new GetBucketPolicyCommand({ Bucket }))).Policy ?? '{}') as {
     Statement?: { Sid: string; Effect: string }[];
   };
-  const sids = sorted((bucketPolicy.Statement ?? []).map((st) => `${st.Effect}:${st.Sid}`));
-  checkEqual('bucket policy denies non-TLS and TLS < 1.2', sids, [
-    'Deny:DenyInsecureTransport',
-    'Deny:DenyTlsOlderThan12',
-  ]);
-}
-
-async function checkTable(dynamodb: DynamoDBClient, config: TapConfig, deployed: Outputs) {
   const table = (await dynamodb.send(new DescribeTableCommand({ TableName: deployed.tableName }))).Table;
-  checkEqual('table keys', table?.KeySchema, [
-    { AttributeName: TABLE_KEY_SCHEMA.partitionKey, KeyType: 'HASH' },
-    { AttributeName: TABLE_KEY_SCHEMA.sortKey, KeyType: 'RANGE' },
-  ]);
-  checkEqual(
-    'table capacity (RCU, WCU)',
-    [table?.ProvisionedThroughput?.ReadCapacityUnits, table?.ProvisionedThroughput?.WriteCapacityUnits],
-    [config.tableReadCapacity, config.tableWriteCapacity],
-  );
-}
-
-async function checkFunction(lambda: LambdaClient, fn: FunctionConfiguration, config: TapConfig, deployed: Outputs) {
-  const names = resourceNames(config);
-  checkEqual(
-    'function runtime and architecture',
-    [fn.Runtime, fn.Architectures],
-    [FUNCTION_RUNTIME.runtime, [FUNCTION_RUNTIME.architecture]],
-  );
-  checkEqual(
-    'function memory and timeout',
-    [fn.MemorySize, fn.Timeout],
-    [config.lambdaMemoryMb, config.lambdaTimeoutSeconds],
-  );
-  check('function tracing Active', fn.TracingConfig?.Mode === 'Active', fn.TracingConfig?.Mode);
-  checkEqual(
-    'function environment is functionEnvironment(config, names)',
-    sortedEntries(fn.Environment?.Variables),
-    sortedEntries(functionEnvironment(config, { ...names, tableName: deployed.tableName })),
-  );
-  const policy = JSON.parse(
-    (await lambda.send(new GetPolicyCommand({ FunctionName: deployed.functionName }))).Policy ?? '{}',
-  ) as { Statement?: { Principal?: unknown; Condition?: unknown }[] };
-  const statement = policy.Statement?.[0];
-  check(
-    'permission: principal s3.amazonaws.com',
-    JSON.stringify(statement?.Principal).includes('s3.amazonaws.com'),
-    JSON.stringify(statement?.Principal),
-  );
-  check(
-    'permission: source ARN is the bucket',
-    JSON.stringify(statement?.Condition ?? {}).includes(`arn:aws:s3:::${deployed.bucket}`),
-    JSON.stringify(statement?.Condition),
-  );
-}
-
-async function checkAlarms(cloudwatch: CloudWatchClient, config: TapConfig) {
-  const names = resourceNames(config);
+  const permission = JSON.parse((await lambda.send(new GetPolicyCommand({ FunctionName }))).Policy ?? '{}') as {
+    Statement?: { Principal?: unknown; Condition?: { ArnLike?: Record<string, string> } }[];
+  };
+  const [principal, condition] = [permission.Statement?.[0]?.Principal, permission.Statement?.[0]?.Condition];
   const alarms = await cloudwatch.send(new DescribeAlarmsCommand({ AlarmNamePrefix: `${names.prefix}-` }));
-  checkEqual(
-    'one alarm per pipeline signal, named from config',
-    sorted((alarms.MetricAlarms ?? []).map((a) => a.AlarmName ?? '')),
-    sorted(pipelineSignals(config, names).map((signal) => signal.alarmName)),
-  );
+  const deployedEnvironment = functionEnvironment(config, { ...names, tableName: deployed.tableName });
+  const expected: [string, unknown, unknown][] = [
+    ['names from config', [deployed.tableName, FunctionName], [names.tableName, names.functionName]],
+    ['bucket versioning', versioning.Status, 'Enabled'],
+    [
+      'bucket encryption SSE-KMS with the stack key',
+      [sse?.SSEAlgorithm, sse?.KMSMasterKeyID],
+      ['aws:kms', deployed.kmsKeyArn],
+    ],
+    [
+      'public access block: all four flags',
+      pab,
+      { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
+    ],
+    ['CORS origins from config', cors?.AllowedOrigins, config.corsAllowedOrigins],
+    ['CORS methods from config', sorted(cors?.AllowedMethods), sorted(config.corsAllowedMethods)],
+    ['notification points at the function', target?.LambdaFunctionArn, fn.FunctionArn],
+    ['notification events', sorted(target?.Events), sorted(bucketNotificationEvents(config))],
+    [
+      'bucket policy denies non-TLS and TLS < 1.2',
+      sorted((bucketPolicy.Statement ?? []).map((st) => `${st.Effect}:${st.Sid}`)),
+      ['Deny:DenyInsecureTransport', 'Deny:DenyTlsOlderThan12'],
+    ],
+    [
+      'table keys',
+      table?.KeySchema,
+      [
+        { AttributeName: TABLE_KEY_SCHEMA.partitionKey, KeyType: 'HASH' },
+        { AttributeName: TABLE_KEY_SCHEMA.sortKey, KeyType: 'RANGE' },
+      ],
+    ],
+    [
+      'table capacity (RCU, WCU)',
+      [table?.ProvisionedThroughput?.ReadCapacityUnits, table?.ProvisionedThroughput?.WriteCapacityUnits],
+      [config.tableReadCapacity, config.tableWriteCapacity],
+    ],
+    [
+      'function runtime and architecture',
+      [fn.Runtime, fn.Architectures],
+      [FUNCTION_RUNTIME.runtime, [FUNCTION_RUNTIME.architecture]],
+    ],
+    ['function memory and timeout', [fn.MemorySize, fn.Timeout], [config.lambdaMemoryMb, config.lambdaTimeoutSeconds]],
+    ['function tracing Active', fn.TracingConfig?.Mode, 'Active'],
+    [
+      'function environment is functionEnvironment(config, names)',
+      sortedEntries(fn.Environment?.Variables),
+      sortedEntries(deployedEnvironment),
+    ],
+    ['permission: principal s3.amazonaws.com', principal, { Service: 's3.amazonaws.com' }],
+    ['permission: source ARN is the bucket', condition?.ArnLike?.['AWS:SourceArn'], `arn:aws:s3:::${deployed.bucket}`],
+    [
+      'one alarm per pipeline signal, named from config',
+      sorted((alarms.MetricAlarms ?? []).map((a) => a.AlarmName ?? '')),
+      sorted(pipelineSignals(config, names).map((signal) => signal.alarmName)),
+    ],
+  ];
+  for (const [what, actual, wanted] of expected) checkEqual(what, actual, wanted);
+  return fn;
 }
 
 /** tap preflight's checks against moto: expected warnings only, no failure; names free, or this stack's. */
@@ -273,12 +243,13 @@ async function checkPreflight(
   motoEndpoint: string,
   config: TapConfig,
   calls: RecordedCall[],
-): Promise<CheckResult[]> {
+) {
   step(`tap preflight ${when} the apply (runPreflight, clients from openPreflightClients pointed at moto)`);
   const env = { ...E2E_TAP_ENV, S3_FORCE_PATH_STYLE: 'true' };
   const clients = openPreflightClients(config, env, { endpoint: motoEndpoint, credentials: CREDENTIALS });
   const options = recordOptionsFor(e2eStack(FAKE_KEY_ARN), 'operator');
   for (const client of Object.values(clients)) if (typeof client === 'object') recordCalls(client, calls, options);
+  const line = (r: { id: string; message: string }) => `${r.id}: ${r.message}`;
   try {
     const results = await runPreflight({ config, projectDir: root, clients, env });
     for (const r of results) info(`${r.status.padEnd(4)} ${r.id}: ${r.message}`);
@@ -286,19 +257,13 @@ async function checkPreflight(
     checkEqual(`preflight ${when} apply: exactly the warnings moto causes`, sorted(warned), [
       ...EXPECTED_PREFLIGHT_WARNINGS[when],
     ]);
-    const failed = results.filter((r) => r.status === 'fail').map((r) => `${r.id}: ${r.message}`);
-    check(`preflight ${when} apply: no check fails`, failed.length === 0, failed.join('; '));
+    const failed = results.filter((r) => r.status === 'fail');
+    check(`preflight ${when} apply: no check fails`, failed.length === 0, failed.map(line).join('; '));
     const names = results.filter((r) => r.id.startsWith('name:'));
     const wanted = when === 'before' ? /\bfree\b/ : /this stack's/;
-    check(
-      `preflight ${when} apply: every name (${names.length}) ${when === 'before' ? 'is free' : "is this stack's"}`,
-      names.length > 0 && names.every((r) => r.status === 'pass' && wanted.test(r.message)),
-      names
-        .filter((r) => !wanted.test(r.message))
-        .map((r) => `${r.id}: ${r.message}`)
-        .join('; '),
-    );
-    return results;
+    const others = names.filter((r) => r.status !== 'pass' || !wanted.test(r.message));
+    const every = `every name (${names.length}) ${when === 'before' ? 'is free' : "is this stack's"}`;
+    check(`preflight ${when} apply: ${every}`, names.length > 0 && others.length === 0, others.map(line).join('; '));
   } finally {
     clients.close();
   }
@@ -313,75 +278,51 @@ const e2eStack = (kmsKeyArn: string) =>
     keyId: kmsKeyArn.split('/').pop(),
   });
 
-/** Uploads a PNG to moto's S3, runs the bundled handler with the deployed environment, reads the item back. */
+/**
+ * The data path, twice (see the top of this file): the role is assumed by a user moto issued a key to.
+ * See scripts/lib/iam/moto-auth.ts for what moto checks and what e2e had to add in moto for it (the
+ * trust policy naming that user; DynamoDB on "*").
+ */
 async function checkDataPath(
-  clients: { s3: S3Client; dynamodb: DynamoDBClient },
-  bundleEndpoint: string,
+  clients: Clients,
+  endpoint: string,
   deployed: Outputs,
   deployedEnv: Record<string, string>,
 ) {
+  const body = fs.readFileSync(path.join(root, 'samples', 'pixel.png'));
+  const upload = async (Key: string) => {
+    const request = { Bucket: deployed.bucket, Key, Body: body, ContentType: 'image/png' };
+    return { request, put: await clients.s3.send(new PutObjectCommand(request)) };
+  };
+  const handle = ({ request, put }: Awaited<ReturnType<typeof upload>>, credentials: Credentials) =>
+    runBundleInChild(s3Event(putRecord(request, put)), {
+      ...standInEnvironment(deployedEnv, { endpoints: endpoint, region: REGION, credentials }),
+      AWS_SESSION_TOKEN: credentials.sessionToken,
+      NODE_TLS_REJECT_UNAUTHORIZED: '0',
+    });
+  const readItem = ({ request, put }: Awaited<ReturnType<typeof upload>>) =>
+    readMetadataItem(clients.dynamodb, deployed.tableName, request.Key, put.VersionId ?? 'null');
+
   step('Uploading a file to moto S3 and running the bundled handler with the deployed environment');
   // moto ignores the conditions of bucket policies ("Conditions are not taken into account"), so
   // its reading of the two conditional Deny statements refuses every request, TLS or not. The
   // policy was checked above; it is removed for the data path only.
   await clients.s3.send(new DeleteBucketPolicyCommand({ Bucket: deployed.bucket }));
   info('bucket policy removed for the data path: moto evaluates Deny statements without their conditions');
-  const body = fs.readFileSync(path.join(root, 'samples', 'pixel.png'));
-  const request = { Bucket: deployed.bucket, Key: 'e2e/hello world+1.png', Body: body, ContentType: 'image/png' };
-  const put = await clients.s3.send(new PutObjectCommand(request));
-  const summary = await runBundleInChild(s3Event(putRecord(request, put)), {
-    ...standInEnvironment(deployedEnv, { endpoints: bundleEndpoint, region: REGION, credentials: CREDENTIALS }),
-    NODE_TLS_REJECT_UNAUTHORIZED: '0',
-  });
-  info(`handler: ${JSON.stringify(summary)}`);
-  const item = await readMetadataItem(clients.dynamodb, deployed.tableName, request.Key, put.VersionId ?? 'null');
+  const first = await upload('e2e/hello world+1.png');
+  info(`handler: ${JSON.stringify(await handle(first, CREDENTIALS))}`);
+  const item = await readItem(first);
   check(
     'item stored in moto DynamoDB',
     item?.status === 'present' && item?.detectedContentType === 'image/png' && item?.size === body.length,
     JSON.stringify(item),
   );
-  check(
-    'item is keyed by the S3 version id',
-    !!put.VersionId && item?.versionId === put.VersionId,
-    String(put.VersionId),
-  );
-}
+  const versionId = first.put.VersionId;
+  check('item is keyed by the S3 version id', !!versionId && item?.versionId === versionId, String(versionId));
 
-/** Whether an SDK error is moto's AccessDenied (DynamoDB's comes as IAM XML, which the SDK cannot parse). */
-const refused = (error: unknown): boolean => {
-  const e = error as { name?: string; $metadata?: { httpStatusCode?: number }; $responseBodyText?: string };
-  return (
-    e.name === 'AccessDenied' ||
-    e.name === 'AccessDeniedException' ||
-    e.$metadata?.httpStatusCode === 403 ||
-    /AccessDenied/.test(`${e.$responseBodyText ?? ''} ${describeError(error)}`)
-  );
-};
-
-/** The refusal in one line: the SDK's error, or the error code of the XML body it could not parse. */
-const refusal = (error: unknown): string => {
-  const body = (error as { $responseBodyText?: string }).$responseBodyText ?? '';
-  const code = /<Code>([^<]+)<\/Code>/.exec(body)?.[1];
-  return code
-    ? `HTTP 403 ${code} (moto answers in IAM's XML, which the DynamoDB client cannot parse)`
-    : describeError(error);
-};
-
-/**
- * moto's own IAM authorizer on: the bundled handler runs with the function role's credentials (STS
- * AssumeRole by a user moto issued a key to), its calls succeed, and calls outside the role's policy
- * (s3:PutObject, dynamodb:Scan) are refused by moto. See scripts/lib/iam/moto-auth.ts for what moto
- * checks and what e2e had to add in moto for it (the trust policy naming that user; DynamoDB on "*").
- */
-async function checkUnderMotoAuth(
-  clients: { s3: S3Client; dynamodb: DynamoDBClient },
-  endpoint: string,
-  deployed: Outputs,
-  deployedEnv: Record<string, string>,
-) {
   step('moto’s own IAM authorizer switched on: the bundled handler as the function’s role');
   const stack = e2eStack(deployed.kmsKeyArn);
-  const iam = new IAMClient({ region: REGION, credentials: CREDENTIALS, endpoint: endpoint });
+  const iam = new IAMClient({ region: REGION, credentials: CREDENTIALS, endpoint });
   const caller = await prepareAssumableRole(iam, {
     roleName: stack.names.roleName,
     roleArn: stack.roleArn,
@@ -390,26 +331,19 @@ async function checkUnderMotoAuth(
   });
   iam.destroy();
   info(`in moto only: the role's trust policy names the user tap-e2e-caller; its DynamoDB actions copied onto "*"`);
-  const body = fs.readFileSync(path.join(root, 'samples', 'pixel.png'));
-  const request = { Bucket: deployed.bucket, Key: 'e2e/as the role.png', Body: body, ContentType: 'image/png' };
-  const put = await clients.s3.send(new PutObjectCommand(request));
+  const second = await upload('e2e/as the role.png');
   await setMotoAuth(endpoint, '0');
   info('moto enforces IAM from now on (POST /moto-api/reset-auth 0)');
-  let role: Credentials | undefined;
   try {
-    role = await assumeRole(endpoint, REGION, caller, stack.roleArn);
+    const role = await assumeRole(endpoint, REGION, caller, stack.roleArn);
     check('sts:AssumeRole into the function role through moto', true, role.accessKeyId);
-    const summary = await runBundleInChild(s3Event(putRecord(request, put)), {
-      ...standInEnvironment(deployedEnv, { endpoints: endpoint, region: REGION, credentials: role }),
-      AWS_SESSION_TOKEN: role.sessionToken,
-      NODE_TLS_REJECT_UNAUTHORIZED: '0',
-    });
+    const summary = await handle(second, role);
     check('the handler’s calls pass moto’s authorizer as the role', summary.stored === 1, JSON.stringify(summary));
-    const asRole = { region: REGION, credentials: role, endpoint: endpoint };
+    const asRole = { region: REGION, credentials: role, endpoint };
     const roleS3 = new S3Client({ ...asRole, forcePathStyle: true });
     const roleDynamodb = new DynamoDBClient(asRole);
     const outside: [string, () => Promise<unknown>][] = [
-      ['s3:PutObject', () => roleS3.send(new PutObjectCommand({ ...request, Key: 'e2e/forbidden.png' }))],
+      ['s3:PutObject', () => roleS3.send(new PutObjectCommand({ ...second.request, Key: 'e2e/forbidden.png' }))],
       ['dynamodb:Scan', () => roleDynamodb.send(new ScanCommand({ TableName: deployed.tableName }))],
     ];
     for (const [action, call] of outside) {
@@ -417,10 +351,12 @@ async function checkUnderMotoAuth(
         () => undefined,
         (e: unknown) => e,
       );
+      // HTTP 403 is moto's refusal; DynamoDB's comes as IAM XML, which the SDK cannot parse, so only the status tells.
+      const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
       check(
         `moto refuses ${action} with the role’s credentials`,
-        !!error && refused(error),
-        error ? refusal(error) : 'allowed',
+        status === 403,
+        error ? describeError(error) : 'allowed',
       );
     }
     roleS3.destroy();
@@ -429,23 +365,23 @@ async function checkUnderMotoAuth(
     await setMotoAuth(endpoint, 'inf');
     info('moto lets every request through again (POST /moto-api/reset-auth inf)');
   }
-  const item = await readMetadataItem(clients.dynamodb, deployed.tableName, request.Key, put.VersionId ?? 'null');
-  check('item written as the role is in the table', item?.status === 'present', JSON.stringify(item?.status));
-}
-
-async function emptyBucket(s3: S3Client, bucket: string) {
-  const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
-  const objects = [...(listed.Versions ?? []), ...(listed.DeleteMarkers ?? [])].map((v) => ({
-    Key: v.Key ?? '',
-    VersionId: v.VersionId,
-  }));
-  if (objects.length > 0) await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects } }));
+  const asRoleItem = await readItem(second);
+  check(
+    'item written as the role is in the table',
+    asRoleItem?.status === 'present',
+    JSON.stringify(asRoleItem?.status),
+  );
 }
 
 async function destroy(tf: Terraform, s3: S3Client, bucket: string | undefined) {
   step('terraform destroy');
   try {
-    if (bucket) await emptyBucket(s3, bucket);
+    if (bucket) {
+      const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+      const versions = [...(listed.Versions ?? []), ...(listed.DeleteMarkers ?? [])];
+      const Objects = versions.map((v) => ({ Key: v.Key ?? '', VersionId: v.VersionId }));
+      if (Objects.length > 0) await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects } }));
+    }
     const destroyed = await tf.run(['destroy', '-auto-approve', '-input=false', '-no-color']);
     check('terraform -chdir=... destroy', true, `${(destroyed.ms / 1000).toFixed(1)} s`);
   } catch (error) {
@@ -459,16 +395,18 @@ async function main() {
   // requests that do not use TLS, and moto enforces it. Certificates are not verified for that
   // loopback server only (this process, its handler child, and the provider's insecure flag).
   process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
-  const synthEnv = e2eSynthEnv();
+  const synthEnv = { ...process.env, ...E2E_TAP_ENV };
   const config = projectConfig(synthEnv);
   step('Starting moto server (project-local venv, pinned in tools/requirements-moto.txt)');
   const moto = await startMoto({ ssl: true, services: SERVICES });
   info(`moto on ${moto.endpoint}`);
   const clientConfig = { region: REGION, credentials: CREDENTIALS, endpoint: moto.endpoint };
-  const s3 = new S3Client({ ...clientConfig, forcePathStyle: true });
-  const dynamodb = new DynamoDBClient(clientConfig);
-  const lambda = new LambdaClient(clientConfig);
-  const cloudwatch = new CloudWatchClient(clientConfig);
+  const clients: Clients = {
+    s3: new S3Client({ ...clientConfig, forcePathStyle: true }),
+    dynamodb: new DynamoDBClient(clientConfig),
+    lambda: new LambdaClient(clientConfig),
+    cloudwatch: new CloudWatchClient(clientConfig),
+  };
   let tf: Terraform | undefined;
   let deployed: Outputs | undefined;
   // The preflight's calls, recorded on its clients (an operator runs tap preflight).
@@ -486,19 +424,11 @@ async function main() {
       preflight.length > 0 && denied.length === 0,
       denied.join('; '),
     );
-    step('Checking the deployed resources through the AWS SDK against the resolved configuration');
-    const names = resourceNames(config);
-    checkEqual('names from config', [deployed.tableName, deployed.functionName], [names.tableName, names.functionName]);
-    const fn = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: deployed.functionName }));
-    await checkBucket(s3, config, deployed, fn.FunctionArn);
-    await checkTable(dynamodb, config, deployed);
-    await checkFunction(lambda, fn, config, deployed);
-    await checkAlarms(cloudwatch, config);
-    await checkDataPath({ s3, dynamodb }, moto.endpoint, deployed, fn.Environment?.Variables ?? {});
-    await checkUnderMotoAuth({ s3, dynamodb }, moto.endpoint, deployed, fn.Environment?.Variables ?? {});
+    const fn = await checkResources(clients, config, deployed);
+    await checkDataPath(clients, moto.endpoint, deployed, fn.Environment?.Variables ?? {});
   } finally {
-    if (tf) await destroy(tf, s3, deployed?.bucket);
-    for (const c of [s3, dynamodb, lambda, cloudwatch]) c.destroy();
+    if (tf) await destroy(tf, clients.s3, deployed?.bucket);
+    for (const c of Object.values(clients)) c.destroy();
     await moto.stop();
     info('moto stopped');
   }

@@ -56,31 +56,22 @@ export interface Finding {
   readonly license: string;
 }
 
-interface LockPackage {
-  version?: string;
-  license?: string;
-}
-
 /** Every package in package-lock.json whose licence is not permissive (or unknown and not verified). */
-export function npmFindings(lock: { packages: Record<string, LockPackage> }): { checked: number; findings: Finding[] } {
+export function npmFindings(lock: { packages: Record<string, { version?: string; license?: string }> }) {
   const findings: Finding[] = [];
-  let checked = 0;
-  for (const [where, pkg] of Object.entries(lock.packages)) {
-    if (where === '') continue;
-    checked++;
+  const installed = Object.entries(lock.packages).filter(([where]) => where !== '');
+  for (const [where, pkg] of installed) {
     const name = where.slice(where.lastIndexOf('node_modules/') + 'node_modules/'.length);
     const license = pkg.license ?? '';
-    const id = `${name}@${pkg.version}`;
-    if ((license && permits(license)) || VERIFIED[id]) continue;
+    if ((license && permits(license)) || VERIFIED[`${name}@${pkg.version}`]) continue;
     findings.push({ ecosystem: 'npm', name, version: pkg.version ?? '?', license: license || 'none declared' });
   }
-  return { checked, findings };
+  return { checked: installed.length, findings };
 }
 
 /** Trove classifiers and free-text licence fields of Python packages, as SPDX ids. */
 const PYTHON_LICENSES: Readonly<Record<string, string>> = {
   'MIT License': 'MIT',
-  MIT: 'MIT',
   'BSD License': 'BSD-3-Clause',
   BSD: 'BSD-3-Clause',
   'Apache Software License': 'Apache-2.0',
@@ -137,12 +128,8 @@ async function main() {
     const distributions = pythonDistributions(ensureVenv(tool));
     info(`python: ${distributions.length} packages in .venv/${tool}`);
     for (const d of distributions.filter((dist) => !pythonPermits(dist))) {
-      findings.push({
-        ecosystem: 'python',
-        name: d.name,
-        version: d.version,
-        license: [d.license, ...d.classifiers].filter(Boolean).join(' / ') || 'none declared',
-      });
+      const license = [d.license, ...d.classifiers].filter(Boolean).join(' / ') || 'none declared';
+      findings.push({ ecosystem: 'python', name: d.name, version: d.version, license });
     }
   }
   for (const f of findings) info(`  NOT PERMISSIVE ${f.ecosystem} ${f.name}@${f.version}: ${f.license}`);

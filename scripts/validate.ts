@@ -5,12 +5,12 @@ import fs from 'node:fs';
 import { info, root, runMain, step } from './lib/cli';
 import {
   FAKE_ACCOUNT_ID,
-  planOffline,
-  PlanTimes,
+  PlanJson,
   prepareStack,
   startStsStub,
   synth,
   terraformEnv,
+  terraformIn,
   untaggedResources,
   writeCliConfig,
 } from './lib/terraform';
@@ -19,9 +19,8 @@ export const REQUIRED_TAGS = ['Project', 'Environment', 'Owner', 'ManagedBy'];
 
 export interface ValidatedStack {
   readonly stack: string;
-  readonly dir: string;
   readonly planFile: string;
-  readonly times: PlanTimes;
+  readonly times: { readonly init: number; readonly validate: number; readonly plan: number };
   readonly creates: number;
 }
 
@@ -47,23 +46,29 @@ export async function validate({ quiet = false } = {}): Promise<{ synthMs: numbe
   try {
     for (const stack of stacks) {
       const dir = path.join(workRoot, stack.name);
-      const { replaced } = prepareStack(stack.file, dir, { endpoints: { sts: sts.url } });
-      for (const r of replaced) {
+      for (const r of prepareStack(stack.file, dir, { sts: sts.url })) {
         log(
           `hashicorp/archive is not reachable here: data.archive_file.${r.name} replaced by ${path.relative(root, r.zipFile)} (zip of ${path.relative(root, r.sourceDir)}, sha256 ${r.hash})`,
         );
       }
       if (!quiet) step(`terraform init, validate, plan: ${stack.name}`);
       const env = terraformEnv({ TF_CLI_CONFIG_FILE: cliConfig, TF_DATA_DIR: path.join(dir, '.terraform') });
-      const { times, plan, planFile, warnings } = await planOffline(dir, { env });
-      for (const warning of warnings) log(`terraform warning: ${warning}`);
+      const tf = terraformIn(dir, env);
+      const init = await tf.run(['init', '-input=false', '-no-color']);
+      const validated = await tf.run(['validate', '-no-color'], false);
+      const planned = await tf.run(['plan', '-input=false', '-lock=false', '-no-color', '-out=tfplan']);
+      const times = { init: init.ms, validate: validated.ms, plan: planned.ms };
+      for (const [, warning] of planned.output.matchAll(/^Warning: (.+)$/gm)) log(`terraform warning: ${warning}`);
+      const plan = tf.json<PlanJson>(['show', '-json', 'tfplan']);
+      const planFile = path.join(dir, 'plan.json');
+      fs.writeFileSync(planFile, JSON.stringify(plan));
       const changes = plan.resource_changes ?? [];
       const creates = changes.filter((c) => c.change.actions.includes('create')).length;
       log(`init ${times.init} ms, validate ${times.validate} ms, plan ${times.plan} ms: ${creates} to create`);
       const untagged = untaggedResources(plan, REQUIRED_TAGS);
       if (untagged.length > 0) throw new Error(`resources without the required tags:\n  ${untagged.join('\n  ')}`);
       log(`every taggable resource carries ${REQUIRED_TAGS.join(', ')}`);
-      results.push({ stack: stack.name, dir, planFile, times, creates });
+      results.push({ stack: stack.name, planFile, times, creates });
     }
   } finally {
     await sts.close();

@@ -2,10 +2,9 @@
 // defines (names, keys and capacity from its own configuration), and the bundled handler, the very
 // code the Lambda runs, loaded with the environment the stack gives it.
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Context, S3Event } from 'aws-lambda';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { lookup as mimeType } from 'mime-types';
 import { functionEnvironment, projectConfig, resourceNames } from '../../config';
 import { HANDLER_BUNDLE } from '../build-handler';
 import {
@@ -20,40 +19,10 @@ import {
 } from '../../fixtures/standins';
 import { putRecord, s3Event } from '../../fixtures/s3-events';
 
-const CONTENT_TYPES: Record<string, string> = {
-  txt: 'text/plain',
-  md: 'text/markdown',
-  csv: 'text/csv',
-  json: 'application/json',
-  html: 'text/html',
-  png: 'image/png',
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  gif: 'image/gif',
-  webp: 'image/webp',
-  svg: 'image/svg+xml',
-  pdf: 'application/pdf',
-  zip: 'application/zip',
-  gz: 'application/gzip',
-  mp4: 'video/mp4',
-  mp3: 'audio/mpeg',
-};
 /** What a browser or CLI would send as Content-Type: a guess from the extension, as S3 receives it. */
-export const contentTypeFor = (file: string) =>
-  CONTENT_TYPES[path.extname(file).slice(1).toLowerCase()] ?? 'application/octet-stream';
+export const contentTypeFor = (file: string) => mimeType(file) || 'application/octet-stream';
 
 type Handler = (event: S3Event, context: Context) => Promise<Record<string, number>>;
-
-export interface LocalPipeline {
-  readonly bucket: string;
-  readonly table: string;
-  readonly clients: ReturnType<typeof standInClients>;
-  /** Uploads a file's bytes under `key` and returns the event S3 would send for it. */
-  upload(key: string, body: Buffer, contentType: string): Promise<S3Event>;
-  invoke(event: S3Event): Promise<Record<string, number>>;
-  readItem(key: string, versionId?: string): Promise<Record<string, unknown> | undefined>;
-  close(): Promise<void>;
-}
 
 /** The TAP_* variables of `env`: what the stack is synthesized with here. */
 export const tapVariables = (env: NodeJS.ProcessEnv): Record<string, string> =>
@@ -61,8 +30,7 @@ export const tapVariables = (env: NodeJS.ProcessEnv): Record<string, string> =>
     Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('TAP_') && e[1] !== undefined),
   );
 
-export async function startLocalPipeline({ logLevel = 'WARN' }: { logLevel?: string } = {}): Promise<LocalPipeline> {
-  if (!fs.existsSync(HANDLER_BUNDLE)) throw new Error(`${HANDLER_BUNDLE} is missing: run "npm run build:handler"`);
+export async function startLocalPipeline({ logLevel = 'WARN' }: { logLevel?: string } = {}) {
   // This machine runs Node 20; the function runs on nodejs22.x, so the SDK's Node 20 notice is noise here.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const config = projectConfig();
@@ -98,13 +66,13 @@ export async function startLocalPipeline({ logLevel = 'WARN' }: { logLevel?: str
   return {
     bucket,
     table: names.tableName,
-    clients,
-    async upload(key, body, contentType) {
+    /** Uploads a file's bytes under `key` and returns the event S3 would send for it. */
+    async upload(key: string, body: Buffer, contentType: string) {
       const request = { Bucket: bucket, Key: key, Body: body, ContentType: contentType };
       return s3Event(putRecord(request, await clients.s3.send(new PutObjectCommand(request))));
     },
-    invoke: (event) => handler(event, context()),
-    readItem: (key, versionId) => readMetadataItem(clients.dynamodb, names.tableName, key, versionId),
+    invoke: (event: S3Event) => handler(event, context()),
+    readItem: (key: string) => readMetadataItem(clients.dynamodb, names.tableName, key),
     async close() {
       clients.s3.destroy();
       clients.dynamodb.destroy();

@@ -17,26 +17,24 @@ export interface MotoOptions {
   readonly services?: readonly string[];
   /** HTTPS with a self-signed certificate made at start-up, as `moto_server --ssl`. */
   readonly ssl?: boolean;
-  /** How long to wait for the server to answer, in ms (default 60 s). */
-  readonly timeoutMs?: number;
 }
+
+/** How long the launcher may take to bind (the first backend imports take a few seconds). */
+const START_TIMEOUT_MS = 60_000;
 
 export interface Moto {
   /** http(s)://127.0.0.1:<port>: one endpoint for every service. */
   readonly endpoint: string;
   /** Stops the server (idempotent); resolves once the process is gone. */
   stop(): Promise<void>;
-  /** The same as stop(), so that moto is a StandIn. */
-  close(): Promise<void>;
-  /** Forgets every resource of every service (POST /moto-api/reset). */
-  reset(): Promise<void>;
 }
 
 /**
  * The launcher: moto's own WSGI application and request handler (those of `moto_server`), bound by
- * werkzeug on port 0. It prints the bound port once listening, and exits when its stdin closes.
+ * werkzeug on port 0. make_server binds and listens, so once the port is printed a connection waits in
+ * the backlog until serve_forever takes it: no need to poll. It exits when its stdin closes.
  */
-export const MOTO_LAUNCHER = `
+const MOTO_LAUNCHER = `
 import os, sys, threading
 from werkzeug.serving import make_server
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -57,15 +55,6 @@ print(server.port, flush=True)
 server.serve_forever()
 `;
 
-/** The arguments of the launcher for `options`. */
-export const launcherArgs = (options: MotoOptions): string[] => [
-  '-c',
-  MOTO_LAUNCHER,
-  '127.0.0.1',
-  options.ssl ? 'ssl' : 'plain',
-  (options.services ?? []).join(','),
-];
-
 /**
  * One request to moto (with `body`, if given); resolves to the HTTP status. The certificate of an
  * `ssl` moto is self-signed and made at start-up: it is not verified, for this loopback server only.
@@ -84,11 +73,14 @@ export function motoRequest(endpoint: string, method: string, requestPath: strin
 }
 
 /** The port the launcher prints on its first line; rejects with its stderr if it exits first. */
-function announcedPort(child: ChildProcess, timeoutMs: number): Promise<number> {
+function announcedPort(child: ChildProcess): Promise<number> {
   return new Promise((resolve, reject) => {
     let stdout = '';
     let stderr = '';
-    const timer = setTimeout(() => fail(`moto did not announce its port within ${timeoutMs} ms`), timeoutMs);
+    const timer = setTimeout(
+      () => fail(`moto did not announce its port within ${START_TIMEOUT_MS} ms`),
+      START_TIMEOUT_MS,
+    );
     const fail = (why: string, cause?: unknown) => {
       clearTimeout(timer);
       reject(new Error(`${why}${stderr ? `:\n${stderr.slice(-4000)}` : ''}`, { cause }));
@@ -108,65 +100,31 @@ function announcedPort(child: ChildProcess, timeoutMs: number): Promise<number> 
   });
 }
 
-/** Resolves once moto answers GET /moto-api/ with 200. */
-async function answering(endpoint: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'no answer';
-  while (Date.now() < deadline) {
-    try {
-      const status = await motoRequest(endpoint, 'GET', '/moto-api/');
-      if (status === 200) return;
-      last = `HTTP ${status}`;
-    } catch (error) {
-      last = (error as Error).message;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`moto on ${endpoint} did not answer within ${timeoutMs} ms (${last})`);
-}
-
-/** Kills the child and resolves once it has exited (SIGKILL if SIGTERM was not enough after 5 s). */
-function killed(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const force = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(force);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
 /**
- * Starts moto from the project-local venv (created on first use) on a free loopback port and waits
- * until it answers. The process is stopped by stop(), or when this process exits, whatever happens.
+ * Starts moto from the project-local venv (created on first use) on a free loopback port. The process
+ * is stopped by stop(), or when this process exits, whatever happens.
  */
 export async function startMoto(options: MotoOptions = {}): Promise<Moto> {
-  const timeoutMs = options.timeoutMs ?? 60_000;
   const python = path.join(ensureVenv('moto'), 'python');
-  const child = spawn(python, launcherArgs(options), { stdio: ['pipe', 'pipe', 'pipe'] });
+  const args = ['-c', MOTO_LAUNCHER, '127.0.0.1', options.ssl ? 'ssl' : 'plain', (options.services ?? []).join(',')];
+  const child = spawn(python, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const onExit = () => child.kill('SIGKILL');
   process.once('exit', onExit);
   let stopping: Promise<void> | undefined;
-  const stop = () => {
-    stopping ??= killed(child).then(() => {
+  // moto keeps nothing worth a graceful shutdown: SIGKILL, and resolve once the process is gone.
+  const stop = () =>
+    (stopping ??= new Promise<void>((resolve) => {
       process.removeListener('exit', onExit);
-    });
-    return stopping;
-  };
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    }));
   try {
-    const port = await announcedPort(child, timeoutMs);
-    const endpoint = `${options.ssl ? 'https' : 'http'}://127.0.0.1:${port}`;
-    await answering(endpoint, timeoutMs);
+    const port = await announcedPort(child);
     // Its output is no longer read: drain it so that a chatty server never blocks on a full pipe.
     child.stdout?.resume();
     child.stderr?.resume();
-    const reset = async () => {
-      const status = await motoRequest(endpoint, 'POST', '/moto-api/reset');
-      if (status !== 200) throw new Error(`moto reset answered HTTP ${status}`);
-    };
-    return { endpoint, stop, close: stop, reset };
+    return { endpoint: `${options.ssl ? 'https' : 'http'}://127.0.0.1:${port}`, stop };
   } catch (error) {
     await stop();
     throw error;

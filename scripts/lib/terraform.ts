@@ -1,5 +1,5 @@
-// Shared by validate, security and e2e: synthesize TapStack, then run the real Terraform CLI and the
-// real hashicorp/aws provider against the synthesized JSON, offline.
+// Shared by validate (so security and bench) and e2e: synthesize TapStack, then run the real Terraform
+// CLI and the real hashicorp/aws provider against the synthesized JSON, offline.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -10,7 +10,7 @@ import path from 'node:path';
 import { zipSync, type Zippable } from 'fflate';
 import { root, run } from './cli';
 
-export const AWS_PROVIDER_VERSION = '5.100.0';
+const AWS_PROVIDER_VERSION = '5.100.0';
 export const FAKE_ACCOUNT_ID = '123456789012';
 
 type Env = NodeJS.ProcessEnv;
@@ -27,31 +27,22 @@ export const terraformEnv = (extra: Env = {}): Env => ({
   ...extra,
 });
 
-export interface TerraformInOptions {
-  /** Run as `terraform -chdir=<dir> ...` from the project folder (docs/design.md's plain-Terraform way), not in `dir`. */
-  readonly chdir?: boolean;
-  /** Shown each command line ("$ terraform ...") before it runs. */
-  readonly echo?: (line: string) => void;
-}
-
-/** Terraform in one prepared folder with one environment: quiet runs, and the JSON of `show` or `output`. */
-export function terraformIn(dir: string, env: Env, { chdir = false, echo }: TerraformInOptions = {}) {
-  const cwd = chdir ? root : dir;
+/**
+ * Terraform in one prepared folder with one environment, run as docs/design.md's plain-Terraform way out
+ * runs it: `terraform -chdir=<dir> ...` from the project folder, each command line given to `echo` if set.
+ * Quiet runs, and the JSON of `show` or `output`.
+ */
+export function terraformIn(dir: string, env: Env, echo?: (line: string) => void) {
   const command = (args: string[]) => {
-    const full = chdir ? [`-chdir=${path.relative(root, dir)}`, ...args] : args;
+    const full = [`-chdir=${path.relative(root, dir)}`, ...args];
     echo?.(`$ terraform ${full.join(' ')}`);
     return full;
   };
   return {
-    run: (args: string[], quiet = true) => run('terraform', command(args), { cwd, env, quiet }),
+    run: (args: string[], quiet = true) => run('terraform', command(args), { env, quiet }),
     json: <T>(args: string[]): T =>
-      JSON.parse(execFileSync('terraform', command(args), { cwd, env, maxBuffer: 64 << 20 }).toString()) as T,
+      JSON.parse(execFileSync('terraform', command(args), { cwd: root, env, maxBuffer: 64 << 20 }).toString()) as T,
   };
-}
-
-export interface SynthesizedStackFile {
-  readonly name: string;
-  readonly file: string;
 }
 
 /** `cdktf synth` (whose app command also bundles the handler); returns every synthesized stack's JSON path. */
@@ -62,18 +53,14 @@ export async function synth({ env = process.env }: { env?: Env } = {}) {
   });
   const stacksDir = path.join(root, 'cdktf.out', 'stacks');
   const names = fs.readdirSync(stacksDir).filter((d) => fs.existsSync(path.join(stacksDir, d, 'cdk.tf.json')));
-  const stacks: SynthesizedStackFile[] = names.map((name) => ({
-    name,
-    file: path.join(stacksDir, name, 'cdk.tf.json'),
-  }));
-  return { ms, stacks };
+  return { ms, stacks: names.map((name) => ({ name, file: path.join(stacksDir, name, 'cdk.tf.json') })) };
 }
 
 /**
  * The folder of a local provider mirror holding hashicorp/aws 5.100.0, if this machine has one:
  * TAP_TF_PROVIDER_MIRROR, else the usual places a mirror is put.
  */
-export function findProviderMirror(): string | undefined {
+function findProviderMirror(): string | undefined {
   const candidates = [
     process.env.TAP_TF_PROVIDER_MIRROR,
     '/opt/tf-plugins',
@@ -106,21 +93,13 @@ export function writeCliConfig(dir: string): { file: string; mirror: string | un
 }
 
 /** A zip of `sourceDir` with fixed timestamps and modes: the same files give the same bytes. Returns its base64 sha256. */
-export function zipDirectory(sourceDir: string, outputFile: string): string {
+function zipDirectory(sourceDir: string, outputFile: string): string {
   const entries: Zippable = {};
-  const walk = (dir: string, prefix: string) => {
-    for (const name of fs.readdirSync(dir).sort()) {
-      const full = path.join(dir, name);
-      if (fs.statSync(full).isDirectory()) walk(full, `${prefix}${name}/`);
-      else
-        entries[`${prefix}${name}`] = [
-          fs.readFileSync(full),
-          { mtime: new Date('1980-01-01T00:00:00Z'), attrs: 0o644 << 16 },
-        ];
-    }
-  };
-  walk(sourceDir, '');
-  const zip = zipSync(entries, { level: 9 });
+  for (const name of fs.readdirSync(sourceDir, { recursive: true, encoding: 'utf8' }).sort()) {
+    const full = path.join(sourceDir, name);
+    if (fs.statSync(full).isFile()) entries[name.split(path.sep).join('/')] = fs.readFileSync(full);
+  }
+  const zip = zipSync(entries, { level: 9, mtime: new Date('1980-01-01T00:00:00Z'), attrs: 0o644 << 16 });
   fs.writeFileSync(outputFile, zip);
   return createHash('sha256').update(zip).digest('base64');
 }
@@ -132,7 +111,7 @@ interface StackJson {
   terraform: { backend?: unknown; required_providers?: Record<string, unknown> };
 }
 
-export interface ReplacedArchive {
+interface ReplacedArchive {
   readonly name: string;
   readonly sourceDir: string;
   readonly zipFile: string;
@@ -145,13 +124,15 @@ export interface ReplacedArchive {
  *   data.archive_file is replaced by the zip this function builds from the same folder, and the
  *   references to its output_path / output_base64sha256 by that zip's path and hash;
  * - the backend becomes a local state file inside `dir`, so a check never touches real state;
- * - an override file points the AWS provider at `endpoints` with fake credentials and no account checks.
+ * - an override file points the AWS provider at `endpoints` with fake credentials and no account checks,
+ *   and adds the `provider` settings given.
  */
 export function prepareStack(
   stackFile: string,
   dir: string,
-  { endpoints, skipAccountLookup = false }: { endpoints?: Record<string, string>; skipAccountLookup?: boolean } = {},
-): { prepared: StackJson; replaced: ReplacedArchive[] } {
+  endpoints: Record<string, string>,
+  provider: Record<string, unknown> = {},
+): ReplacedArchive[] {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const stack = JSON.parse(fs.readFileSync(stackFile, 'utf8')) as StackJson;
@@ -168,25 +149,25 @@ export function prepareStack(
     replaced.push({ name, sourceDir, zipFile, hash });
   }
   const prepared = JSON.parse(text) as StackJson;
-  if (prepared.data?.archive_file) delete prepared.data.archive_file;
+  delete prepared.data?.archive_file;
   if (prepared.data && Object.keys(prepared.data).length === 0) delete prepared.data;
   delete prepared.provider?.archive;
   delete prepared.terraform.required_providers?.archive;
   prepared.terraform.backend = { local: { path: path.join(dir, 'terraform.tfstate') } };
   fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify(prepared, null, 2));
 
-  const provider = {
+  const settings = {
     skip_credentials_validation: true,
     skip_metadata_api_check: true,
     skip_region_validation: true,
-    skip_requesting_account_id: skipAccountLookup,
-    ...(endpoints ? { endpoints: [endpoints] } : {}),
+    endpoints: [endpoints],
+    ...provider,
   };
   fs.writeFileSync(
     path.join(dir, 'offline_override.tf.json'),
-    JSON.stringify({ provider: { aws: [provider] } }, null, 2),
+    JSON.stringify({ provider: { aws: [settings] } }, null, 2),
   );
-  return { prepared, replaced };
+  return replaced;
 }
 
 /**
@@ -222,26 +203,6 @@ export interface PlanJson {
   planned_values?: {
     root_module?: { resources?: { address: string; mode: string; values?: Record<string, unknown> }[] };
   };
-}
-
-export interface PlanTimes {
-  init: number;
-  validate: number;
-  plan: number;
-}
-
-/** terraform init + validate + plan of a prepared folder; returns durations and the plan as JSON. */
-export async function planOffline(dir: string, { env }: { env: Env }) {
-  const tf = terraformIn(dir, env);
-  const init = await tf.run(['init', '-input=false', '-no-color']);
-  const validated = await tf.run(['validate', '-no-color'], false);
-  const plan = await tf.run(['plan', '-input=false', '-lock=false', '-no-color', '-out=tfplan']);
-  const times: PlanTimes = { init: init.ms, validate: validated.ms, plan: plan.ms };
-  const warnings = [...plan.output.matchAll(/^Warning: (.+)$/gm)].map((m) => m[1]);
-  const planJson = tf.json<PlanJson>(['show', '-json', 'tfplan']);
-  const planFile = path.join(dir, 'plan.json');
-  fs.writeFileSync(planFile, JSON.stringify(planJson));
-  return { times, warnings, plan: planJson, planFile };
 }
 
 /** Every planned resource that supports tags and lacks one of `required` in tags_all. */
