@@ -232,7 +232,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     }),
   );
   const s3Proxy = await startFaultProxy(moto.endpoint, s3Faults.fault);
-  const ddbProxy = await startCapacityProxy(moto.endpoint, { inject: dynamodbFaults.fault });
+  const ddbProxy = await startCapacityProxy(moto.endpoint, dynamodbFaults.fault);
   const direct = { region: STANDIN_REGION, credentials: CREDENTIALS, endpoint: moto.endpoint };
   const s3 = new S3Client({ ...direct, forcePathStyle: true });
   const dynamodb = new DynamoDBClient(direct);
