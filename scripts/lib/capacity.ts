@@ -1,19 +1,20 @@
 // A DynamoDB proxy (in front of dynalite or moto) that enforces provisioned capacity as DynamoDB does:
-// one token bucket (tap reconcile's TokenBucket) per table for reads and one for writes, refilled at RCU / WCU per second, holding
-// at most `burstSeconds` of unused capacity (DynamoDB keeps up to 300 s; the default here is 1 s, so
-// that a bench measures the sustained rate). A request is admitted while its table's bucket holds
+// one token bucket (tap reconcile's TokenBucket) per table for reads and one for writes, refilled at
+// RCU / WCU per second, holding at most 1 s of unused capacity (DynamoDB keeps up to 300 s; 1 s here,
+// so that a bench measures the sustained rate). A request is admitted while its table's bucket holds
 // what it is estimated to cost (a full bucket admits any request), and is charged what it really
 // consumed once answered: the bucket may go into debt, which later refills pay back. A request that
 // is not admitted is answered ProvisionedThroughputExceededException, as DynamoDB answers it.
-// BatchWriteItem and BatchGetItem are admitted item by item: what does not fit is handed back in
-// UnprocessedItems / UnprocessedKeys (the whole request is throttled only when nothing fits).
+// BatchWriteItem is admitted item by item: what does not fit is handed back in UnprocessedItems (the
+// whole request is throttled only when nothing fits). Only the item operations the project sends are
+// charged (GetItem, Query, Scan, PutItem, UpdateItem, BatchWriteItem); others pass free.
 //
 // Units, as DynamoDB counts them: a write costs ceil(item KB) per item written (1 KB units; the larger
 // of the old and new item), a read ceil(item size / 4 KB), half for an eventually consistent read,
-// Query and Scan by the size of all items returned together; transactions cost twice. The charge is
-// the larger of what the stand-in reports (the proxy asks for ReturnConsumedCapacity and hides it from
-// clients that did not) and what the proxy computes from the request and the answer: dynalite reports
-// real figures (old item sizes, filtered items), moto a constant 1 per request even for a batch.
+// Query and Scan by the size of all items returned together. The charge is the larger of what the
+// stand-in reports (the proxy asks for ReturnConsumedCapacity and hides it from clients that did not)
+// and what the proxy computes from the request and the answer: dynalite reports real figures (old
+// item sizes, filtered items), moto a constant 1 per request even for a batch.
 import {
   dynamodbThrottle,
   FaultResponse,
@@ -45,143 +46,63 @@ export const readUnits = (bytes: number, consistent: boolean): number =>
 type Body = Record<string, unknown>;
 type Side = 'read' | 'write';
 type Units = Map<string, number>;
+type Entries = Record<string, unknown[]>;
 
-const READS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan', 'TransactGetItems']);
-const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
-
-/** Whether a DynamoDB operation reads or writes items (undefined for the control plane). */
-export const sideOf = (operation: string): Side | undefined =>
-  READS.has(operation) ? 'read' : WRITES.has(operation) ? 'write' : undefined;
+const SIDES: Readonly<Record<string, Side>> = {
+  GetItem: 'read',
+  Query: 'read',
+  Scan: 'read',
+  PutItem: 'write',
+  UpdateItem: 'write',
+  BatchWriteItem: 'write',
+};
 
 const add = (units: Units, table: string, n: number) => units.set(table, (units.get(table) ?? 0) + n);
 const str = (v: unknown) => (typeof v === 'string' ? v : '');
 const record = (v: unknown): Body => (typeof v === 'object' && v !== null ? (v as Body) : {});
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
-/** One item of a batch request: its table and what it is estimated to cost. */
-interface BatchEntry {
-  readonly table: string;
-  readonly units: number;
-  readonly entry: unknown;
-}
-
-/** The entries of a BatchWriteItem or BatchGetItem request, in order. */
-export function batchEntries(operation: string, body: Body): BatchEntry[] {
-  return Object.entries(record(body.RequestItems)).flatMap(([table, value]) =>
-    operation === 'BatchWriteItem'
-      ? list(value).map((entry) => {
-          const put = record(record(entry).PutRequest).Item as WireItem | undefined;
-          return { table, units: put ? writeUnits(itemBytes(put)) : 1, entry };
-        })
-      : list(record(value).Keys).map((entry) => ({
-          table,
-          units: readUnits(0, record(value).ConsistentRead === true),
-          entry,
-        })),
+/** The entries of a BatchWriteItem request, in order, each with its table and its cost. */
+const batchEntries = (body: Body) =>
+  Object.entries(record(body.RequestItems)).flatMap(([table, entries]) =>
+    list(entries).map((entry) => {
+      const put = record(record(entry).PutRequest).Item as WireItem | undefined;
+      return { table, units: put ? writeUnits(itemBytes(put)) : 1, entry };
+    }),
   );
-}
 
-/** A batch request's RequestItems less the entries held back (a table left with none is dropped). */
-export function keptEntries(operation: string, body: Body, heldBack: ReadonlyMap<string, unknown[]>): Body {
-  const kept: Body = {};
-  for (const [table, value] of Object.entries(record(body.RequestItems))) {
-    const held = heldBack.get(table) ?? [];
-    const keep = (entries: unknown[]) => entries.filter((e) => !held.includes(e));
-    if (operation === 'BatchWriteItem') {
-      const left = keep(list(value));
-      if (left.length > 0) kept[table] = left;
-    } else {
-      const keys = keep(list(record(value).Keys));
-      if (keys.length > 0) kept[table] = { ...record(value), Keys: keys };
-    }
-  }
-  return kept;
-}
-
-/** What a request is estimated to cost per table, before it runs (a lower bound). */
-export function estimate(operation: string, body: Body): Units {
-  const units: Units = new Map();
-  const table = str(body.TableName);
-  const consistent = body.ConsistentRead === true;
+/** What a single-table request is estimated to cost, before it runs (a lower bound). */
+function estimate(operation: string, body: Body): number {
   switch (operation) {
     case 'PutItem':
-      return add(units, table, writeUnits(itemBytes(body.Item as WireItem)));
+      return writeUnits(itemBytes(body.Item as WireItem));
     case 'UpdateItem':
-      return add(
-        units,
-        table,
-        writeUnits(itemBytes(body.Key as WireItem) + itemBytes(body.ExpressionAttributeValues as WireItem)),
-      );
-    case 'DeleteItem':
-      return add(units, table, 1);
-    case 'GetItem':
-    case 'Query':
-    case 'Scan':
-      return add(units, table, readUnits(0, consistent));
-    case 'BatchWriteItem':
-    case 'BatchGetItem':
-      for (const e of batchEntries(operation, body)) add(units, e.table, e.units);
-      return units;
-    case 'TransactWriteItems':
-      for (const item of list(body.TransactItems)) {
-        const [kind, action] = Object.entries(record(item))[0] ?? ['', {}];
-        const bytes = kind === 'Put' ? itemBytes(record(action).Item as WireItem) : 0;
-        add(units, str(record(action).TableName), 2 * writeUnits(bytes));
-      }
-      return units;
-    case 'TransactGetItems':
-      for (const item of list(body.TransactItems)) add(units, str(record(record(item).Get).TableName), 2);
-      return units;
+      return writeUnits(itemBytes(body.Key as WireItem) + itemBytes(body.ExpressionAttributeValues as WireItem));
     default:
-      return units;
+      return readUnits(0, body.ConsistentRead === true);
   }
 }
 
-/** What a request consumed per table, computed from the request and its answer. */
-export function computed(operation: string, request: Body, response: Body): Units {
-  const units: Units = new Map();
-  const table = str(request.TableName);
+/** What a single-table request consumed, computed from the request and its answer. */
+function computed(operation: string, request: Body, response: Body): number {
   const consistent = request.ConsistentRead === true;
   const attributes = itemBytes(response.Attributes as WireItem);
   switch (operation) {
     case 'PutItem':
-      return add(units, table, writeUnits(Math.max(itemBytes(request.Item as WireItem), attributes)));
+      return writeUnits(Math.max(itemBytes(request.Item as WireItem), attributes));
     case 'UpdateItem':
-      return add(units, table, Math.max(estimate(operation, request).get(table) ?? 1, writeUnits(attributes)));
-    case 'DeleteItem':
-      return add(units, table, writeUnits(attributes));
+      return Math.max(estimate(operation, request), writeUnits(attributes));
     case 'GetItem':
-      return add(units, table, readUnits(itemBytes(response.Item as WireItem), consistent));
-    case 'Query':
-    case 'Scan': {
+      return readUnits(itemBytes(response.Item as WireItem), consistent);
+    default: {
       const bytes = list(response.Items).reduce<number>((sum, item) => sum + itemBytes(item as WireItem), 0);
-      return add(units, table, readUnits(bytes, consistent));
+      return readUnits(bytes, consistent);
     }
-    case 'BatchWriteItem':
-      for (const e of batchEntries(operation, request)) add(units, e.table, e.units);
-      return units;
-    case 'BatchGetItem':
-      for (const [name, value] of Object.entries(record(request.RequestItems))) {
-        const strong = record(value).ConsistentRead === true;
-        const found = list(record(response.Responses)[name]);
-        const missing = Math.max(0, list(record(value).Keys).length - found.length);
-        const sizes = found.reduce<number>((sum, item) => sum + readUnits(itemBytes(item as WireItem), strong), 0);
-        add(units, name, sizes + missing * readUnits(0, strong));
-      }
-      return units;
-    case 'TransactGetItems':
-      list(request.TransactItems).forEach((item, i) => {
-        const found = record(list(response.Responses)[i]).Item as WireItem | undefined;
-        add(units, str(record(record(item).Get).TableName), 2 * readUnits(itemBytes(found), true));
-      });
-      return units;
-    default:
-      return estimate(operation, request);
   }
 }
 
 /** The units a stand-in reported in ConsumedCapacity (one object, or one per table), per table. */
-export function reported(response: Body): Units {
+function reported(response: Body): Units {
   const units: Units = new Map();
   const consumed = response.ConsumedCapacity;
   for (const c of Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) {
@@ -192,7 +113,7 @@ export function reported(response: Body): Units {
 }
 
 /** Per table, the larger of two figures. */
-export const larger = (a: Units, b: Units): Units =>
+const larger = (a: Units, b: Units): Units =>
   new Map([...new Set([...a.keys(), ...b.keys()])].map((t) => [t, Math.max(a.get(t) ?? 0, b.get(t) ?? 0)]));
 
 // ---------------------------------------------------------------- the ledger: admission and charging
@@ -200,15 +121,6 @@ export const larger = (a: Units, b: Units): Units =>
 export interface ProvisionedCapacity {
   readonly readCapacityUnits: number;
   readonly writeCapacityUnits: number;
-}
-
-export interface CapacityOptions {
-  /** Seconds of unused capacity a bucket keeps (DynamoDB: up to 300). Default 1. */
-  readonly burstSeconds?: number;
-  /** Capacity per table; tables created or updated through the proxy are learned from their request. */
-  readonly tables?: Readonly<Record<string, ProvisionedCapacity>>;
-  /** The clock, in ms (default Date.now). */
-  readonly now?: () => number;
 }
 
 export interface UsageSample {
@@ -222,28 +134,21 @@ export interface UsageSample {
 export interface TableUsage {
   readonly table: string;
   /** Enforced capacity, or undefined when the table is not enforced (on demand, or unknown). */
-  readonly capacity?: ProvisionedCapacity;
-  readonly consumedReadUnits: number;
-  readonly consumedWriteUnits: number;
-  /** Requests answered ProvisionedThroughputExceededException. */
-  readonly throttledReadRequests: number;
-  readonly throttledWriteRequests: number;
-  /** Batch items handed back in UnprocessedItems / UnprocessedKeys. */
-  readonly unprocessedItems: number;
-  /** Consumed units and throttles per second, in order. */
-  readonly perSecond: readonly UsageSample[];
-}
-
-interface TableState {
   capacity?: ProvisionedCapacity;
-  read?: TokenBucket;
-  write?: TokenBucket;
   consumedReadUnits: number;
   consumedWriteUnits: number;
+  /** Requests answered ProvisionedThroughputExceededException. */
   throttledReadRequests: number;
   throttledWriteRequests: number;
+  /** Batch items handed back in UnprocessedItems. */
   unprocessedItems: number;
-  perSecond: Map<number, UsageSample>;
+  /** Consumed units and throttles per second, in order. */
+  perSecond: UsageSample[];
+}
+
+interface TableState extends TableUsage {
+  read?: TokenBucket;
+  write?: TokenBucket;
 }
 
 /** What the ledger remembers of one admitted request until its answer comes back. */
@@ -257,20 +162,7 @@ interface Pending {
   readonly reserved: Units;
   readonly askedForCapacity: boolean;
   /** Batch entries not admitted, per table, to hand back as unprocessed. */
-  readonly heldBack: Map<string, unknown[]>;
-}
-
-export interface CapacityLedger {
-  /** For startFaultProxy's fault: the throttling answer when the request is not admitted. */
-  readonly admit: (request: ProxiedRequest) => FaultResponse | undefined;
-  /** Asks the stand-in for ConsumedCapacity and drops batch entries not admitted. */
-  readonly forwardBody: (request: ProxiedRequest) => string | undefined;
-  /** Charges what the answer shows was consumed; hides what the client did not ask for. */
-  readonly answered: (request: ProxiedRequest, response: UpstreamResponse) => FaultResponse | undefined;
-  /** Sets (or, undefined, lifts) the capacity enforced on a table. */
-  readonly provision: (table: string, capacity: ProvisionedCapacity | undefined) => void;
-  readonly usage: (table: string) => TableUsage;
-  readonly tables: () => string[];
+  readonly heldBack: Entries;
 }
 
 const parse = (text: string): Body | undefined => {
@@ -282,7 +174,7 @@ const parse = (text: string): Body | undefined => {
   }
 };
 
-/** The provisioned capacity a CreateTable or UpdateTable request sets, or undefined for on demand. */
+/** The provisioned capacity a CreateTable request sets, or undefined for on demand. */
 function requestedCapacity(body: Body): ProvisionedCapacity | undefined {
   const throughput = record(body.ProvisionedThroughput);
   if (body.BillingMode === 'PAY_PER_REQUEST' || typeof throughput.WriteCapacityUnits !== 'number') return undefined;
@@ -302,11 +194,12 @@ function rewritten(response: UpstreamResponse, body: Body): FaultResponse {
   return { status: response.status, headers, body: text };
 }
 
-/** Admission and charging per table, for the three hooks of startFaultProxy. */
-export function capacityLedger(options: CapacityOptions = {}): CapacityLedger {
-  const now = options.now ?? Date.now;
+const asked = (body: Body) => body.ReturnConsumedCapacity === 'TOTAL' || body.ReturnConsumedCapacity === 'INDEXES';
+const holdsBack = (p: Pending) => Object.keys(p.heldBack).length > 0;
+
+/** Admission and charging per table, for the three hooks of startFaultProxy; `now` is the clock in ms. */
+export function capacityLedger(now: () => number = Date.now) {
   const clock: Clock = { now, sleep: realClock.sleep };
-  const burstSeconds = options.burstSeconds ?? 1;
   const started = now();
   const state = new Map<string, TableState>();
   const pending = new WeakMap<ProxiedRequest, Pending>();
@@ -315,139 +208,123 @@ export function capacityLedger(options: CapacityOptions = {}): CapacityLedger {
     let s = state.get(table);
     if (!s) {
       s = {
+        table,
         consumedReadUnits: 0,
         consumedWriteUnits: 0,
         throttledReadRequests: 0,
         throttledWriteRequests: 0,
         unprocessedItems: 0,
-        perSecond: new Map(),
+        perSecond: [],
       };
       state.set(table, s);
     }
     return s;
   };
+  /** Sets (or, undefined, lifts) the capacity enforced on a table. */
   const provision = (table: string, capacity: ProvisionedCapacity | undefined) => {
     const s = tableState(table);
     s.capacity = capacity;
-    s.read = capacity && provisionedBucket(capacity.readCapacityUnits, burstSeconds, clock);
-    s.write = capacity && provisionedBucket(capacity.writeCapacityUnits, burstSeconds, clock);
+    s.read = capacity && provisionedBucket(capacity.readCapacityUnits, 1, clock);
+    s.write = capacity && provisionedBucket(capacity.writeCapacityUnits, 1, clock);
   };
-  for (const [table, capacity] of Object.entries(options.tables ?? {})) provision(table, capacity);
 
   const sample = (s: TableState): UsageSample => {
     const second = Math.floor((now() - started) / 1000);
-    let current = s.perSecond.get(second);
-    if (!current) {
-      current = { second, readUnits: 0, writeUnits: 0, throttledRequests: 0 };
-      s.perSecond.set(second, current);
-    }
-    return current;
+    const last = s.perSecond.at(-1);
+    if (last?.second === second) return last;
+    const next = { second, readUnits: 0, writeUnits: 0, throttledRequests: 0 };
+    s.perSecond.push(next);
+    return next;
   };
   /** Takes `units` from the table's bucket for `side` (a negative figure gives back). */
   const charge = (table: string, side: Side, units: number) => tableState(table)[side]?.charge(units);
   const consume = (table: string, side: Side, units: number) => {
     const s = tableState(table);
-    if (side === 'read') s.consumedReadUnits += units;
-    else s.consumedWriteUnits += units;
+    s[side === 'read' ? 'consumedReadUnits' : 'consumedWriteUnits'] += units;
     sample(s)[side === 'read' ? 'readUnits' : 'writeUnits'] += units;
   };
   const throttled = (table: string, side: Side) => {
     const s = tableState(table);
-    if (side === 'read') s.throttledReadRequests++;
-    else s.throttledWriteRequests++;
+    s[side === 'read' ? 'throttledReadRequests' : 'throttledWriteRequests']++;
     sample(s).throttledRequests++;
   };
   /** Whether the table admits `units` now (always, when it is not enforced). */
   const fits = (table: string, side: Side, units: number) => tableState(table)[side]?.admits(units) ?? true;
 
-  const admitBatch = (operation: string, side: Side, body: Body): Pending | undefined => {
-    const reserved: Units = new Map();
-    const heldBack = new Map<string, unknown[]>();
-    for (const e of batchEntries(operation, body)) {
-      if (fits(e.table, side, e.units)) {
-        charge(e.table, side, e.units);
-        add(reserved, e.table, e.units);
-      } else heldBack.set(e.table, [...(heldBack.get(e.table) ?? []), e.entry]);
-    }
-    if (reserved.size === 0) {
-      for (const table of heldBack.keys()) throttled(table, side);
+  const admitOne = (operation: string, side: Side, body: Body) => {
+    const table = str(body.TableName);
+    const units = estimate(operation, body);
+    if (!fits(table, side, units)) {
+      throttled(table, side);
       return undefined;
     }
-    for (const [table, entries] of heldBack) tableState(table).unprocessedItems += entries.length;
-    const forwarded = heldBack.size > 0 ? { ...body, RequestItems: keptEntries(operation, body, heldBack) } : body;
-    return { operation, side, body, forwarded, reserved, heldBack, askedForCapacity: asked(body) };
+    charge(table, side, units);
+    return { forwarded: body, reserved: new Map([[table, units]]), heldBack: {} };
   };
-  const asked = (body: Body) => body.ReturnConsumedCapacity === 'TOTAL' || body.ReturnConsumedCapacity === 'INDEXES';
+  const admitBatch = (body: Body) => {
+    const reserved: Units = new Map();
+    const kept: Entries = {};
+    const heldBack: Entries = {};
+    for (const e of batchEntries(body)) {
+      const admitted = fits(e.table, 'write', e.units);
+      if (admitted) {
+        charge(e.table, 'write', e.units);
+        add(reserved, e.table, e.units);
+      }
+      ((admitted ? kept : heldBack)[e.table] ??= []).push(e.entry);
+    }
+    const held = Object.entries(heldBack);
+    if (reserved.size === 0) {
+      for (const [table] of held) throttled(table, 'write');
+      return undefined;
+    }
+    for (const [table, entries] of held) tableState(table).unprocessedItems += entries.length;
+    return { forwarded: { ...body, RequestItems: kept }, reserved, heldBack };
+  };
 
+  /** For startFaultProxy's fault: the throttling answer when the request is not admitted. */
   const admit = (request: ProxiedRequest): FaultResponse | undefined => {
     const operation = dynamodbOperation(request) ?? '';
-    const side = sideOf(operation);
+    const side = SIDES[operation];
     const body = side && parse(request.body);
     if (!side || !body) return undefined;
-    if (operation === 'BatchWriteItem' || operation === 'BatchGetItem') {
-      const admitted = admitBatch(operation, side, body);
-      if (!admitted) return dynamodbThrottle();
-      pending.set(request, admitted);
-      return undefined;
-    }
-    const reserved = estimate(operation, body);
-    const short = [...reserved].find(([table, units]) => !fits(table, side, units));
-    if (short) {
-      throttled(short[0], side);
-      return dynamodbThrottle();
-    }
-    for (const [table, units] of reserved) charge(table, side, units);
-    const forwarded = body;
-    pending.set(request, {
-      operation,
-      side,
-      body,
-      forwarded,
-      reserved,
-      heldBack: new Map(),
-      askedForCapacity: asked(body),
-    });
+    const admitted = operation === 'BatchWriteItem' ? admitBatch(body) : admitOne(operation, side, body);
+    if (!admitted) return dynamodbThrottle();
+    pending.set(request, { operation, side, body, askedForCapacity: asked(body), ...admitted });
     return undefined;
   };
 
+  /** Asks the stand-in for ConsumedCapacity and drops batch entries not admitted. */
   const forwardBody = (request: ProxiedRequest): string | undefined => {
     const p = pending.get(request);
-    if (!p || (p.askedForCapacity && p.heldBack.size === 0)) return undefined;
+    if (!p || (p.askedForCapacity && !holdsBack(p))) return undefined;
     const capacity = p.askedForCapacity ? p.body.ReturnConsumedCapacity : 'TOTAL';
     return JSON.stringify({ ...p.forwarded, ReturnConsumedCapacity: capacity });
   };
 
   /** Hands the held-back batch entries back as unprocessed, next to what the stand-in left. */
   const withHeldBack = (p: Pending, body: Body): Body => {
-    const field = p.operation === 'BatchWriteItem' ? 'UnprocessedItems' : 'UnprocessedKeys';
-    const unprocessed: Body = { ...record(body[field]) };
-    for (const [table, entries] of p.heldBack) {
-      if (p.operation === 'BatchWriteItem') unprocessed[table] = [...list(unprocessed[table]), ...entries];
-      else {
-        const { Keys: _keys, ...params } = record(record(p.body.RequestItems)[table]);
-        unprocessed[table] = { ...params, Keys: [...list(record(unprocessed[table]).Keys), ...entries] };
-      }
+    const unprocessed: Body = { ...record(body.UnprocessedItems) };
+    for (const [table, entries] of Object.entries(p.heldBack)) {
+      unprocessed[table] = [...list(unprocessed[table]), ...entries];
     }
-    return { ...body, [field]: unprocessed };
+    return { ...body, UnprocessedItems: unprocessed };
   };
 
+  /** A table created through the proxy is enforced at the capacity it was created with. */
   const learn = (request: ProxiedRequest, response: UpstreamResponse) => {
-    const operation = dynamodbOperation(request);
     const body = parse(request.body);
-    if (response.status !== 200 || !body || (operation !== 'CreateTable' && operation !== 'UpdateTable')) return;
-    const table = str(body.TableName);
-    if (options.tables?.[table]) return;
-    const capacity = requestedCapacity(body);
-    if (operation === 'CreateTable' || capacity || body.BillingMode === 'PAY_PER_REQUEST') provision(table, capacity);
+    if (response.status !== 200 || !body || dynamodbOperation(request) !== 'CreateTable') return;
+    provision(str(body.TableName), requestedCapacity(body));
   };
 
+  /** Charges what the answer shows was consumed; hides what the client did not ask for. */
   const answered = (request: ProxiedRequest, response: UpstreamResponse): FaultResponse | undefined => {
     const p = pending.get(request);
     if (!p) {
       learn(request, response);
       return undefined;
     }
-    pending.delete(request);
     const body = response.headers['content-encoding'] ? undefined : parse(response.body.toString());
     if (response.status !== 200 || !body) {
       // A failed condition still consumes its write, and an answer the proxy cannot read is charged
@@ -459,33 +336,30 @@ export function capacityLedger(options: CapacityOptions = {}): CapacityLedger {
       }
       return undefined;
     }
-    const used = larger(reported(body), computed(p.operation, p.forwarded, body));
-    for (const [table, units] of used) {
+    // A batch's own figure is what was reserved for the entries forwarded.
+    const own =
+      p.operation === 'BatchWriteItem'
+        ? p.reserved
+        : new Map([[str(p.body.TableName), computed(p.operation, p.body, body)]]);
+    for (const [table, units] of larger(reported(body), own)) {
       charge(table, p.side, units - (p.reserved.get(table) ?? 0));
       consume(table, p.side, units);
     }
-    if (p.askedForCapacity && p.heldBack.size === 0) return undefined;
+    if (p.askedForCapacity && !holdsBack(p)) return undefined;
     const { ConsumedCapacity: _hidden, ...rest } = body;
     const visible = p.askedForCapacity ? body : rest;
-    return rewritten(response, p.heldBack.size > 0 ? withHeldBack(p, visible) : visible);
+    return rewritten(response, holdsBack(p) ? withHeldBack(p, visible) : visible);
   };
 
   const usage = (table: string): TableUsage => {
-    const s = tableState(table);
-    return {
-      table,
-      capacity: s.capacity,
-      consumedReadUnits: s.consumedReadUnits,
-      consumedWriteUnits: s.consumedWriteUnits,
-      throttledReadRequests: s.throttledReadRequests,
-      throttledWriteRequests: s.throttledWriteRequests,
-      unprocessedItems: s.unprocessedItems,
-      perSecond: [...s.perSecond.values()].sort((a, b) => a.second - b.second).map((x) => ({ ...x })),
-    };
+    const { read: _read, write: _write, ...figures } = tableState(table);
+    return { ...figures, perSecond: figures.perSecond.map((x) => ({ ...x })) };
   };
 
-  return { admit, forwardBody, answered, provision, usage, tables: () => [...state.keys()] };
+  return { admit, forwardBody, answered, provision, usage };
 }
+
+export type CapacityLedger = ReturnType<typeof capacityLedger>;
 
 export interface CapacityProxy extends StandIn {
   readonly ledger: CapacityLedger;
@@ -498,9 +372,9 @@ export interface CapacityProxy extends StandIn {
  */
 export async function startCapacityProxy(
   target: string,
-  options: CapacityOptions & { readonly inject?: (request: ProxiedRequest) => FaultResponse | undefined } = {},
+  inject?: (request: ProxiedRequest) => FaultResponse | undefined,
 ): Promise<CapacityProxy> {
-  const ledger = capacityLedger(options);
-  const proxy = await startFaultProxy(target, (request) => options.inject?.(request) ?? ledger.admit(request), ledger);
+  const ledger = capacityLedger();
+  const proxy = await startFaultProxy(target, (request) => inject?.(request) ?? ledger.admit(request), ledger);
   return { ...proxy, ledger };
 }

@@ -1,63 +1,38 @@
 // Lambda-like asynchronous delivery of events to a handler function, for soaks: each event is invoked,
 // an invocation that throws is retried up to maxRetryAttempts times (Lambda: 2, one then two minutes
-// apart; here no wait unless asked), and an event whose last attempt failed is sent to the on-failure
+// apart; here at once), and an event whose last attempt failed is sent to the on-failure
 // SQS queue as the invocation record Lambda writes (AWS Lambda Developer Guide, "Capturing records of
 // Lambda asynchronous invocations"), with the error payload the Node.js runtime reports. At most
-// `concurrency` invocations run at once (the function's reserved concurrency); a retry waits its delay
-// without holding a slot, then queues behind the events already waiting, as in Lambda's queue.
+// `concurrency` invocations run at once (the function's reserved concurrency); a retry gives up its
+// slot and queues behind the events already waiting, as in Lambda's queue.
 // Helpers duplicate a share of the events and reorder them within a window, both seeded: S3 delivers
 // at least once and in no guaranteed order.
 import { randomUUID } from 'node:crypto';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { describeError } from '../../handler/errors';
+import type { InvocationRecord } from '../../cli/redrive/invocation-record';
 import { seededRandom } from './faults';
 
-/** What the Node.js runtime reports for an error a handler threw (its toRapidResponse). */
-export interface ErrorPayload {
-  readonly errorType: string;
-  readonly errorMessage: string;
-  readonly trace: readonly string[];
-}
-
-/** The error payload of `error`, as the Node.js runtime builds it: name, message, stack lines. */
-export function errorPayload(error: unknown): ErrorPayload {
+/** The error payload of `error`, as the Node.js runtime builds it (its toRapidResponse): name, message, stack lines. */
+export function errorPayload(error: unknown) {
   if (error instanceof Error) {
     return { errorType: error.name, errorMessage: error.message, trace: (error.stack ?? '').split('\n') };
   }
   return { errorType: typeof error, errorMessage: String(error), trace: [] };
 }
 
-/** An on-failure invocation record, field for field as Lambda sends it to a destination. */
-export interface LambdaInvocationRecord<E = unknown> {
-  readonly version: '1.0';
-  readonly timestamp: string;
-  readonly requestContext: {
-    readonly requestId: string;
-    readonly functionArn: string;
-    readonly condition: 'RetriesExhausted';
-    readonly approximateInvokeCount: number;
-  };
-  readonly requestPayload: E;
-  readonly responseContext: {
-    readonly statusCode: 200;
-    readonly executedVersion: string;
-    readonly functionError: 'Unhandled';
-  };
-  readonly responsePayload: ErrorPayload;
-}
-
-export interface RecordInput<E> {
-  readonly event: E;
+/**
+ * The on-failure record Lambda sends once an event's retries are exhausted, field for field as it
+ * sends it to a destination; `invokeCount` counts the invocations made, the first one included.
+ */
+export const invocationRecord = (input: {
+  readonly event: unknown;
   readonly error: unknown;
   readonly requestId: string;
   readonly functionArn: string;
-  /** Invocations made, the first one included. */
   readonly invokeCount: number;
   readonly timestamp: Date;
-}
-
-/** The record Lambda sends once an event's retries are exhausted. */
-export const invocationRecord = <E>(input: RecordInput<E>): LambdaInvocationRecord<E> => ({
+}): InvocationRecord & { readonly timestamp: string } => ({
   version: '1.0',
   timestamp: input.timestamp.toISOString(),
   requestContext: {
@@ -72,22 +47,16 @@ export const invocationRecord = <E>(input: RecordInput<E>): LambdaInvocationReco
 });
 
 /** A stand-in function ARN, unqualified name plus $LATEST as in Lambda's records. */
-export const standInFunctionArn = (name: string, region = 'us-east-1', account = '123456789012') =>
-  `arn:aws:lambda:${region}:${account}:function:${name}:$LATEST`;
+export const standInFunctionArn = (name: string) => `arn:aws:lambda:us-east-1:123456789012:function:${name}:$LATEST`;
 
 export interface DeliveryOptions<E> {
   readonly handler: (event: E) => Promise<unknown>;
   /** Retries after a failed invocation (Lambda: 0 to 2, default 2). */
   readonly maxRetryAttempts?: number;
-  /** Wait before each retry, in ms (the last one repeats); Lambda waits [60_000, 120_000]. Default 0. */
-  readonly retryDelaysMs?: readonly number[];
   /** Invocations at once at most, like reserved concurrency. Default 10. */
   readonly concurrency?: number;
   /** The on-failure destination; without it, failed events are only counted (Lambda discards them). */
   readonly failureQueue?: { readonly sqs: SQSClient; readonly queueUrl: string };
-  /** The function ARN in records (default standInFunctionArn('tap-soak-function')). */
-  readonly functionArn?: string;
-  readonly now?: () => Date;
 }
 
 export interface DeliveryCounts {
@@ -123,14 +92,10 @@ export function limiter(max: number): <T>(task: () => Promise<T>) => Promise<T> 
   };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Delivers every event as Lambda delivers asynchronous invocations; resolves once all are settled. */
 export async function deliverAsync<E>(events: readonly E[], options: DeliveryOptions<E>): Promise<DeliveryCounts> {
   const maxRetryAttempts = options.maxRetryAttempts ?? 2;
-  const delays = options.retryDelaysMs ?? [0];
-  const functionArn = options.functionArn ?? standInFunctionArn('tap-soak-function');
-  const now = options.now ?? (() => new Date());
+  const functionArn = standInFunctionArn('tap-soak-function');
   const slot = limiter(options.concurrency ?? 10);
   const counts = { invocations: 0, retries: 0, succeeded: 0, failed: 0, sentToFailureQueue: 0, refused: 0 };
   const destinationErrors: string[] = [];
@@ -146,7 +111,7 @@ export async function deliverAsync<E>(events: readonly E[], options: DeliveryOpt
       }
     });
 
-  const sendRecord = async (record: LambdaInvocationRecord<E>) => {
+  const sendRecord = async (record: InvocationRecord) => {
     if (!options.failureQueue) return;
     try {
       const { sqs, queueUrl } = options.failureQueue;
@@ -168,14 +133,13 @@ export async function deliverAsync<E>(events: readonly E[], options: DeliveryOpt
       }
       if (attempt > maxRetryAttempts) {
         counts.failed++;
-        const timestamp = now();
+        const timestamp = new Date();
         await sendRecord(
           invocationRecord({ event, error: failure.error, requestId, functionArn, invokeCount: attempt, timestamp }),
         );
         return;
       }
       counts.retries++;
-      await sleep(delays[Math.min(attempt - 1, delays.length - 1)] ?? 0);
     }
   };
 

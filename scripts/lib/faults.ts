@@ -37,15 +37,17 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+type Catalogue = Readonly<Record<string, (request: ProxiedRequest) => FaultResponse>>;
+
 /** S3's answers to retry (the SDK retries both). */
-export const S3_FAULTS = {
+const S3_FAULTS: Catalogue = {
   SlowDown: (request: ProxiedRequest) => s3SlowDown(request.method),
   InternalError: (request: ProxiedRequest) =>
     s3Error(500, 'InternalError', 'We encountered an internal error. Please try again.', request.method),
-} as const;
+};
 
 /** DynamoDB's answers to retry (the SDK retries all three). */
-export const DYNAMODB_FAULTS = {
+const DYNAMODB_FAULTS: Catalogue = {
   ProvisionedThroughputExceededException: () => dynamodbThrottle(),
   ThrottlingException: () =>
     dynamodbError(
@@ -55,29 +57,20 @@ export const DYNAMODB_FAULTS = {
     ),
   InternalServerError: () =>
     dynamodbError(500, 'com.amazonaws.dynamodb.v20120810#InternalServerError', 'Internal server error'),
-} as const;
+};
 
-export type S3FaultKind = keyof typeof S3_FAULTS;
-export type DynamodbFaultKind = keyof typeof DYNAMODB_FAULTS;
-
-export interface RandomFaultOptions<Kind extends string> {
+export interface RandomFaultOptions {
   readonly seed: number;
   /** Share of the eligible requests answered with a fault, 0 to 1 (0.05 = 5%). */
   readonly rate: number;
-  /** The kinds to choose from, uniformly (default: every kind of the service). */
-  readonly kinds?: readonly Kind[];
   /** Which requests may be faulted (default: all). */
   readonly eligible?: (request: ProxiedRequest) => boolean;
 }
 
-/** A rule answering a seeded `rate` of the eligible requests with one of `kinds` from `catalogue`. */
-export function randomFaults<Kind extends string>(
-  catalogue: Readonly<Record<Kind, (request: ProxiedRequest) => FaultResponse>>,
-  options: RandomFaultOptions<Kind>,
-): FaultRule {
+/** A rule answering a seeded `rate` of the eligible requests with one of the kinds of `catalogue`, uniformly. */
+function randomFaults(catalogue: Catalogue, options: RandomFaultOptions): FaultRule {
   const random = seededRandom(options.seed);
-  const kinds = options.kinds ?? (Object.keys(catalogue) as Kind[]);
-  if (kinds.length === 0) throw new Error('randomFaults needs at least one kind');
+  const kinds = Object.keys(catalogue);
   return (request) => {
     if (options.eligible && !options.eligible(request)) return undefined;
     if (random() >= options.rate) return undefined;
@@ -86,10 +79,9 @@ export function randomFaults<Kind extends string>(
   };
 }
 
-export const randomS3Faults = (options: RandomFaultOptions<S3FaultKind>): FaultRule => randomFaults(S3_FAULTS, options);
+export const randomS3Faults = (options: RandomFaultOptions): FaultRule => randomFaults(S3_FAULTS, options);
 
-export const randomDynamodbFaults = (options: RandomFaultOptions<DynamodbFaultKind>): FaultRule =>
-  randomFaults(DYNAMODB_FAULTS, options);
+export const randomDynamodbFaults = (options: RandomFaultOptions): FaultRule => randomFaults(DYNAMODB_FAULTS, options);
 
 /** The DynamoDB operation of a request (x-amz-target "DynamoDB_20120810.PutItem" gives "PutItem"). */
 export const dynamodbOperation = (request: ProxiedRequest): string | undefined =>
@@ -129,10 +121,10 @@ export const KMS_DENIED_MESSAGE =
  * Objects under `prefix` are SSE-KMS objects whose key the caller may not use: GET answers 403
  * AccessDenied (S3 decrypts on GET only: HEAD still answers). Counted as "KmsAccessDenied".
  */
-export function kmsAccessDeniedRule(prefix = 'kms-denied/', message = KMS_DENIED_MESSAGE): FaultRule {
+export function kmsAccessDeniedRule(prefix = 'kms-denied/'): FaultRule {
   return (request) =>
     request.method === 'GET' && under(request, prefix)
-      ? { kind: 'KmsAccessDenied', response: s3Error(403, 'AccessDenied', message) }
+      ? { kind: 'KmsAccessDenied', response: s3Error(403, 'AccessDenied', KMS_DENIED_MESSAGE) }
       : undefined;
 }
 

@@ -9,12 +9,12 @@ const listed = (counts: Readonly<Record<string, number>>) =>
     .map(([k, v]) => `${k} ${n(v)}`)
     .join(', ') || 'none';
 
-export function soakRows(r: SoakReport): [string, string][] {
+export function soakLines(r: SoakReport): string[] {
   const o = r.operations;
   const { reconcile: first, reconcileAgain: second } = r;
   const drift = (j: SoakReport['reconcile']['json']) =>
     `missing ${n(j.missing)}, extra ${n(j.extra)}, stale ${n(j.stale)}; repaired ${n(j.repaired)}, skipped ${n(j.skipped)}, failed ${n(j.failed)}`;
-  return [
+  const rows: [string, string][] = [
     ['uploads (and objects that predate the stack, no events)', `${n(r.uploads)} (+ ${n(o.predating)})`],
     [
       'of which overwrites / archived (GLACIER, DEEP_ARCHIVE) / SSE-C / KMS-denied',
@@ -65,10 +65,5 @@ export function soakRows(r: SoakReport): [string, string][] {
         `redrive ${s(r.durationsMs.redrive)}, reconcile ${s(r.durationsMs.reconcile)}, again ${s(r.durationsMs.reconcileAgain)}, total ${s(r.durationsMs.total)}`,
     ],
   ];
+  return ['| soak | figures |', '|---|---|', ...rows.map(([what, value]) => `| ${what} | ${value} |`)];
 }
-
-export const soakLines = (r: SoakReport): string[] => [
-  '| soak | figures |',
-  '|---|---|',
-  ...soakRows(r).map(([what, value]) => `| ${what} | ${value} |`),
-];

@@ -19,7 +19,7 @@ import { nextSequencer, s3Record } from '../../fixtures/s3-events';
  * Where a key lives says what it is: the soak's fault rules answer for ssec/, kms-denied/ and
  * outage/ as S3 would for such objects (or as it does during an outage).
  */
-export const KINDS = {
+const KINDS = {
   docs: { weight: 40, storageClass: undefined },
   images: { weight: 30, storageClass: undefined },
   archive: { weight: 5, storageClass: 'GLACIER' },
@@ -40,7 +40,7 @@ export type EventName =
   | 'LifecycleExpiration:DeleteMarkerCreated';
 
 /** Who S3 names as the requester of lifecycle events. */
-export const LIFECYCLE_PRINCIPAL = 's3.amazonaws.com';
+const LIFECYCLE_PRINCIPAL = 's3.amazonaws.com';
 
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489', 'hex');
 const ELF = Buffer.concat([Buffer.from('7f454c46020101000000000000000000', 'hex'), Buffer.alloc(48)]);
@@ -61,42 +61,27 @@ interface Version {
   readonly marker: boolean;
 }
 
-/** The bucket as the driver made it: each key's versions and markers, oldest first. */
-export class BucketModel {
-  readonly keys = new Map<string, { kind: Kind; ext: string; versions: Version[] }>();
-
-  versionsOf(key: string): Version[] {
-    return this.keys.get(key)?.versions ?? [];
-  }
-
-  /** Keys whose latest entry is a version (not a marker). */
-  live(): string[] {
-    return [...this.keys].filter(([, k]) => k.versions.at(-1)?.marker === false).map(([key]) => key);
-  }
-}
-
 /** Counts of what the driver did, by event name (and uploads that predate the stack). */
 export type OperationCounts = Record<
   EventName | 'predating' | 'overwrites' | 'archived' | 'sseC' | 'kmsDenied',
   number
 >;
 
-export const newOperationCounts = (): OperationCounts => ({
-  predating: 0,
-  overwrites: 0,
-  archived: 0,
-  sseC: 0,
-  kmsDenied: 0,
-  'ObjectCreated:Put': 0,
-  'ObjectRemoved:DeleteMarkerCreated': 0,
-  'ObjectRemoved:Delete': 0,
-  'LifecycleExpiration:Delete': 0,
-  'LifecycleExpiration:DeleteMarkerCreated': 0,
-});
-
 export class Driver {
-  readonly model = new BucketModel();
-  readonly counts = newOperationCounts();
+  /** The bucket as the driver made it: each key's versions and markers, oldest first. */
+  private readonly keys = new Map<string, { kind: Kind; ext: string; versions: Version[] }>();
+  readonly counts: OperationCounts = {
+    predating: 0,
+    overwrites: 0,
+    archived: 0,
+    sseC: 0,
+    kmsDenied: 0,
+    'ObjectCreated:Put': 0,
+    'ObjectRemoved:DeleteMarkerCreated': 0,
+    'ObjectRemoved:Delete': 0,
+    'LifecycleExpiration:Delete': 0,
+    'LifecycleExpiration:DeleteMarkerCreated': 0,
+  };
   private readonly random: () => number;
   private serial = 0;
 
@@ -106,6 +91,10 @@ export class Driver {
     seed: number,
   ) {
     this.random = seededRandom(seed);
+  }
+
+  private versionsOf(key: string): Version[] {
+    return this.keys.get(key)?.versions ?? [];
   }
 
   private pick<T>(items: readonly T[]): T | undefined {
@@ -140,7 +129,7 @@ export class Driver {
   /** Uploads a new version of `key` (a new key of `kind`, or an overwrite); its ObjectCreated:Put. */
   async upload(key: string, kind: Kind): Promise<S3EventRecord> {
     const n = ++this.serial;
-    const known = this.model.keys.get(key);
+    const known = this.keys.get(key);
     const { body, type, ext } = contentFor(kind, n, this.random);
     const storageClass = kind === 'legacy' ? undefined : KINDS[kind].storageClass;
     const input: PutObjectCommandInput = {
@@ -155,7 +144,7 @@ export class Driver {
     const fullKey = input.Key!;
     const entry = known ?? { kind, ext, versions: [] };
     entry.versions.push({ versionId: answer.VersionId ?? 'null', marker: false });
-    this.model.keys.set(fullKey, entry);
+    this.keys.set(fullKey, entry);
     if (known) this.counts.overwrites += 1;
     if (storageClass) this.counts.archived += 1;
     if (kind === 'ssec') this.counts.sseC += 1;
@@ -169,7 +158,7 @@ export class Driver {
   /** A delete marker on `key`, by a request or by a lifecycle rule expiring the current version. */
   async deleteMarker(key: string, lifecycle: boolean): Promise<S3EventRecord> {
     const answer = await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
-    this.model.versionsOf(key).push({ versionId: answer.VersionId ?? 'null', marker: true });
+    this.versionsOf(key).push({ versionId: answer.VersionId ?? 'null', marker: true });
     const name = lifecycle ? 'LifecycleExpiration:DeleteMarkerCreated' : 'ObjectRemoved:DeleteMarkerCreated';
     return this.record(key, name, answer.VersionId ?? 'null');
   }
@@ -177,7 +166,7 @@ export class Driver {
   /** Removes one version or marker for good, by a request or by a lifecycle rule. */
   async deleteVersion(key: string, versionId: string, lifecycle: boolean): Promise<S3EventRecord> {
     await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, VersionId: versionId }));
-    const versions = this.model.versionsOf(key);
+    const versions = this.versionsOf(key);
     versions.splice(
       versions.findIndex((v) => v.versionId === versionId),
       1,
@@ -205,7 +194,7 @@ export class Driver {
    * sees at most one upload and one removal a round, so the model stays exact. Its events, in order.
    */
   async round(uploads: number, concurrency: number): Promise<S3EventRecord[]> {
-    const earlier = [...this.model.keys].filter(([, k]) => k.kind !== 'legacy' || this.random() < 0.3);
+    const earlier = [...this.keys].filter(([, k]) => k.kind !== 'legacy' || this.random() < 0.3);
     const overwritten = new Set<string>();
     const plans = Array.from({ length: uploads }, () => {
       if (this.random() < 0.25) {
@@ -220,7 +209,7 @@ export class Driver {
     });
     const created = await mapBounded(plans, concurrency, (plan) => this.upload(plan.key, plan.kind));
     const touched = new Set(created.map((r) => decodeS3Key(r.s3.object.key)));
-    const candidates = [...this.model.keys.keys()].filter((k) => !touched.has(k));
+    const candidates = [...this.keys.keys()].filter((k) => !touched.has(k));
     const removals = Array.from({ length: Math.round(uploads * 0.25) }, () => this.pick(candidates)).filter(
       (key, i, all): key is string => key !== undefined && all.indexOf(key) === i,
     );
@@ -230,7 +219,7 @@ export class Driver {
 
   /** One removal on `key`, chosen by what the key holds. */
   private async removal(key: string): Promise<S3EventRecord | undefined> {
-    const versions = this.model.versionsOf(key);
+    const versions = this.versionsOf(key);
     const latest = versions.at(-1);
     if (!latest) return undefined;
     if (latest.marker && versions.length === 1) return this.deleteVersion(key, latest.versionId, true);

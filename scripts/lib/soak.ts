@@ -20,6 +20,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { projectConfig } from '../../config';
 import { createHandler, InvocationSummary } from '../../handler/records';
 import type { ReconcileJson } from '../../cli/commands/reconcile';
+import type { RedriveSummary } from '../../cli/commands/redrive';
 import { startCapacityProxy } from './capacity';
 import { root, run } from './cli';
 import { DeliveryCounts, deliverAsync, duplicateShare, reorderWithin } from './delivery';
@@ -43,24 +44,19 @@ import { recordOptionsFor, stackUnderProof, StackUnderProof } from './iam/proof'
 import { recordCalls, RecordedCall } from './iam/recorder';
 import { tapVariables } from './local-pipeline';
 import { checkMirror, MirrorCheck } from './soak-mirror';
-import { createPipelineStorage, s3Error, startFaultProxy, STANDIN_REGION } from '../../fixtures/standins';
+import {
+  createPipelineStorage,
+  s3Error,
+  standInEnvironment,
+  startFaultProxy,
+  STANDIN_REGION,
+} from '../../fixtures/standins';
 
 export interface SoakOptions {
-  /** Uploads over all rounds (objects that predate the stack come on top). */
+  /** Uploads over all rounds (objects that predate the stack, 5% of uploads, come on top). */
   readonly uploads: number;
-  readonly rounds?: number;
-  /** Objects uploaded before the stack (no events); default 5% of uploads. */
-  readonly predating?: number;
-  readonly seed?: number;
-  /** Share of S3 and DynamoDB requests answered with a throttle or a 5xx. */
-  readonly faultRate?: number;
-  /** Share of events S3 never delivers. */
+  /** Share of events S3 never delivers (default 3%). */
   readonly lostShare?: number;
-  readonly duplicateShare?: number;
-  /** Events move up to this many places. */
-  readonly reorderWindow?: number;
-  /** Invocations at once (the function's reserved concurrency). */
-  readonly concurrency?: number;
   /** Where the CLI runs (its .tap checkpoints). */
   readonly workDir: string;
   /** More flags for both `tap reconcile` runs (npm test's soak reads at the whole read capacity). */
@@ -76,17 +72,9 @@ export interface TapRun<T> {
   readonly ms: number;
 }
 
-export interface RedriveJson {
-  readonly received: number;
-  readonly redriven: number;
-  readonly failed: number;
-  readonly notInvocationRecords: number;
-}
-
 export interface SoakReport {
   readonly uploads: number;
   readonly rounds: number;
-  readonly seed: number;
   readonly operations: OperationCounts;
   readonly events: { readonly sent: number; readonly lost: number; readonly duplicated: number };
   readonly delivery: Omit<DeliveryCounts, 'destinationErrors'>;
@@ -99,7 +87,7 @@ export interface SoakReport {
     readonly s3Requests: number;
     readonly dynamodbRequests: number;
   };
-  readonly redrive: TapRun<RedriveJson>;
+  readonly redrive: TapRun<RedriveSummary>;
   readonly reconcile: TapRun<ReconcileJson>;
   readonly reconcileAgain: TapRun<ReconcileJson>;
   readonly mirror: MirrorCheck;
@@ -112,6 +100,14 @@ export interface SoakReport {
 }
 
 const CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+const SEED = 20261129;
+const ROUNDS = 4;
+/** Share of S3 and DynamoDB requests answered with a throttle or a 5xx. */
+const FAULT_RATE = 0.05;
+/** Invocations at once (the function's reserved concurrency). */
+const CONCURRENCY = 10;
+/** Events move fewer than this many places (soak-report.ts names it). */
+const REORDER_WINDOW = 20;
 
 /** Runs `tap args...` as an operator would (node bin/tap.js), with `env`; parses its JSON output. */
 export async function runTap<T>(args: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Promise<TapRun<T>> {
@@ -133,21 +129,14 @@ export async function runTap<T>(args: readonly string[], env: NodeJS.ProcessEnv,
 
 /**
  * What `tap` runs with against stand-ins: this process's environment plus their endpoints (SQS when
- * given), the credentials, the stand-ins' region and path-style S3.
+ * given), the credentials, the stand-ins' region and path-style S3 (metrics settings left as they are).
  */
 export const tapEnvironment = (
   endpoints: { readonly s3: string; readonly dynamodb: string; readonly sqs?: string },
   credentials: { readonly accessKeyId: string; readonly secretAccessKey: string },
 ): NodeJS.ProcessEnv => ({
-  ...process.env,
-  AWS_ENDPOINT_URL_S3: endpoints.s3,
-  AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+  ...standInEnvironment(process.env as Record<string, string>, { endpoints, credentials, emitMetrics: true }),
   ...(endpoints.sqs ? { AWS_ENDPOINT_URL_SQS: endpoints.sqs } : {}),
-  S3_FORCE_PATH_STYLE: 'true',
-  AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-  AWS_REGION: STANDIN_REGION,
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 });
 
 /** The function may not read outage/ objects while `denied.now`: a bucket policy mistake, until fixed. */
@@ -197,10 +186,6 @@ const sum = (a: Record<string, number>, b: Readonly<Record<string, number>>) => 
 export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const started = Date.now();
   const log = options.log ?? (() => undefined);
-  const seed = options.seed ?? 20261129;
-  const rounds = options.rounds ?? 4;
-  const faultRate = options.faultRate ?? 0.05;
-  const concurrency = options.concurrency ?? 10;
   const config = projectConfig();
   const stack = soakStack();
   const { names, bucket } = stack;
@@ -222,17 +207,17 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     outageRule(denied),
     sseCustomerKeyRule('ssec/'),
     kmsAccessDeniedRule('kms-denied/'),
-    randomS3Faults({ seed, rate: faultRate }),
+    randomS3Faults({ seed: SEED, rate: FAULT_RATE }),
   );
   const dynamodbFaults = faultInjector(
     randomDynamodbFaults({
-      seed: seed + 1,
-      rate: faultRate,
+      seed: SEED + 1,
+      rate: FAULT_RATE,
       eligible: (r) => ITEM_OPERATIONS.has(dynamodbOperation(r) ?? ''),
     }),
   );
   const s3Proxy = await startFaultProxy(moto.endpoint, s3Faults.fault);
-  const ddbProxy = await startCapacityProxy(moto.endpoint, { inject: dynamodbFaults.fault });
+  const ddbProxy = await startCapacityProxy(moto.endpoint, dynamodbFaults.fault);
   const direct = { region: STANDIN_REGION, credentials: CREDENTIALS, endpoint: moto.endpoint };
   const s3 = new S3Client({ ...direct, forcePathStyle: true });
   const dynamodb = new DynamoDBClient(direct);
@@ -252,41 +237,36 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
       return (await sqs.send(new CreateQueueCommand({ QueueName: names.queueName }))).QueueUrl ?? '';
     });
-    const driver = new Driver(s3, bucket, seed);
-    await phase('predating', () =>
-      driver.predating(options.predating ?? Math.round(options.uploads * 0.05), concurrency),
-    );
+    const driver = new Driver(s3, bucket, SEED);
+    await phase('predating', () => driver.predating(Math.round(options.uploads * 0.05), CONCURRENCY));
 
-    const random = seededRandom(seed + 2);
+    const random = seededRandom(SEED + 2);
     const events = { sent: 0, lost: 0, duplicated: 0 };
     const delivery: Record<string, number> = {};
     const outcomes: Record<string, number> = {};
     const handler = async (event: S3Event) => sum(outcomes, (await pipeline.handler(event)) as InvocationSummary);
     await phase('rounds', async () => {
-      for (let r = 0; r < rounds; r++) {
-        const records = await driver.round(Math.ceil(options.uploads / rounds), concurrency);
+      for (let r = 0; r < ROUNDS; r++) {
+        const records = await driver.round(Math.ceil(options.uploads / ROUNDS), CONCURRENCY);
         const kept = records.filter(() => random() >= (options.lostShare ?? 0.03));
         const doubled = duplicateShare(
           kept.map((record) => s3Event(record)),
-          options.duplicateShare ?? 0.05,
-          seed + r,
+          0.05,
+          SEED + r,
         );
-        const shuffled = reorderWithin(doubled, options.reorderWindow ?? 20, seed + r);
-        Object.assign(events, {
-          sent: events.sent + records.length,
-          lost: events.lost + records.length - kept.length,
-          duplicated: events.duplicated + doubled.length - kept.length,
-        });
-        const counts = await deliverAsync(shuffled, {
+        events.sent += records.length;
+        events.lost += records.length - kept.length;
+        events.duplicated += doubled.length - kept.length;
+        const counts = await deliverAsync(reorderWithin(doubled, REORDER_WINDOW, SEED + r), {
           handler,
           maxRetryAttempts: config.lambdaMaxRetryAttempts,
-          concurrency,
+          concurrency: CONCURRENCY,
           failureQueue: { sqs, queueUrl },
         });
         const { destinationErrors, ...figures } = counts;
         if (destinationErrors.length > 0) throw new Error(`the failure queue refused records: ${destinationErrors[0]}`);
         sum(delivery, figures);
-        log(`soak: round ${r + 1}/${rounds}: ${records.length} events, ${counts.failed} to the failure queue`);
+        log(`soak: round ${r + 1}/${ROUNDS}: ${records.length} events, ${counts.failed} to the failure queue`);
       }
     });
 
@@ -301,15 +281,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const on = ['--bucket', bucket, '--table', table];
     const reconcileArgs = ['reconcile', '--repair', '--json', ...on, ...(options.reconcileFlags ?? [])];
     const asOperator = <T>(args: string[]) => runTap<T>(args, env, options.workDir);
-    const redrive = await phase('redrive', () => asOperator<RedriveJson>(['redrive', '--local', '--json', ...on]));
+    const redrive = await phase('redrive', () => asOperator<RedriveSummary>(['redrive', '--local', '--json', ...on]));
     const reconcile = await phase('reconcile', () => asOperator<ReconcileJson>(reconcileArgs));
     const reconcileAgain = await phase('reconcileAgain', () => asOperator<ReconcileJson>(reconcileArgs));
     const mirror = await checkMirror(s3, dynamodb, bucket, table);
     const usage = ddbProxy.ledger.usage(table);
     return {
       uploads: options.uploads,
-      rounds,
-      seed,
+      rounds: ROUNDS,
       operations: driver.counts,
       events,
       delivery: delivery as unknown as SoakReport['delivery'],
