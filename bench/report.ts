@@ -70,62 +70,34 @@ export interface BenchResults {
 export type ReconcileResults = NonNullable<BenchResults['reconcile']>;
 
 const fmt = (n: number, digits = 2) => n.toFixed(digits);
-const seconds = (t: Timed) => `${fmt(t.ms / 1000)} s`;
 const table = (header: string[], rows: string[][]) => [
   `| ${header.join(' | ')} |`,
   `|${header.map(() => '---').join('|')}|`,
   ...rows.map((r) => `| ${r.join(' | ')} |`),
 ];
 
-/** A row that compares TapStack with its baseline, and one that has no baseline. */
-const compared = (measure: string, ours: string, base: string, ratio: number, goal = '') => [
+/** A row that compares TapStack with its baseline, both written by `show`, and one that has no baseline. */
+const compared = (measure: string, ours: number, base: number, show: (n: number) => string, goal = '') => [
   measure,
-  ours,
-  base,
-  fmt(ratio),
+  show(ours),
+  show(base),
+  fmt(ours / base),
   goal,
 ];
 const alone = (measure: string, value: string, goal = '') => [measure, value, '', '', goal];
+const seconds = (ms: number) => `${fmt(ms / 1000)} s`;
+const mb = (n: number) => `${fmt(n, 0)} MB`;
 
 function measurementRows(r: BenchResults): string[][] {
   const { synth, bundle, throughput, perObject } = r;
-  const mb = (n: number) => `${fmt(n, 0)} MB`;
   return [
-    compared(
-      'synth: `cdktf synth` wall time',
-      seconds(synth.ours),
-      seconds(synth.base),
-      synth.ours.ms / synth.base.ms,
-      '<= 0.2',
-    ),
-    compared(
-      'synth: app only (what `cdktf synth` runs)',
-      seconds(synth.oursApp),
-      seconds(synth.baseApp),
-      synth.oursApp.ms / synth.baseApp.ms,
-    ),
-    compared(
-      'synth: app peak memory',
-      mb(synth.oursApp.maxRssMb),
-      mb(synth.baseApp.maxRssMb),
-      synth.oursApp.maxRssMb / synth.baseApp.maxRssMb,
-    ),
-    alone('`npm test` (jest) wall time', seconds(r.tests), '< 60 s'),
+    compared('synth: `cdktf synth` wall time', synth.ours.ms, synth.base.ms, seconds, '<= 0.2'),
+    compared('synth: app only (what `cdktf synth` runs)', synth.oursApp.ms, synth.baseApp.ms, seconds),
+    compared('synth: app peak memory', synth.oursApp.maxRssMb, synth.baseApp.maxRssMb, mb),
+    alone('`npm test` (jest) wall time', seconds(r.tests.ms), '< 60 s'),
     alone('`npm test` peak memory (largest process)', mb(r.tests.maxRssMb)),
-    compared(
-      'handler bundle size',
-      `${fmt(bundle.bytes / 1024, 0)} KB`,
-      `${fmt(bundle.baseBytes / 1024, 0)} KB`,
-      bundle.bytes / bundle.baseBytes,
-      '<= 1.3',
-    ),
-    compared(
-      'handler cold module load',
-      `${fmt(bundle.loadMs, 1)} ms`,
-      `${fmt(bundle.baseLoadMs, 1)} ms`,
-      bundle.loadMs / bundle.baseLoadMs,
-      '<= 1.3',
-    ),
+    compared('handler bundle size', bundle.bytes / 1024, bundle.baseBytes / 1024, (kb) => `${fmt(kb, 0)} KB`, '<= 1.3'),
+    compared('handler cold module load', bundle.loadMs, bundle.baseLoadMs, (ms) => `${fmt(ms, 1)} ms`, '<= 1.3'),
     alone('peak RSS of one cold invocation', mb(r.single.maxRssKb / 1024)),
     alone(
       `throughput, ${r.uploads} uploads, ${r.concurrency} at once (stand-ins)`,
@@ -139,39 +111,27 @@ function measurementRows(r: BenchResults): string[][] {
       `${fmt(perObject.write)} / ${fmt(perObject.wcu)} (item ${perObject.itemBytes} B${perObject.awsItemBytes ? `; ${perObject.awsItemBytes} B as AWS fills it` : ''})`,
       '1 / 1',
     ),
-    alone('`terraform plan` (offline provider)', `${fmt(r.planMs / 1000)} s`),
-    ...reconcileRows(r),
+    alone('`terraform plan` (offline provider)', seconds(r.planMs)),
+    ...(r.reconcile ? reconcileRows(r.reconcile) : []),
   ];
 }
 
-function reconcileRows(r: BenchResults): string[][] {
-  if (!r.reconcile) return [];
-  const { small, large } = r.reconcile.memory;
-  const { json, liveThrottled, proxyThrottledWrites } = r.reconcile.capacity;
-  const { writeUnitsPerSecond: limit, throttled } = json.capacity;
-  const rate = json.capacity.sustainedWriteUnitsPerSecond ?? 0;
-  const mb = (kb: number) => `${fmt(kb / 1024, 0)} MB`;
-  const ratios: [string, string, string, number, string][] = [
-    [
-      '`tap reconcile` peak RSS, 100,000 versions (vs 10,000)',
-      mb(large.maxRssKb),
-      mb(small.maxRssKb),
-      large.maxRssKb / small.maxRssKb,
-      '<= 1.2',
-    ],
+function reconcileRows({ memory: { small, large }, capacity }: ReconcileResults): string[][] {
+  const { writeUnitsPerSecond: limit, throttled } = capacity.json.capacity;
+  const rate = capacity.json.capacity.sustainedWriteUnitsPerSecond ?? 0;
+  const rss = (run: MemoryRun) => run.maxRssKb / 1024;
+  return [
+    compared('`tap reconcile` peak RSS, 100,000 versions (vs 10,000)', rss(large), rss(small), mb, '<= 1.2'),
     [
       '`tap reconcile --repair` write rate (vs its share of 100 WCU)',
       `${fmt(rate, 1)} WCU/s`,
       `${fmt(limit, 0)} WCU/s`,
-      rate / limit,
+      fmt(rate / limit),
       '>= 0.9',
     ],
-  ];
-  return [
-    ...ratios.map((row) => compared(...row)),
     alone(
       'throttled writes: reconcile / live writes alongside / proxy',
-      `${throttled} / ${liveThrottled} / ${proxyThrottledWrites}`,
+      `${throttled} / ${capacity.liveThrottled} / ${capacity.proxyThrottledWrites}`,
       '0',
     ),
   ];
