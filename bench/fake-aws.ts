@@ -40,13 +40,11 @@ function entryOf(i: number, j: number) {
 
 /** The range of entry positions (key n / 4, entry n % 4) a listing request asks for. */
 function rangeOf(keys: number, input: ListObjectVersionsCommandInput): { from: number; to: number } {
-  const prefix = input.Prefix ?? '';
   let [from, to] = [0, keys * ENTRIES_PER_KEY];
-  if (prefix.startsWith('data/') && prefix.length === keyName(0).length) {
-    const i = Number(prefix.slice(5));
-    [from, to] = i < keys ? [i * ENTRIES_PER_KEY, (i + 1) * ENTRIES_PER_KEY] : [0, 0];
-  } else if (prefix && !'data/'.startsWith(prefix) && !prefix.startsWith('data/')) {
-    [from, to] = [0, 0];
+  // reconcile lists either the whole bucket or one key (Prefix=key): a data key's entries, or none.
+  if (input.Prefix) {
+    const i = Number(input.Prefix.slice(5));
+    [from, to] = input.Prefix === keyName(i) && i < keys ? [i * ENTRIES_PER_KEY, (i + 1) * ENTRIES_PER_KEY] : [0, 0];
   }
   if (input.KeyMarker?.startsWith('data/')) {
     const i = Number(input.KeyMarker.slice(5));
