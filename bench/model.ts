@@ -1,24 +1,10 @@
 // The bench's models, as pure functions of what it measured, the synthesized stack's settings and
 // bench/prices.json: which memory setting to run at, and what the stack costs idle and per upload.
 // No I/O here, so every figure in BENCHMARKS.md can be recomputed by hand (see bench-model.test.ts).
+import type PRICES from './prices.json';
 
 /** bench/prices.json: USD, for one region, as of one date. */
-export interface Prices {
-  readonly region: string;
-  readonly asOf: string;
-  readonly lambdaArmGbSecond: number;
-  readonly lambdaRequestPerMillion: number;
-  readonly dynamodbWcuHour: number;
-  readonly dynamodbRcuHour: number;
-  readonly s3GetPer1000: number;
-  readonly kmsKeyMonth: number;
-  readonly cloudwatchAlarmMonth: number;
-  readonly cloudwatchDashboardMonth: number;
-  readonly logsIngestionGb: number;
-  readonly logsStorageGbMonth: number;
-  readonly xrayTracesRecordedPerMillion: number;
-  readonly hoursPerMonth: number;
-}
+export type Prices = typeof PRICES;
 
 /** The settings of the synthesized stack that cost money. */
 export interface StackSettings {
