@@ -28,16 +28,6 @@ const extraItems = (keys: number) => Math.ceil(keys / EXTRA_EVERY);
 
 // ---------------------------------------------------------------- S3
 
-function entryOf(i: number, j: number) {
-  const common = { Key: keyName(i), VersionId: `e${j}`, IsLatest: j === 0, LastModified: new Date(LAST_MODIFIED) };
-  return isMarker(i, j)
-    ? { marker: true, entry: common }
-    : {
-        marker: false,
-        entry: { ...common, ETag: `"${eTag(i, j)}"`, Size: size(i), StorageClass: 'STANDARD' as const },
-      };
-}
-
 /** The range of entry positions (key n / 4, entry n % 4) a listing request asks for. */
 function rangeOf(keys: number, input: ListObjectVersionsCommandInput): { from: number; to: number } {
   let [from, to] = [0, keys * ENTRIES_PER_KEY];
@@ -62,9 +52,10 @@ function listVersions(keys: number, input: ListObjectVersionsCommandInput): List
   const versions = [];
   const markers = [];
   for (let n = from; n < end; n++) {
-    const { marker, entry } = entryOf(Math.floor(n / ENTRIES_PER_KEY), n % ENTRIES_PER_KEY);
-    if (marker) markers.push(entry);
-    else versions.push(entry);
+    const [i, j] = [Math.floor(n / ENTRIES_PER_KEY), n % ENTRIES_PER_KEY];
+    const entry = { Key: keyName(i), VersionId: `e${j}`, IsLatest: j === 0, LastModified: new Date(LAST_MODIFIED) };
+    if (isMarker(i, j)) markers.push(entry);
+    else versions.push({ ...entry, ETag: `"${eTag(i, j)}"`, Size: size(i), StorageClass: 'STANDARD' as const });
   }
   const truncated = end < to;
   const last = end - 1;
