@@ -64,14 +64,10 @@ const median = (xs: number[]) => medianBy(xs, (x) => x);
 const log = (message: string) => console.log(`[bench] ${message}`);
 
 /** Wall time and peak RSS (the largest process in the tree, from GNU time) of a command. */
-function measure(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Timed {
+function measure(command: string, args: string[], env = process.env, cwd = root): Timed {
   const started = process.hrtime.bigint();
-  const result = spawnSync('/usr/bin/time', ['-f', 'BENCH_MAXRSS=%M', command, ...args], {
-    cwd: options.cwd ?? root,
-    env: options.env ?? process.env,
-    encoding: 'utf8',
-    maxBuffer: 256 << 20,
-  });
+  const time = ['-f', 'BENCH_MAXRSS=%M', command, ...args];
+  const result = spawnSync('/usr/bin/time', time, { cwd, env, encoding: 'utf8', maxBuffer: 256 << 20 });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (result.status !== 0)
     throw new Error(`${command} ${args.join(' ')} failed:\n${(result.stderr ?? '').slice(-3000)}`);
@@ -102,7 +98,7 @@ async function measureSynth(): Promise<BenchResults['synth']> {
   const baselineDir = prepareBaselineApp(root, path.join(WORK, 'baseline-app'), HANDLER_BUNDLE_DIR);
   const cdktf = path.join(root, 'node_modules', '.bin', 'cdktf');
   const synthEnv = { ...process.env, CHECKPOINT_DISABLE: '1' };
-  const synthIn = (cwd: string) => () => measure(cdktf, ['synth', '--hide-diff'], { cwd, env: synthEnv });
+  const synthIn = (cwd: string) => () => measure(cdktf, ['synth', '--hide-diff'], synthEnv, cwd);
   const ours = await repeat('TapStack cdktf synth', synthIn(root));
   const base = await repeat('baseline cdktf synth', synthIn(baselineDir));
   const appEnv = {
@@ -111,10 +107,10 @@ async function measureSynth(): Promise<BenchResults['synth']> {
     CDKTF_CONTEXT_JSON: JSON.stringify(JSON.parse(fs.readFileSync(path.join(root, 'cdktf.json'), 'utf8')).context),
   };
   const oursApp = await repeat('TapStack app only', () =>
-    measure(process.execPath, ['--require', 'tsx/cjs', 'main.ts'], { env: appEnv }),
+    measure(process.execPath, ['--require', 'tsx/cjs', 'main.ts'], appEnv),
   );
   const baseApp = await repeat('baseline app only', () =>
-    measure(path.join(root, 'node_modules', '.bin', 'ts-node'), ['main.ts'], { cwd: baselineDir, env: appEnv }),
+    measure(path.join(root, 'node_modules', '.bin', 'ts-node'), ['main.ts'], appEnv, baselineDir),
   );
   return { ours, base, oursApp, baseApp };
 }
@@ -300,22 +296,16 @@ async function measurePlan(): Promise<number> {
   return median(await runsOf('plan', plan, (ms) => `${(ms / 1000).toFixed(2)} s`));
 }
 
-/** One reconcile run over a made-up bucket of `versions` versions, in its own process (bench/reconcile-memory.ts). */
-async function reconcileMemoryRun(versions: number): Promise<MemoryRun> {
-  const { stdout } = await run(
-    process.execPath,
-    ['--require', 'tsx/cjs', path.join(root, 'bench', 'reconcile-memory.ts'), String(versions)],
-    { quiet: true },
-  );
-  return JSON.parse(stdout) as MemoryRun;
-}
-
 /** Reconcile's peak RSS at 10,000 and at 100,000 versions (medians of RUNS). */
 export async function measureReconcileMemory(): Promise<ReconcileResults['memory']> {
   log('tap reconcile: peak memory at 10,000 and 100,000 versions (listing and table pages made up in process)');
+  const script = path.join(root, 'bench', 'reconcile-memory.ts');
   const medianRun = async (versions: number) => {
-    const describe = (run: MemoryRun) => `${(run.maxRssKb / 1024).toFixed(0)} MB, ${(run.ms / 1000).toFixed(1)} s`;
-    const runs = await runsOf(`${versions} versions`, () => reconcileMemoryRun(versions), describe);
+    // Each run in a process of its own, so that its peak RSS is that run's.
+    const args = ['--require', 'tsx/cjs', script, String(versions)];
+    const oneRun = async () => JSON.parse((await run(process.execPath, args, { quiet: true })).stdout) as MemoryRun;
+    const describe = (r: MemoryRun) => `${(r.maxRssKb / 1024).toFixed(0)} MB, ${(r.ms / 1000).toFixed(1)} s`;
+    const runs = await runsOf(`${versions} versions`, oneRun, describe);
     return medianBy(runs, (r) => r.maxRssKb);
   };
   return { small: await medianRun(10_000), large: await medianRun(100_000) };
@@ -417,7 +407,7 @@ async function main() {
   const synth = await measureSynth();
   const tests = await measureTests();
   const bundle = await measureBundle(config);
-  const { throughput, single, perObject } = await measureThroughput(config, await buildWorker());
+  const throughput = await measureThroughput(config, await buildWorker());
   const planMs = await measurePlan();
   const reconcile = { memory: await measureReconcileMemory(), capacity: await measureReconcileCapacity(config) };
   const soak = await measureSoak();
@@ -433,9 +423,7 @@ async function main() {
     tests,
     bundle,
     concurrency: CONCURRENCY,
-    throughput,
-    single,
-    perObject,
+    ...throughput,
     planMs,
     reconcile,
     soak,
