@@ -23,36 +23,18 @@ const eTag = (i: number, j: number) => `${i.toString(16).padStart(24, '0')}${j.t
 const size = (i: number) => 100 + (i % 900);
 const LAST_MODIFIED = '2026-11-01T00:00:00.000Z';
 
-/** What the fake answers, per the number of keys. */
-export function fakeCounts(keys: number) {
-  return {
-    versions: keys * ENTRIES_PER_KEY,
-    missing: Math.ceil(keys / MISSING_EVERY),
-    extra: Math.ceil(keys / EXTRA_EVERY),
-  };
-}
+/** Keys of the bucket, per extra ("gone/...") item of the table. */
+const extraItems = (keys: number) => Math.ceil(keys / EXTRA_EVERY);
 
 // ---------------------------------------------------------------- S3
 
-function entryOf(i: number, j: number) {
-  const common = { Key: keyName(i), VersionId: `e${j}`, IsLatest: j === 0, LastModified: new Date(LAST_MODIFIED) };
-  return isMarker(i, j)
-    ? { marker: true, entry: common }
-    : {
-        marker: false,
-        entry: { ...common, ETag: `"${eTag(i, j)}"`, Size: size(i), StorageClass: 'STANDARD' as const },
-      };
-}
-
 /** The range of entry positions (key n / 4, entry n % 4) a listing request asks for. */
 function rangeOf(keys: number, input: ListObjectVersionsCommandInput): { from: number; to: number } {
-  const prefix = input.Prefix ?? '';
   let [from, to] = [0, keys * ENTRIES_PER_KEY];
-  if (prefix.startsWith('data/') && prefix.length === keyName(0).length) {
-    const i = Number(prefix.slice(5));
-    [from, to] = i < keys ? [i * ENTRIES_PER_KEY, (i + 1) * ENTRIES_PER_KEY] : [0, 0];
-  } else if (prefix && !'data/'.startsWith(prefix) && !prefix.startsWith('data/')) {
-    [from, to] = [0, 0];
+  // reconcile lists either the whole bucket or one key (Prefix=key): a data key's entries, or none.
+  if (input.Prefix) {
+    const i = Number(input.Prefix.slice(5));
+    [from, to] = input.Prefix === keyName(i) && i < keys ? [i * ENTRIES_PER_KEY, (i + 1) * ENTRIES_PER_KEY] : [0, 0];
   }
   if (input.KeyMarker?.startsWith('data/')) {
     const i = Number(input.KeyMarker.slice(5));
@@ -64,15 +46,16 @@ function rangeOf(keys: number, input: ListObjectVersionsCommandInput): { from: n
 }
 
 /** One ListObjectVersions page, as the SDK gives it. */
-export function listVersions(keys: number, input: ListObjectVersionsCommandInput): ListObjectVersionsCommandOutput {
+function listVersions(keys: number, input: ListObjectVersionsCommandInput): ListObjectVersionsCommandOutput {
   const { from, to } = rangeOf(keys, input);
   const end = Math.min(to, from + Math.min(1000, input.MaxKeys ?? 1000));
   const versions = [];
   const markers = [];
   for (let n = from; n < end; n++) {
-    const { marker, entry } = entryOf(Math.floor(n / ENTRIES_PER_KEY), n % ENTRIES_PER_KEY);
-    if (marker) markers.push(entry);
-    else versions.push(entry);
+    const [i, j] = [Math.floor(n / ENTRIES_PER_KEY), n % ENTRIES_PER_KEY];
+    const entry = { Key: keyName(i), VersionId: `e${j}`, IsLatest: j === 0, LastModified: new Date(LAST_MODIFIED) };
+    if (isMarker(i, j)) markers.push(entry);
+    else versions.push({ ...entry, ETag: `"${eTag(i, j)}"`, Size: size(i), StorageClass: 'STANDARD' as const });
   }
   const truncated = end < to;
   const last = end - 1;
@@ -127,7 +110,7 @@ function item(key: string, versionId: string, marker: boolean, i: number, j: num
 function itemsOfKey(keys: number, key: string): Wire[] {
   if (key.startsWith('gone/')) {
     const g = Number(key.slice(5));
-    return g < fakeCounts(keys).extra ? [item(key, 'old', false, g, 9)] : [];
+    return g < extraItems(keys) ? [item(key, 'old', false, g, 9)] : [];
   }
   const i = Number(key.slice(5));
   if (!key.startsWith('data/') || !(i < keys)) return [];
@@ -138,7 +121,7 @@ function itemsOfKey(keys: number, key: string): Wire[] {
 
 /** The Scan walks the data keys' items, then the gone keys': position p is (key index, entry). */
 function scan(keys: number, body: { Limit?: number; ExclusiveStartKey?: Wire }) {
-  const total = keys + fakeCounts(keys).extra;
+  const total = keys + extraItems(keys);
   const start = body.ExclusiveStartKey?.objectKey?.S as string | undefined;
   let k =
     start === undefined
@@ -158,67 +141,38 @@ function scan(keys: number, body: { Limit?: number; ExclusiveStartKey?: Wire }) 
   const last = items.at(-1);
   return {
     Items: items,
-    Count: items.length,
-    ScannedCount: items.length,
     ...(k < total && last ? { LastEvaluatedKey: { objectKey: last.objectKey, versionId: last.versionId } } : {}),
-    ConsumedCapacity: { TableName: 'bench', CapacityUnits: Math.max(0.5, items.length / 8) },
   };
 }
 
-function dynamodbAnswer(keys: number, table: string, target: string, body: Record<string, unknown>): unknown {
-  switch (target) {
-    case 'DescribeTable':
-      return {
-        Table: {
-          TableName: table,
-          TableStatus: 'ACTIVE',
-          BillingModeSummary: { BillingMode: 'PROVISIONED' },
-          ProvisionedThroughput: { ReadCapacityUnits: 40000, WriteCapacityUnits: 40000 },
-        },
-      };
-    case 'Query': {
-      const values = body.ExpressionAttributeValues as Wire;
-      const items = itemsOfKey(keys, String(values[':key'].S));
-      return {
-        Items: items,
-        Count: items.length,
-        ScannedCount: items.length,
-        ConsumedCapacity: { TableName: table, CapacityUnits: 0.5 },
-      };
-    }
-    case 'Scan':
-      return scan(keys, body as { Limit?: number; ExclusiveStartKey?: Wire });
-    default:
-      return undefined;
+/** The Query and Scan answers reconcile's engine reads (only Items and LastEvaluatedKey). */
+function dynamodbAnswer(keys: number, name: string, input: Record<string, unknown>): object | undefined {
+  if (name === 'QueryCommand') {
+    const values = input.ExpressionAttributeValues as Wire;
+    return { Items: itemsOfKey(keys, String(values[':key'].S)) };
   }
+  if (name === 'ScanCommand') return scan(keys, input as { Limit?: number; ExclusiveStartKey?: Wire });
+  return undefined;
 }
 
 // ---------------------------------------------------------------- clients
 
-/** Counts of what was asked, per operation. */
-export type Requests = Record<string, number>;
-
 /**
  * S3 and DynamoDB clients for a bucket of `keys` x 4 versions and its table: real SDK clients whose
- * send() is answered here. Any other operation fails, naming it.
+ * send() is answered here (so no middleware runs: nothing asks for ConsumedCapacity). Any other
+ * operation fails, naming it.
  */
-export function fakeClients(keys: number, table: string) {
-  const requests: Requests = {};
-  const count = (name: string) => (requests[name] = (requests[name] ?? 0) + 1);
+export function fakeClients(keys: number) {
   const s3 = new S3Client({ region: 'us-east-1' });
   const dynamodb = new DynamoDBClient({ region: 'us-east-1' });
   const unknown = (name: string) => Promise.reject(new Error(`the fake does not answer ${name}`));
-  s3.send = ((command: { constructor: { name: string }; input: ListObjectVersionsCommandInput }) => {
-    count(command.constructor.name);
-    return command.constructor.name === 'ListObjectVersionsCommand'
+  s3.send = ((command: { constructor: { name: string }; input: ListObjectVersionsCommandInput }) =>
+    command.constructor.name === 'ListObjectVersionsCommand'
       ? Promise.resolve(listVersions(keys, command.input))
-      : unknown(command.constructor.name);
-  }) as unknown as S3Client['send'];
+      : unknown(command.constructor.name)) as unknown as S3Client['send'];
   dynamodb.send = ((command: { constructor: { name: string }; input: Record<string, unknown> }) => {
-    const name = command.constructor.name;
-    count(name);
-    const answer = dynamodbAnswer(keys, table, name.replace(/Command$/, ''), command.input);
-    return answer === undefined ? unknown(name) : Promise.resolve({ $metadata: {}, ...(answer as object) });
+    const answer = dynamodbAnswer(keys, command.constructor.name, command.input);
+    return answer ? Promise.resolve({ $metadata: {}, ...answer }) : unknown(command.constructor.name);
   }) as unknown as DynamoDBClient['send'];
-  return { s3, dynamodb, requests };
+  return { s3, dynamodb };
 }

@@ -3,15 +3,15 @@
 // reserved concurrency. Prints one JSON line of measurements (WorkerResult) on fd 3; the handler's
 // logs and EMF metrics go to stdout, whose size is the log volume CloudWatch would ingest.
 //
-// scripts/bench.ts compiles this file to plain CommonJS and runs it with bare node: no TypeScript
+// scripts/bench.ts bundles this file as it bundles the handler and runs it with bare node: no TypeScript
 // loader hooks sit in front of the bundle's require, so the load time is the bundle's alone.
 //
-//   node invoke-worker.js <bundle.js> <events.json> <concurrency> <context.json>
+//   node invoke-worker.js <bundle.js> <events.json> <concurrency> <context as JSON>
 import fs from 'node:fs';
+import { mapBounded } from '../handler/concurrency';
 
 export interface WorkerResult {
-  /** Wall and CPU time of the bundle's require, the module-load part of a cold start. */
-  loadMs: number;
+  /** CPU time of the bundle's require, the module-load part of a cold start. */
   loadCpuMs: number;
   wallMs: number;
   cpuMs: number;
@@ -43,46 +43,40 @@ function countStdout(): () => number {
   return () => bytes;
 }
 
+/** Latencies of the invocations, sorted, and how many failed. */
 async function invokeAll(handler: Handler, events: unknown[], concurrency: number, context: WorkerContext) {
-  let next = 0;
   let failures = 0;
-  const latencies: number[] = [];
-  const worker = async () => {
-    while (next < events.length) {
-      const event = events[next++];
-      const started = process.hrtime.bigint();
-      try {
-        await handler(event, { ...context, awsRequestId: `bench-${next}`, functionVersion: '$LATEST' });
-      } catch {
-        failures++;
-      }
-      latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
+  const latencies = await mapBounded(events, concurrency, async (event, i) => {
+    const started = process.hrtime.bigint();
+    await handler(event, { ...context, awsRequestId: `bench-${i + 1}`, functionVersion: '$LATEST' }).catch(
+      () => failures++,
+    );
+    return Number(process.hrtime.bigint() - started) / 1e6;
+  });
   return { failures, latencies: latencies.sort((a, b) => a - b) };
 }
 
 async function main() {
-  const [bundle, eventsFile, concurrency, contextFile] = process.argv.slice(2);
+  const [bundle, eventsFile, concurrency, context] = process.argv.slice(2);
   const events = JSON.parse(fs.readFileSync(eventsFile, 'utf8')) as unknown[];
-  const context = JSON.parse(fs.readFileSync(contextFile, 'utf8')) as WorkerContext;
   const cpu0 = process.cpuUsage();
-  const t0 = process.hrtime.bigint();
   // require, as Lambda loads a CommonJS handler: this line alone is the measured load.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { handler } = require(bundle) as { handler: Handler };
-  const loadMs = Number(process.hrtime.bigint() - t0) / 1e6;
   const loadCpu = process.cpuUsage(cpu0);
   const logBytes = countStdout();
 
   const cpu1 = process.cpuUsage();
   const t1 = process.hrtime.bigint();
-  const { failures, latencies } = await invokeAll(handler, events, Number(concurrency ?? 1), context);
+  const { failures, latencies } = await invokeAll(
+    handler,
+    events,
+    Number(concurrency),
+    JSON.parse(context) as WorkerContext,
+  );
   const wallMs = Number(process.hrtime.bigint() - t1) / 1e6;
   const cpu = process.cpuUsage(cpu1);
   const result: WorkerResult = {
-    loadMs,
     loadCpuMs: (loadCpu.user + loadCpu.system) / 1000,
     wallMs,
     cpuMs: (cpu.user + cpu.system) / 1000,

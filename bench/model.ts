@@ -1,24 +1,10 @@
 // The bench's models, as pure functions of what it measured, the synthesized stack's settings and
 // bench/prices.json: which memory setting to run at, and what the stack costs idle and per upload.
 // No I/O here, so every figure in BENCHMARKS.md can be recomputed by hand (see bench-model.test.ts).
+import type PRICES from './prices.json';
 
 /** bench/prices.json: USD, for one region, as of one date. */
-export interface Prices {
-  readonly region: string;
-  readonly asOf: string;
-  readonly lambdaArmGbSecond: number;
-  readonly lambdaRequestPerMillion: number;
-  readonly dynamodbWcuHour: number;
-  readonly dynamodbRcuHour: number;
-  readonly s3GetPer1000: number;
-  readonly kmsKeyMonth: number;
-  readonly cloudwatchAlarmMonth: number;
-  readonly cloudwatchDashboardMonth: number;
-  readonly logsIngestionGb: number;
-  readonly logsStorageGbMonth: number;
-  readonly xrayTracesRecordedPerMillion: number;
-  readonly hoursPerMonth: number;
-}
+export type Prices = typeof PRICES;
 
 /** The settings of the synthesized stack that cost money. */
 export interface StackSettings {
@@ -85,29 +71,20 @@ export interface MemoryOption {
   readonly costPerMillion: number;
 }
 
-/** Duration cost of a million invocations of `warmMs` at `mb` (arm64 GB-seconds). */
-const durationCostPerMillion = (mb: number, warmMs: number, prices: Pick<Prices, 'lambdaArmGbSecond'>) =>
-  1e6 * (mb / 1024) * (warmMs / 1000) * prices.lambdaArmGbSecond;
-
-/** The estimate for one memory setting; `ioFloorMs` is the S3 + DynamoDB latency per object, assumed. */
-export function memoryOption(
-  mb: number,
-  measured: Pick<Measured, 'cpuPerObjectMs' | 'loadCpuMs'>,
-  ioFloorMs: number,
-  prices: Pick<Prices, 'lambdaArmGbSecond'>,
-): MemoryOption {
-  const warmMs = ioFloorMs + measured.cpuPerObjectMs * cpuStretch(mb);
-  const coldInitMs = measured.loadCpuMs * cpuStretch(mb);
-  return { mb, warmMs, coldInitMs, costPerMillion: durationCostPerMillion(mb, warmMs, prices) };
-}
-
+/** The estimate for each memory setting; `ioFloorMs` is the S3 + DynamoDB latency per object, assumed. */
 export function memoryModel(
   measured: Pick<Measured, 'cpuPerObjectMs' | 'loadCpuMs'>,
   ioFloorMs: number,
   prices: Pick<Prices, 'lambdaArmGbSecond'>,
   options: readonly number[] = MEMORY_OPTIONS,
 ): MemoryOption[] {
-  return options.map((mb) => memoryOption(mb, measured, ioFloorMs, prices));
+  return options.map((mb) => {
+    const warmMs = ioFloorMs + measured.cpuPerObjectMs * cpuStretch(mb);
+    const coldInitMs = measured.loadCpuMs * cpuStretch(mb);
+    // Duration cost of a million warm invocations, in arm64 GB-seconds.
+    const costPerMillion = 1e6 * (mb / 1024) * (warmMs / 1000) * prices.lambdaArmGbSecond;
+    return { mb, warmMs, coldInitMs, costPerMillion };
+  });
 }
 
 /** The rule the default follows: the cheapest setting whose estimated cold init stays within the budget. */
@@ -153,14 +130,14 @@ export function costPerMillionFiles(
   ioFloorMs: number,
   prices: Prices,
 ): CostItem[] {
-  const { warmMs } = memoryOption(settings.memoryMb, measured, ioFloorMs, prices);
+  const [{ warmMs, costPerMillion }] = memoryModel(measured, ioFloorMs, prices, [settings.memoryMb]);
   const logGb = (measured.logBytesPerObject * 1e6) / 1e9;
   return [
     { item: 'Lambda requests', usd: prices.lambdaRequestPerMillion },
     {
       item: 'Lambda duration',
       detail: `${settings.memoryMb} MB x ${warmMs.toFixed(0)} ms est.`,
-      usd: durationCostPerMillion(settings.memoryMb, warmMs, prices),
+      usd: costPerMillion,
     },
     {
       item: 'S3 HEAD + ranged GET',

@@ -10,11 +10,8 @@ import { ENTRIES_PER_KEY, fakeClients } from './fake-aws';
 
 export interface MemoryRun {
   readonly versions: number;
-  readonly versionsInBucket: number;
-  readonly itemsInTable: number;
   readonly missing: number;
   readonly extra: number;
-  readonly requests: Record<string, number>;
   readonly ms: number;
   /** Peak resident set size of this process, KB. */
   readonly maxRssKb: number;
@@ -22,7 +19,7 @@ export interface MemoryRun {
 
 async function main() {
   const versions = Number(process.argv[2]);
-  const { s3, dynamodb, requests } = fakeClients(versions / ENTRIES_PER_KEY, 'tap-bench-metadata');
+  const { s3, dynamodb } = fakeClients(versions / ENTRIES_PER_KEY);
   const checkpointDirectory = fs.mkdtempSync(path.join(os.tmpdir(), 'tap-reconcile-memory-'));
   const started = Date.now();
   try {
@@ -39,14 +36,11 @@ async function main() {
         checkpointDirectory,
       },
     );
-    const { versionsInBucket, itemsInTable, missing, extra } = report.counters;
+    const { missing, extra } = report.counters;
     const run: MemoryRun = {
       versions,
-      versionsInBucket,
-      itemsInTable,
       missing,
       extra,
-      requests,
       ms: Date.now() - started,
       maxRssKb: process.resourceUsage().maxRSS,
     };

@@ -3,23 +3,19 @@
 // This file measures; bench/model.ts derives the memory and cost models from the measurements, and
 // bench/report.ts writes them up.
 import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import type { Readable } from 'node:stream';
+import { text } from 'node:stream/consumers';
+import { PutBucketVersioningCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { functionEnvironment, HANDLER_BUNDLE_DIR, projectConfig, resourceNames, TapConfig } from '../config';
 import { prepareBaselineApp } from '../bench/baseline-app';
 import type { WorkerContext, WorkerResult } from '../bench/invoke-worker';
-import {
-  chooseMemory,
-  costPerMillionFiles,
-  fixedMonthlyCost,
-  memoryModel,
-  Prices,
-  stackSettings,
-  SynthesizedStackJson,
-} from '../bench/model';
+import { stackSettings, SynthesizedStackJson } from '../bench/model';
+import prices from '../bench/prices.json';
 import type { MemoryRun } from '../bench/reconcile-memory';
 import { BenchResults, ReconcileResults, renderReport, Timed } from '../bench/report';
 import type { ReconcileJson } from '../cli/commands/reconcile';
@@ -42,6 +38,7 @@ import {
   startFaultProxy,
   startS3rver,
   STANDIN_ACCOUNT_ID,
+  STANDIN_CREDENTIALS,
   STANDIN_REGION,
 } from '../fixtures/standins';
 import { validate } from './validate';
@@ -59,8 +56,6 @@ const LIVE_WRITES_PER_SECOND = 40;
 const CONCURRENCY = 10;
 /** S3 + DynamoDB latency per object in-region, assumed: the stand-ins on loopback answer far faster. */
 const IO_FLOOR_MS = Number(process.env.BENCH_AWS_IO_MS ?? 40);
-/** The memory rule's budget for the estimated cold init. */
-const COLD_INIT_BUDGET_MS = 500;
 
 /** The middle item by `value` (of an even count, the lower of the two middle ones). */
 const medianBy = <T>(items: readonly T[], value: (item: T) => number): T =>
@@ -69,14 +64,10 @@ const median = (xs: number[]) => medianBy(xs, (x) => x);
 const log = (message: string) => console.log(`[bench] ${message}`);
 
 /** Wall time and peak RSS (the largest process in the tree, from GNU time) of a command. */
-function measure(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Timed {
+function measure(command: string, args: string[], env = process.env, cwd = root): Timed {
   const started = process.hrtime.bigint();
-  const result = spawnSync('/usr/bin/time', ['-f', 'BENCH_MAXRSS=%M', command, ...args], {
-    cwd: options.cwd ?? root,
-    env: options.env ?? process.env,
-    encoding: 'utf8',
-    maxBuffer: 256 << 20,
-  });
+  const time = ['-f', 'BENCH_MAXRSS=%M', command, ...args];
+  const result = spawnSync('/usr/bin/time', time, { cwd, env, encoding: 'utf8', maxBuffer: 256 << 20 });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (result.status !== 0)
     throw new Error(`${command} ${args.join(' ')} failed:\n${(result.stderr ?? '').slice(-3000)}`);
@@ -84,13 +75,19 @@ function measure(command: string, args: string[], options: { cwd?: string; env?:
   return { ms, maxRssMb: rss ? Number(rss[1]) / 1024 : NaN };
 }
 
-/** Medians of RUNS measurements. */
-function repeat(label: string, fn: () => Timed): Timed {
-  const runs = Array.from({ length: RUNS }, (_, i) => {
-    const r = fn();
-    log(`  ${label} run ${i + 1}/${RUNS}: ${(r.ms / 1000).toFixed(2)} s, ${r.maxRssMb.toFixed(0)} MB`);
-    return r;
-  });
+/** RUNS runs of `fn`, one after the other, each logged as `describe` puts it. */
+async function runsOf<T>(label: string, fn: () => T | Promise<T>, describe: (run: T) => string): Promise<T[]> {
+  const runs: T[] = [];
+  for (let i = 1; i <= RUNS; i++) {
+    runs.push(await fn());
+    log(`  ${label} run ${i}/${RUNS}: ${describe(runs[i - 1])}`);
+  }
+  return runs;
+}
+
+/** The median wall time and the median peak RSS of RUNS measurements. */
+async function repeat(label: string, fn: () => Timed): Promise<Timed> {
+  const runs = await runsOf(label, fn, (r) => `${(r.ms / 1000).toFixed(2)} s, ${r.maxRssMb.toFixed(0)} MB`);
   return { ms: median(runs.map((r) => r.ms)), maxRssMb: median(runs.map((r) => r.maxRssMb)) };
 }
 
@@ -101,31 +98,26 @@ async function measureSynth(): Promise<BenchResults['synth']> {
   const baselineDir = prepareBaselineApp(root, path.join(WORK, 'baseline-app'), HANDLER_BUNDLE_DIR);
   const cdktf = path.join(root, 'node_modules', '.bin', 'cdktf');
   const synthEnv = { ...process.env, CHECKPOINT_DISABLE: '1' };
-  const ours = repeat('TapStack cdktf synth', () => measure(cdktf, ['synth', '--hide-diff'], { env: synthEnv }));
-  const base = repeat('baseline cdktf synth', () =>
-    measure(cdktf, ['synth', '--hide-diff'], { cwd: baselineDir, env: synthEnv }),
-  );
+  const synthIn = (cwd: string) => () => measure(cdktf, ['synth', '--hide-diff'], synthEnv, cwd);
+  const ours = await repeat('TapStack cdktf synth', synthIn(root));
+  const base = await repeat('baseline cdktf synth', synthIn(baselineDir));
   const appEnv = {
     ...synthEnv,
     CDKTF_OUTDIR: path.join(WORK, 'app-out'),
     CDKTF_CONTEXT_JSON: JSON.stringify(JSON.parse(fs.readFileSync(path.join(root, 'cdktf.json'), 'utf8')).context),
   };
-  const oursApp = repeat('TapStack app only', () =>
-    measure(process.execPath, ['--require', 'tsx/cjs', 'main.ts'], { env: appEnv }),
+  const oursApp = await repeat('TapStack app only', () =>
+    measure(process.execPath, ['--require', 'tsx/cjs', 'main.ts'], appEnv),
   );
-  const baseApp = repeat('baseline app only', () =>
-    measure(path.join(root, 'node_modules', '.bin', 'ts-node'), ['main.ts'], { cwd: baselineDir, env: appEnv }),
+  const baseApp = await repeat('baseline app only', () =>
+    measure(path.join(root, 'node_modules', '.bin', 'ts-node'), ['main.ts'], appEnv, baselineDir),
   );
   return { ours, base, oursApp, baseApp };
 }
 
-function measureTests(): Timed {
+function measureTests(): Promise<Timed> {
   log('npm test: wall time and peak memory of the jest suite');
-  return repeat('jest', () =>
-    measure(path.join(root, 'node_modules', '.bin', 'jest'), ['--silent'], {
-      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-    }),
-  );
+  return repeat('jest', () => measure(path.join(root, 'node_modules', '.bin', 'jest'), ['--silent']));
 }
 
 /** Milliseconds to require `bundle` in a fresh node process. */
@@ -159,38 +151,24 @@ async function measureBundle(config: TapConfig): Promise<BenchResults['bundle']>
   };
 }
 
-/** bench/invoke-worker.ts as plain CommonJS, so bare node runs it with no loader in front of the bundle. */
-async function compileWorker(): Promise<string> {
-  const { build } = await import('esbuild');
+/** bench/invoke-worker.ts bundled, so bare node runs it with no loader in front of the handler's bundle. */
+async function buildWorker(): Promise<string> {
   const outfile = path.join(WORK, 'invoke-worker.js');
-  await build({
-    entryPoints: [path.join(root, 'bench', 'invoke-worker.ts')],
-    outfile,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    logLevel: 'warning',
-  });
+  await buildHandler({ entry: path.join(root, 'bench', 'invoke-worker.ts'), outfile });
   return outfile;
 }
 
-/** Runs the worker on an events file; resolves to its measurements. */
-function runWorker(worker: string, args: string[], env: NodeJS.ProcessEnv): Promise<WorkerResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [worker, HANDLER_BUNDLE, ...args], {
-      env,
-      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-    });
-    let report = '';
-    let stderr = '';
-    (child.stdio[3] as NodeJS.ReadableStream).on('data', (d) => (report += d));
-    child.stderr?.on('data', (d) => (stderr = (stderr + d).slice(-3000)));
-    child.on('close', (code) =>
-      code === 0 && report
-        ? resolve(JSON.parse(report) as WorkerResult)
-        : reject(new Error(`worker failed (${code}): ${stderr}`)),
-    );
+/** Runs the worker on an events file; resolves to its measurements (its fd 3: stdout is the handler's logs). */
+async function runWorker(worker: string, args: string[], env: NodeJS.ProcessEnv): Promise<WorkerResult> {
+  const child = spawn(process.execPath, [worker, HANDLER_BUNDLE, ...args], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
   });
+  const closed = once(child, 'close');
+  const [report, stderr] = await Promise.all([text(child.stdio[3] as Readable), text(child.stderr as Readable)]);
+  const [code] = (await closed) as [number | null];
+  if (code !== 0 || !report) throw new Error(`worker failed (${code}): ${stderr.slice(-3000)}`);
+  return JSON.parse(report) as WorkerResult;
 }
 
 /**
@@ -256,24 +234,6 @@ async function uploadEvents(clients: ReturnType<typeof standInClients>, bucket: 
   return { all, one };
 }
 
-/** The context file and environment of the worker: the function as configured, pointed at the stand-ins. */
-function workerInputs(config: TapConfig, endpoints: { s3: string; dynamodb: string }) {
-  const names = resourceNames(config);
-  const context: WorkerContext = {
-    functionName: names.functionName,
-    memoryLimitInMB: String(config.lambdaMemoryMb),
-    invokedFunctionArn: `arn:aws:lambda:${STANDIN_REGION}:${STANDIN_ACCOUNT_ID}:function:${names.functionName}`,
-  };
-  const contextFile = path.join(WORK, 'context.json');
-  fs.writeFileSync(contextFile, JSON.stringify(context));
-  // The log volume is measured: EMF metric lines are kept, as CloudWatch would ingest them.
-  const env = {
-    PATH: process.env.PATH,
-    ...standInEnvironment(functionEnvironment(config, names), { endpoints, emitMetrics: true }),
-  };
-  return { contextFile, env };
-}
-
 /** Throughput, requests and WCU per object, peak RSS of one cold invocation, log volume. */
 async function measureThroughput(
   config: TapConfig,
@@ -289,8 +249,21 @@ async function measureThroughput(
   try {
     await createPipelineStorage(clients, { bucket, table: names.tableName }, config);
     const events = await uploadEvents(clients, bucket);
-    const { contextFile, env } = workerInputs(config, { s3: s3Proxy.endpoint, dynamodb: ddbProxy.endpoint });
-    const throughput = await runWorker(worker, [events.all, String(CONCURRENCY), contextFile], env);
+    // The function as configured, pointed at the stand-ins; EMF metric lines are kept (the log volume is
+    // measured, as CloudWatch would ingest it).
+    const context: WorkerContext = {
+      functionName: names.functionName,
+      memoryLimitInMB: String(config.lambdaMemoryMb),
+      invokedFunctionArn: `arn:aws:lambda:${STANDIN_REGION}:${STANDIN_ACCOUNT_ID}:function:${names.functionName}`,
+    };
+    const endpoints = { s3: s3Proxy.endpoint, dynamodb: ddbProxy.endpoint };
+    const env = {
+      PATH: process.env.PATH,
+      ...standInEnvironment(functionEnvironment(config, names), { endpoints, emitMetrics: true }),
+    };
+    const invoke = (events: string, concurrency: number) =>
+      runWorker(worker, [events, String(concurrency), JSON.stringify(context)], env);
+    const throughput = await invoke(events.all, CONCURRENCY);
     if (throughput.failures > 0) throw new Error(`${throughput.failures} invocations failed`);
     const perUpload = (requests: ProxiedRequest[], test: (r: ProxiedRequest) => boolean) =>
       requests.filter(test).length / UPLOADS;
@@ -303,8 +276,11 @@ async function measureThroughput(
       itemBytes: median(sizes),
       awsItemBytes: awsLikeItemBytes(config),
     };
-    const singles: WorkerResult[] = [];
-    for (let i = 0; i < RUNS; i++) singles.push(await runWorker(worker, [events.one, '1', contextFile], env));
+    const singles = await runsOf(
+      'one cold invocation',
+      () => invoke(events.one, 1),
+      (r) => `${r.maxRssKb} KB`,
+    );
     const single = medianBy(singles, (r) => r.maxRssKb);
     return { throughput, single, perObject };
   } finally {
@@ -316,37 +292,20 @@ async function measureThroughput(
 
 async function measurePlan(): Promise<number> {
   log('terraform plan: offline, real hashicorp/aws 5.100.0 (validate runs init + validate + plan)');
-  const plans: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const { results } = await validate({ quiet: true });
-    plans.push(results[0].times.plan);
-    log(`  plan run ${i + 1}/${RUNS}: ${(results[0].times.plan / 1000).toFixed(2)} s`);
-  }
-  return median(plans);
-}
-
-/** One reconcile run over a made-up bucket of `versions` versions, in its own process (bench/reconcile-memory.ts). */
-async function reconcileMemoryRun(versions: number): Promise<MemoryRun> {
-  const { stdout } = await run(
-    process.execPath,
-    ['--require', 'tsx/cjs', path.join(root, 'bench', 'reconcile-memory.ts'), String(versions)],
-    { env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }, quiet: true },
-  );
-  return JSON.parse(stdout) as MemoryRun;
+  const plan = async () => (await validate({ quiet: true })).results[0].times.plan;
+  return median(await runsOf('plan', plan, (ms) => `${(ms / 1000).toFixed(2)} s`));
 }
 
 /** Reconcile's peak RSS at 10,000 and at 100,000 versions (medians of RUNS). */
 export async function measureReconcileMemory(): Promise<ReconcileResults['memory']> {
   log('tap reconcile: peak memory at 10,000 and 100,000 versions (listing and table pages made up in process)');
+  const script = path.join(root, 'bench', 'reconcile-memory.ts');
   const medianRun = async (versions: number) => {
-    const runs: MemoryRun[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      const run = await reconcileMemoryRun(versions);
-      log(
-        `  ${versions} versions run ${i + 1}/${RUNS}: ${(run.maxRssKb / 1024).toFixed(0)} MB, ${(run.ms / 1000).toFixed(1)} s`,
-      );
-      runs.push(run);
-    }
+    // Each run in a process of its own, so that its peak RSS is that run's.
+    const args = ['--require', 'tsx/cjs', script, String(versions)];
+    const oneRun = async () => JSON.parse((await run(process.execPath, args, { quiet: true })).stdout) as MemoryRun;
+    const describe = (r: MemoryRun) => `${(r.maxRssKb / 1024).toFixed(0)} MB, ${(r.ms / 1000).toFixed(1)} s`;
+    const runs = await runsOf(`${versions} versions`, oneRun, describe);
     return medianBy(runs, (r) => r.maxRssKb);
   };
   return { small: await medianRun(10_000), large: await medianRun(100_000) };
@@ -363,14 +322,8 @@ export async function measureReconcileCapacity(config: TapConfig): Promise<Recon
   const names = { bucket: 'tap-bench-backfill', table: 'tap-bench-backfill' };
   const [moto, dynalite] = await Promise.all([startMoto({ services: ['s3'] }), startDynalite()]);
   const proxy = await startCapacityProxy(dynalite.endpoint);
-  const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
-  const s3 = new S3Client({ region: STANDIN_REGION, endpoint: moto.endpoint, forcePathStyle: true, credentials });
-  const dynamodb = new DynamoDBClient({
-    region: STANDIN_REGION,
-    endpoint: proxy.endpoint,
-    credentials,
-    maxAttempts: 1,
-  });
+  // One attempt: a live write the proxy throttles is counted, not retried.
+  const { s3, dynamodb } = standInClients(moto.endpoint, proxy.endpoint, 1);
   try {
     await createPipelineStorage({ s3, dynamodb }, names, config);
     await s3.send(
@@ -403,7 +356,7 @@ export async function measureReconcileCapacity(config: TapConfig): Promise<Recon
     })();
     const run = await runTap<ReconcileJson>(
       ['reconcile', '--repair', '--json', '--bucket', names.bucket, '--table', names.table],
-      tapEnvironment({ s3: moto.endpoint, dynamodb: proxy.endpoint }, credentials),
+      tapEnvironment({ s3: moto.endpoint, dynamodb: proxy.endpoint }, STANDIN_CREDENTIALS),
       path.join(WORK, 'reconcile'),
     ).finally(() => (live.done = true));
     await writer;
@@ -450,12 +403,11 @@ async function main() {
   const machine = { cores: os.cpus().length, memoryGiB: os.totalmem() / 2 ** 30, node: process.version };
   log(`machine: ${machine.cores} cores, ${machine.memoryGiB.toFixed(0)} GiB, Node ${machine.node}; ${RUNS} runs each`);
   const config = projectConfig();
-  const prices = JSON.parse(fs.readFileSync(path.join(root, 'bench', 'prices.json'), 'utf8')) as Prices;
 
   const synth = await measureSynth();
-  const tests = measureTests();
+  const tests = await measureTests();
   const bundle = await measureBundle(config);
-  const { throughput, single, perObject } = await measureThroughput(config, await compileWorker());
+  const throughput = await measureThroughput(config, await buildWorker());
   const planMs = await measurePlan();
   const reconcile = { memory: await measureReconcileMemory(), capacity: await measureReconcileCapacity(config) };
   const soak = await measureSoak();
@@ -463,13 +415,6 @@ async function main() {
   // measurePlan's last validate left the synthesized stack: the models read its settings.
   const stackFile = path.join(root, 'cdktf.out', 'stacks', 'TapStack', 'cdk.tf.json');
   const settings = stackSettings(JSON.parse(fs.readFileSync(stackFile, 'utf8')) as SynthesizedStackJson);
-  const measured = {
-    cpuPerObjectMs: throughput.cpuMs / throughput.invocations,
-    loadCpuMs: single.loadCpuMs,
-    logBytesPerObject: throughput.logBytes / throughput.invocations,
-    s3GetsPerObject: perObject.head + perObject.get,
-  };
-  const model = memoryModel(measured, IO_FLOOR_MS, prices);
   const report = renderReport({
     date: new Date().toISOString().slice(0, 10),
     machine,
@@ -477,22 +422,13 @@ async function main() {
     synth,
     tests,
     bundle,
-    uploads: UPLOADS,
     concurrency: CONCURRENCY,
-    throughput,
-    single,
-    perObject,
+    ...throughput,
     planMs,
     reconcile,
     soak,
-    measured,
     ioFloorMs: IO_FLOOR_MS,
     settings,
-    memory: { model, chosen: chooseMemory(model, COLD_INIT_BUDGET_MS), budgetMs: COLD_INIT_BUDGET_MS },
-    cost: {
-      fixed: fixedMonthlyCost(settings, prices),
-      perMillion: costPerMillionFiles(measured, settings, IO_FLOOR_MS, prices),
-    },
     prices,
   });
   fs.writeFileSync(path.join(root, 'BENCHMARKS.md'), report);
