@@ -259,10 +259,12 @@ describe('startCapacityProxy in front of dynalite', () => {
   let dynalite: StandIn;
   let proxy: CapacityProxy;
   let client: DynamoDBClient;
+  let now = 0;
 
   beforeAll(async () => {
     dynalite = await startDynalite();
-    proxy = await startCapacityProxy(dynalite.endpoint);
+    // The proxy's clock is the test's, so the rates below are exact however slowly the machine runs.
+    proxy = await startCapacityProxy(dynalite.endpoint, undefined, () => now);
     client = new DynamoDBClient({
       region: STANDIN_REGION,
       credentials: STANDIN_CREDENTIALS,
@@ -284,17 +286,15 @@ describe('startCapacityProxy in front of dynalite', () => {
     await Promise.all([proxy?.close(), dynalite?.close()]);
   });
 
-  /** `count` 1-WCU puts at `perSecond`, each one attempt; resolves to the names of the errors. */
+  /** `count` 1-WCU puts, one every 1/`perSecond` s of the proxy's clock, each one attempt; the names of the errors. */
   async function putAtRate(prefix: string, perSecond: number, count: number): Promise<string[]> {
     const errors: string[] = [];
-    const puts = Array.from({ length: count }, (_, i) =>
-      new Promise((resolve) => setTimeout(resolve, (i * 1000) / perSecond)).then(() =>
-        client
-          .send(new PutItemCommand({ TableName: TABLE, Item: { id: { S: `${prefix}-${i}` } } }))
-          .catch((error: Error) => errors.push(error.name)),
-      ),
-    );
-    await Promise.all(puts);
+    for (let i = 0; i < count; i++) {
+      now += 1000 / perSecond;
+      await client
+        .send(new PutItemCommand({ TableName: TABLE, Item: { id: { S: `${prefix}-${i}` } } }))
+        .catch((error: Error) => errors.push(error.name));
+    }
     return errors;
   }
 
@@ -312,10 +312,10 @@ describe('startCapacityProxy in front of dynalite', () => {
     // Prepare
     proxy.ledger.provision(TABLE, { readCapacityUnits: 100, writeCapacityUnits: WCU });
     const before = proxy.ledger.usage(TABLE);
-    const started = Date.now();
+    const started = now;
     // Act
     const errors = await putAtRate('above', WCU * 3, 80);
-    const seconds = (Date.now() - started) / 1000;
+    const seconds = (now - started) / 1000;
     // Assess
     const after = proxy.ledger.usage(TABLE);
     const admitted = after.consumedWriteUnits - before.consumedWriteUnits;

@@ -368,13 +368,14 @@ export interface CapacityProxy extends StandIn {
 
 /**
  * A proxy in front of a DynamoDB stand-in that enforces provisioned capacity. `inject` (e.g. a
- * faultInjector's fault) answers first, so random faults and capacity share one proxy.
+ * faultInjector's fault) answers first, so random faults and capacity share one proxy; `now` is its clock.
  */
 export async function startCapacityProxy(
   target: string,
   inject?: (request: ProxiedRequest) => FaultResponse | undefined,
+  now: () => number = Date.now,
 ): Promise<CapacityProxy> {
-  const ledger = capacityLedger();
+  const ledger = capacityLedger(now);
   const proxy = await startFaultProxy(target, (request) => inject?.(request) ?? ledger.admit(request), ledger);
   return { ...proxy, ledger };
 }
