@@ -11,7 +11,7 @@ import {
   SQSClient,
   type Message,
 } from '@aws-sdk/client-sqs';
-import { BatchWriteItemCommand, CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { originalError, parseInvocationRecord } from '../../cli/redrive/invocation-record';
 import { startCapacityProxy } from '../../scripts/lib/capacity';
 import { deliverAsync } from '../../scripts/lib/delivery';
@@ -124,7 +124,7 @@ describe('deliverAsync to moto’s SQS', () => {
 });
 
 describe('startCapacityProxy in front of moto’s DynamoDB', () => {
-  it('charges a batch per item written, not the constant moto reports, and hands back what does not fit', async () => {
+  it('charges a write by the item’s size, not the constant 1 moto reports', async () => {
     // Prepare
     const proxy = await startCapacityProxy(moto.endpoint);
     const dynamodb = new DynamoDBClient({
@@ -142,12 +142,14 @@ describe('startCapacityProxy in front of moto’s DynamoDB', () => {
           ProvisionedThroughput: { ReadCapacityUnits: 5, WriteCapacityUnits: 10 },
         }),
       );
-      const entries = Array.from({ length: 25 }, (_, i) => ({ PutRequest: { Item: { id: { S: `k${i}` } } } }));
+      const item = { id: { S: 'k' }, body: { S: 'x'.repeat(2500) } };
       // Act
-      const result = await dynamodb.send(new BatchWriteItemCommand({ RequestItems: { capacity: entries } }));
+      const result = await dynamodb.send(
+        new PutItemCommand({ TableName: 'capacity', Item: item, ReturnConsumedCapacity: 'TOTAL' }),
+      );
       // Assess
-      expect(result.UnprocessedItems?.capacity).toEqual(entries.slice(10));
-      expect(proxy.ledger.usage('capacity')).toMatchObject({ consumedWriteUnits: 10, unprocessedItems: 15 });
+      expect(result.ConsumedCapacity?.CapacityUnits).toBe(1);
+      expect(proxy.ledger.usage('capacity')).toMatchObject({ consumedWriteUnits: 3 });
     } finally {
       dynamodb.destroy();
       await proxy.close();

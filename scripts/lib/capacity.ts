@@ -4,17 +4,16 @@
 // so that a bench measures the sustained rate). A request is admitted while its table's bucket holds
 // what it is estimated to cost (a full bucket admits any request), and is charged what it really
 // consumed once answered: the bucket may go into debt, which later refills pay back. A request that
-// is not admitted is answered ProvisionedThroughputExceededException, as DynamoDB answers it.
-// BatchWriteItem is admitted item by item: what does not fit is handed back in UnprocessedItems (the
-// whole request is throttled only when nothing fits). Only the item operations the project sends are
-// charged (GetItem, Query, Scan, PutItem, UpdateItem, BatchWriteItem); others pass free.
+// is not admitted is answered ProvisionedThroughputExceededException, as DynamoDB answers it. Only the
+// item operations the project sends are charged (GetItem, Query, Scan, PutItem, UpdateItem); others,
+// batches among them (nothing here sends one), pass free.
 //
 // Units, as DynamoDB counts them: a write costs ceil(item KB) per item written (1 KB units; the larger
 // of the old and new item), a read ceil(item size / 4 KB), half for an eventually consistent read,
 // Query and Scan by the size of all items returned together. The charge is the larger of what the
 // stand-in reports (the proxy asks for ReturnConsumedCapacity and hides it from clients that did not)
 // and what the proxy computes from the request and the answer: dynalite reports real figures (old
-// item sizes, filtered items), moto a constant 1 per request even for a batch.
+// item sizes, filtered items), moto a constant 1 per request.
 import {
   dynamodbThrottle,
   FaultResponse,
@@ -45,8 +44,6 @@ export const readUnits = (bytes: number, consistent: boolean): number =>
 
 type Body = Record<string, unknown>;
 type Side = 'read' | 'write';
-type Units = Map<string, number>;
-type Entries = Record<string, unknown[]>;
 
 const SIDES: Readonly<Record<string, Side>> = {
   GetItem: 'read',
@@ -54,22 +51,11 @@ const SIDES: Readonly<Record<string, Side>> = {
   Scan: 'read',
   PutItem: 'write',
   UpdateItem: 'write',
-  BatchWriteItem: 'write',
 };
 
-const add = (units: Units, table: string, n: number) => units.set(table, (units.get(table) ?? 0) + n);
 const str = (v: unknown) => (typeof v === 'string' ? v : '');
 const record = (v: unknown): Body => (typeof v === 'object' && v !== null ? (v as Body) : {});
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-
-/** The entries of a BatchWriteItem request, in order, each with its table and its cost. */
-const batchEntries = (body: Body) =>
-  Object.entries(record(body.RequestItems)).flatMap(([table, entries]) =>
-    list(entries).map((entry) => {
-      const put = record(record(entry).PutRequest).Item as WireItem | undefined;
-      return { table, units: put ? writeUnits(itemBytes(put)) : 1, entry };
-    }),
-  );
 
 /** What a single-table request is estimated to cost, before it runs (a lower bound). */
 function estimate(operation: string, body: Body): number {
@@ -101,20 +87,11 @@ function computed(operation: string, request: Body, response: Body): number {
   }
 }
 
-/** The units a stand-in reported in ConsumedCapacity (one object, or one per table), per table. */
-function reported(response: Body): Units {
-  const units: Units = new Map();
-  const consumed = response.ConsumedCapacity;
-  for (const c of Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) {
-    const { TableName, CapacityUnits } = record(c);
-    if (typeof CapacityUnits === 'number') add(units, str(TableName), CapacityUnits);
-  }
-  return units;
-}
-
-/** Per table, the larger of two figures. */
-const larger = (a: Units, b: Units): Units =>
-  new Map([...new Set([...a.keys(), ...b.keys()])].map((t) => [t, Math.max(a.get(t) ?? 0, b.get(t) ?? 0)]));
+/** The units a stand-in reported in ConsumedCapacity, if it did. */
+const reported = (response: Body): number => {
+  const units = record(response.ConsumedCapacity).CapacityUnits;
+  return typeof units === 'number' ? units : 0;
+};
 
 // ---------------------------------------------------------------- the ledger: admission and charging
 
@@ -140,8 +117,6 @@ export interface TableUsage {
   /** Requests answered ProvisionedThroughputExceededException. */
   throttledReadRequests: number;
   throttledWriteRequests: number;
-  /** Batch items handed back in UnprocessedItems. */
-  unprocessedItems: number;
   /** Consumed units and throttles per second, in order. */
   perSecond: UsageSample[];
 }
@@ -155,14 +130,10 @@ interface TableState extends TableUsage {
 interface Pending {
   readonly operation: string;
   readonly side: Side;
-  /** The request as received. */
   readonly body: Body;
-  /** The request as forwarded: a batch without its held-back entries. */
-  readonly forwarded: Body;
-  readonly reserved: Units;
+  readonly table: string;
+  readonly reserved: number;
   readonly askedForCapacity: boolean;
-  /** Batch entries not admitted, per table, to hand back as unprocessed. */
-  readonly heldBack: Entries;
 }
 
 const parse = (text: string): Body | undefined => {
@@ -195,7 +166,6 @@ function rewritten(response: UpstreamResponse, body: Body): FaultResponse {
 }
 
 const asked = (body: Body) => body.ReturnConsumedCapacity === 'TOTAL' || body.ReturnConsumedCapacity === 'INDEXES';
-const holdsBack = (p: Pending) => Object.keys(p.heldBack).length > 0;
 
 /** Admission and charging per table, for the three hooks of startFaultProxy; `now` is the clock in ms. */
 export function capacityLedger(now: () => number = Date.now) {
@@ -213,7 +183,6 @@ export function capacityLedger(now: () => number = Date.now) {
         consumedWriteUnits: 0,
         throttledReadRequests: 0,
         throttledWriteRequests: 0,
-        unprocessedItems: 0,
         perSecond: [],
       };
       state.set(table, s);
@@ -251,64 +220,26 @@ export function capacityLedger(now: () => number = Date.now) {
   /** Whether the table admits `units` now (always, when it is not enforced). */
   const fits = (table: string, side: Side, units: number) => tableState(table)[side]?.admits(units) ?? true;
 
-  const admitOne = (operation: string, side: Side, body: Body) => {
-    const table = str(body.TableName);
-    const units = estimate(operation, body);
-    if (!fits(table, side, units)) {
-      throttled(table, side);
-      return undefined;
-    }
-    charge(table, side, units);
-    return { forwarded: body, reserved: new Map([[table, units]]), heldBack: {} };
-  };
-  const admitBatch = (body: Body) => {
-    const reserved: Units = new Map();
-    const kept: Entries = {};
-    const heldBack: Entries = {};
-    for (const e of batchEntries(body)) {
-      const admitted = fits(e.table, 'write', e.units);
-      if (admitted) {
-        charge(e.table, 'write', e.units);
-        add(reserved, e.table, e.units);
-      }
-      ((admitted ? kept : heldBack)[e.table] ??= []).push(e.entry);
-    }
-    const held = Object.entries(heldBack);
-    if (reserved.size === 0) {
-      for (const [table] of held) throttled(table, 'write');
-      return undefined;
-    }
-    for (const [table, entries] of held) tableState(table).unprocessedItems += entries.length;
-    return { forwarded: { ...body, RequestItems: kept }, reserved, heldBack };
-  };
-
   /** For startFaultProxy's fault: the throttling answer when the request is not admitted. */
   const admit = (request: ProxiedRequest): FaultResponse | undefined => {
     const operation = dynamodbOperation(request) ?? '';
     const side = SIDES[operation];
     const body = side && parse(request.body);
     if (!side || !body) return undefined;
-    const admitted = operation === 'BatchWriteItem' ? admitBatch(body) : admitOne(operation, side, body);
-    if (!admitted) return dynamodbThrottle();
-    pending.set(request, { operation, side, body, askedForCapacity: asked(body), ...admitted });
+    const [table, units] = [str(body.TableName), estimate(operation, body)];
+    if (!fits(table, side, units)) {
+      throttled(table, side);
+      return dynamodbThrottle();
+    }
+    charge(table, side, units);
+    pending.set(request, { operation, side, body, table, reserved: units, askedForCapacity: asked(body) });
     return undefined;
   };
 
-  /** Asks the stand-in for ConsumedCapacity and drops batch entries not admitted. */
+  /** Asks the stand-in for ConsumedCapacity. */
   const forwardBody = (request: ProxiedRequest): string | undefined => {
     const p = pending.get(request);
-    if (!p || (p.askedForCapacity && !holdsBack(p))) return undefined;
-    const capacity = p.askedForCapacity ? p.body.ReturnConsumedCapacity : 'TOTAL';
-    return JSON.stringify({ ...p.forwarded, ReturnConsumedCapacity: capacity });
-  };
-
-  /** Hands the held-back batch entries back as unprocessed, next to what the stand-in left. */
-  const withHeldBack = (p: Pending, body: Body): Body => {
-    const unprocessed: Body = { ...record(body.UnprocessedItems) };
-    for (const [table, entries] of Object.entries(p.heldBack)) {
-      unprocessed[table] = [...list(unprocessed[table]), ...entries];
-    }
-    return { ...body, UnprocessedItems: unprocessed };
+    return !p || p.askedForCapacity ? undefined : JSON.stringify({ ...p.body, ReturnConsumedCapacity: 'TOTAL' });
   };
 
   /** A table created through the proxy is enforced at the capacity it was created with. */
@@ -330,25 +261,16 @@ export function capacityLedger(now: () => number = Date.now) {
       // A failed condition still consumes its write, and an answer the proxy cannot read is charged
       // its estimate; any other error consumes nothing.
       const conditionFailed = str(body?.__type).endsWith('#ConditionalCheckFailedException');
-      for (const [table, units] of p.reserved) {
-        if (conditionFailed || response.status === 200) consume(table, p.side, units);
-        else charge(table, p.side, -units);
-      }
+      if (conditionFailed || response.status === 200) consume(p.table, p.side, p.reserved);
+      else charge(p.table, p.side, -p.reserved);
       return undefined;
     }
-    // A batch's own figure is what was reserved for the entries forwarded.
-    const own =
-      p.operation === 'BatchWriteItem'
-        ? p.reserved
-        : new Map([[str(p.body.TableName), computed(p.operation, p.body, body)]]);
-    for (const [table, units] of larger(reported(body), own)) {
-      charge(table, p.side, units - (p.reserved.get(table) ?? 0));
-      consume(table, p.side, units);
-    }
-    if (p.askedForCapacity && !holdsBack(p)) return undefined;
-    const { ConsumedCapacity: _hidden, ...rest } = body;
-    const visible = p.askedForCapacity ? body : rest;
-    return rewritten(response, holdsBack(p) ? withHeldBack(p, visible) : visible);
+    const units = Math.max(reported(body), computed(p.operation, p.body, body));
+    charge(p.table, p.side, units - p.reserved);
+    consume(p.table, p.side, units);
+    if (p.askedForCapacity) return undefined;
+    const { ConsumedCapacity: _hidden, ...visible } = body;
+    return rewritten(response, visible);
   };
 
   const usage = (table: string): TableUsage => {
