@@ -472,6 +472,14 @@ function crossCheck(config: TapConfig, given: ReadonlySet<keyof TapConfig>): str
     }
     return problems;
   }
+  // SSE-KMS uses keys of the bucket's region, which must be the stack's (its events reach EventBridge there).
+  const elsewhere = config.existingBucketKmsKeyArns.filter((keyArn) => keyArn.split(':')[3] !== config.region);
+  if (elsewhere.length > 0) {
+    problems.push(
+      `existingBucketKmsKeyArns: ${elsewhere.join(', ')} not in ${config.region}, the stack's region; ` +
+        "S3 encrypts a bucket's objects with keys of the bucket's own region",
+    );
+  }
   if (given.has('eventDelivery') && config.eventDelivery === 's3') {
     problems.push(
       `eventDelivery: "s3" cannot deliver from the existing bucket "${config.existingBucketName}": a bucket notification ` +

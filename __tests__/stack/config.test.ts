@@ -201,7 +201,11 @@ describe('resolveConfig', () => {
     // Act
     const config = resolveConfig(
       {},
-      { TAP_EXISTING_BUCKET_NAME: 'team-archive', TAP_EXISTING_BUCKET_KMS_KEY_ARNS: `${keyArn}, ${keyArn}` },
+      {
+        TAP_REGION: 'eu-west-1',
+        TAP_EXISTING_BUCKET_NAME: 'team-archive',
+        TAP_EXISTING_BUCKET_KMS_KEY_ARNS: `${keyArn}, ${keyArn}`,
+      },
     );
     // Assess
     expect(config).toMatchObject({
@@ -230,10 +234,19 @@ describe('resolveConfig', () => {
     ]);
   });
 
-  it('refuses keys without an existing bucket, and settings of an owned bucket with one', () => {
+  it('refuses keys without an existing bucket or of another region, and settings of an owned bucket with one', () => {
     // Act & Assess
     expect(problemsOf({ existingBucketKmsKeyArns: ['arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab'] })).toEqual([
       'existingBucketKmsKeyArns: set, but existingBucketName is empty (the keys are those of an existing bucket)',
+    ]);
+    expect(
+      problemsOf({
+        existingBucketName: 'team-archive',
+        existingBucketKmsKeyArns: ['arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab'],
+      }),
+    ).toEqual([
+      "existingBucketKmsKeyArns: arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab not in us-east-1, the stack's region; " +
+        "S3 encrypts a bucket's objects with keys of the bucket's own region",
     ]);
     expect(problemsOf({ existingBucketName: 'team-archive', corsMaxAgeSeconds: 60, accessLogBucket: 'logs' })).toEqual([
       'corsMaxAgeSeconds, accessLogBucket: shape a bucket the stack creates; the existing bucket "team-archive" ' +
