@@ -22,6 +22,7 @@ import {
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
 import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
+import { DataAwsS3Bucket } from '@cdktf/provider-aws/lib/data-aws-s3-bucket';
 import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
 import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
 import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block';
@@ -46,11 +47,14 @@ import { IamPolicy } from '@cdktf/provider-aws/lib/iam-policy';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-function-event-invoke-config';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
+import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
+import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target';
 import { ArchiveProvider } from '@cdktf/provider-archive/lib/provider';
 import { DataArchiveFile } from '@cdktf/provider-archive/lib/data-archive-file';
 import {
   arn,
   bucketNotificationEvents,
+  eventBridgePattern,
   FUNCTION_RUNTIME,
   functionEnvironment,
   HANDLER_BUNDLE_DIR,
@@ -72,18 +76,22 @@ export class TapStack extends TerraformStack {
     const names = resourceNames(config);
     const account = stateProviderAndAccount(this, config, names);
 
-    const key = pipelineKey(this, names, account);
-    const uploads = uploadsBucket(this, config, names, account, key);
-    const uploaders = uploadersPolicy(this, names, account, { bucket: uploads.bucket, key });
+    const key = pipelineKey(this, config, names, account);
+    // An existing bucket is read, never managed: no aws_s3_bucket_* resource touches it.
+    const owned = config.existingBucketName ? undefined : uploadsBucket(this, config, names, account, key);
+    const uploads: Uploads = owned
+      ? { bucket: owned.bucket, objectKeyArns: [key.arn], owned }
+      : { bucket: existingBucket(this, config), objectKeyArns: [...config.existingBucketKmsKeyArns] };
+    const uploaders = uploadersPolicy(this, names, account, uploads);
     const table = metadataTable(this, config, names, key);
     const { queue, topic } = failureQueueAndAlarmTopic(this, config, names, account, key);
     const { fn, logGroup } = metadataFunction(this, config, names, account, {
       key,
-      bucket: uploads.bucket,
+      uploads,
       table,
       queue,
     });
-    wireBucketToFunction(this, config, account, { uploads, fn });
+    wireBucketToFunction(this, config, names, account, { uploads, fn, queue });
     const dashboard = alarmsAndDashboard(this, config, names, account, { fn, table, queue, topic });
 
     outputs(this, {
@@ -116,6 +124,17 @@ interface Account {
 }
 
 type Statement = DataAwsIamPolicyDocumentStatement;
+
+/** The bucket the function indexes: one the stack creates (owned), or an existing one it only reads. */
+interface Uploads {
+  readonly bucket: Pick<S3Bucket, 'arn' | 'bucket' | 'id'>;
+  /** The KMS keys its objects are encrypted with: the pipeline key, or existingBucketKmsKeyArns. */
+  readonly objectKeyArns: string[];
+  readonly owned?: { bucket: S3Bucket; policy: S3BucketPolicy };
+}
+
+/** The rule's ARN, known before the rule exists: the key and queue policies that name it come first. */
+const eventRuleArn = (names: ResourceNames, account: Account) => account.arnOf('events', `rule/${names.ruleName}`);
 
 const policyDocument = (scope: Construct, id: string, statement: Statement[]) =>
   new DataAwsIamPolicyDocument(scope, id, { statement });
@@ -169,7 +188,7 @@ function stateProviderAndAccount(scope: TerraformStack, config: TapConfig, names
  * statement each, scoped by source account or encryption context; IAM principals of the account get
  * access only through IAM policies (the root statement delegates to IAM).
  */
-function pipelineKey(scope: Construct, names: ResourceNames, account: Account): KmsKey {
+function pipelineKey(scope: Construct, config: TapConfig, names: ResourceNames, account: Account): KmsKey {
   // A key policy is a resource policy: its Resource "*" means "this key". It is written as JSON,
   // not as an aws_iam_policy_document, so scanners do not judge it by identity-policy rules.
   const keyPolicy = JSON.stringify({
@@ -201,6 +220,20 @@ function pipelineKey(scope: Construct, names: ResourceNames, account: Account): 
         Resource: '*',
         Condition: { StringEquals: { 'aws:SourceAccount': account.accountId } },
       },
+      // EventBridge writes undeliverable events to the SSE-KMS failure queue: SQS then uses the key on its
+      // behalf (SQS Developer Guide, "Configure KMS permissions for AWS services"), for this rule only.
+      ...(config.eventDelivery === 'eventbridge'
+        ? [
+            {
+              Sid: 'AllowEventBridgeDeadLettersOfTheObjectEventsRule',
+              Effect: 'Allow',
+              Principal: { Service: 'events.amazonaws.com' },
+              Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+              Resource: '*',
+              Condition: { ArnEquals: { 'aws:SourceArn': eventRuleArn(names, account) } },
+            },
+          ]
+        : []),
     ],
   });
   const key = new KmsKey(scope, 'pipeline_key', {
@@ -301,17 +334,27 @@ function uploadsBucket(scope: Construct, config: TapConfig, names: ResourceNames
   return { bucket, policy };
 }
 
+/** A bucket the stack did not create: read at plan time (it must exist, in the stack's region), never changed. */
+function existingBucket(scope: Construct, config: TapConfig): DataAwsS3Bucket {
+  return new DataAwsS3Bucket(scope, 'uploads', {
+    bucket: config.existingBucketName,
+    lifecycle: {
+      postcondition: [
+        {
+          condition: `\${self.region == "${config.region}"}`,
+          errorMessage: `existingBucketName: the bucket "${config.existingBucketName}" is not in ${config.region}, the stack's region; S3 sends its events to EventBridge in its own region`,
+        },
+      ],
+    },
+  });
+}
+
 /**
  * The policy uploaders attach (users, roles, or the backend that signs presigned URLs): write objects
  * and abort their multipart uploads, and use the pipeline key only through S3 in this region, which
  * is all SSE-KMS needs (GenerateDataKey to write, Decrypt to complete a multipart upload).
  */
-function uploadersPolicy(
-  scope: Construct,
-  names: ResourceNames,
-  account: Account,
-  uses: { bucket: S3Bucket; key: KmsKey },
-) {
+function uploadersPolicy(scope: Construct, names: ResourceNames, account: Account, uploads: Uploads) {
   return new IamPolicy(scope, 'uploaders', {
     name: names.uploadersPolicyName,
     description: `Lets a principal upload files to ${names.prefix}'s uploads bucket`,
@@ -319,16 +362,23 @@ function uploadersPolicy(
       {
         sid: 'WriteUploads',
         actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
-        resources: [`${uses.bucket.arn}/*`],
+        resources: [`${uploads.bucket.arn}/*`],
       },
-      {
-        sid: 'EncryptUploadsWithThePipelineKeyThroughS3',
-        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-        resources: [uses.key.arn],
-        condition: [
-          { test: 'StringEquals', variable: 'kms:ViaService', values: [`s3.${account.region}.amazonaws.com`] },
-        ],
-      },
+      // An existing bucket encrypted with S3's own keys (SSE-S3) needs no KMS grant at all.
+      ...(uploads.objectKeyArns.length > 0
+        ? [
+            {
+              sid: uploads.owned
+                ? 'EncryptUploadsWithThePipelineKeyThroughS3'
+                : 'EncryptUploadsWithTheBucketKeysThroughS3',
+              actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+              resources: uploads.objectKeyArns,
+              condition: [
+                { test: 'StringEquals', variable: 'kms:ViaService', values: [`s3.${account.region}.amazonaws.com`] },
+              ],
+            },
+          ]
+        : []),
     ]).json,
   });
 }
@@ -368,8 +418,20 @@ function failureQueueAndAlarmTopic(
   });
   new SqsQueuePolicy(scope, 'dead_letter_queue_policy', {
     queueUrl: queue.url,
-    policy: policyDocument(scope, 'dead_letter_queue_policy_document', [denyInsecureTransport('sqs:*', queue.arn)])
-      .json,
+    policy: policyDocument(scope, 'dead_letter_queue_policy_document', [
+      ...(config.eventDelivery === 'eventbridge'
+        ? [
+            {
+              sid: 'AllowEventBridgeDeadLettersOfTheObjectEventsRule',
+              principals: [{ type: 'Service', identifiers: ['events.amazonaws.com'] }],
+              actions: ['sqs:SendMessage'],
+              resources: [queue.arn],
+              condition: [{ test: 'ArnEquals', variable: 'aws:SourceArn', values: [eventRuleArn(names, account)] }],
+            },
+          ]
+        : []),
+      denyInsecureTransport('sqs:*', queue.arn),
+    ]).json,
   });
   const topic = new SnsTopic(scope, 'alarms', {
     name: names.topicName,
@@ -404,9 +466,10 @@ function metadataFunction(
   config: TapConfig,
   names: ResourceNames,
   account: Account,
-  uses: { key: KmsKey; bucket: S3Bucket; table: DynamodbTable; queue: SqsQueue },
+  uses: { key: KmsKey; uploads: Uploads; table: DynamodbTable; queue: SqsQueue },
 ) {
-  const { key, bucket, table, queue } = uses;
+  const { key, uploads, table, queue } = uses;
+  const { bucket } = uploads;
   const logGroup = new CloudwatchLogGroup(scope, 'function_logs', {
     name: names.logGroupName,
     retentionInDays: config.logRetentionDays,
@@ -449,8 +512,9 @@ function metadataFunction(
         resources: [table.arn],
       },
       { sid: 'WriteOwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`${logGroup.arn}:*`] },
-      // Only through the services that use the key on the function's behalf: S3 (reading SSE-KMS objects),
-      // DynamoDB (the table's key) and SQS (the on-failure destination); never a direct KMS call.
+      // Only through the services that use the key on the function's behalf: S3 (reading SSE-KMS objects of
+      // the bucket the stack creates), DynamoDB (the table's key) and SQS (the on-failure destination); never a
+      // direct KMS call.
       {
         sid: 'UsePipelineKey',
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
@@ -459,10 +523,25 @@ function metadataFunction(
           {
             test: 'StringEquals',
             variable: 'kms:ViaService',
-            values: ['s3', 'dynamodb', 'sqs'].map((service) => `${service}.${account.region}.amazonaws.com`),
+            values: [...(uploads.owned ? ['s3'] : []), 'dynamodb', 'sqs'].map(
+              (service) => `${service}.${account.region}.amazonaws.com`,
+            ),
           },
         ],
       },
+      // An existing bucket's objects: decrypted with the keys they were written with, through S3 only.
+      ...(!uploads.owned && uploads.objectKeyArns.length > 0
+        ? [
+            {
+              sid: 'DecryptUploadedObjectsThroughS3',
+              actions: ['kms:Decrypt'],
+              resources: uploads.objectKeyArns,
+              condition: [
+                { test: 'StringEquals', variable: 'kms:ViaService', values: [`s3.${account.region}.amazonaws.com`] },
+              ],
+            },
+          ]
+        : []),
       { sid: 'SendFailedEventsToDeadLetterQueue', actions: ['sqs:SendMessage'], resources: [queue.arn] },
       // X-Ray's write actions support no resource-level scoping.
       { sid: 'WriteTraces', actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] },
@@ -511,24 +590,64 @@ function metadataFunction(
   return { fn, logGroup };
 }
 
-/** S3 invokes the function for created and removed objects, from this bucket and account only. */
+/**
+ * How the bucket's events reach the function: a bucket notification (eventDelivery=s3), or S3's events on
+ * EventBridge's default bus and a rule that hands them to the function (eventDelivery=eventbridge).
+ */
 function wireBucketToFunction(
   scope: Construct,
   config: TapConfig,
+  names: ResourceNames,
   account: Account,
-  wired: { uploads: { bucket: S3Bucket; policy: S3BucketPolicy }; fn: LambdaFunction },
+  wired: { uploads: Uploads; fn: LambdaFunction; queue: SqsQueue },
 ) {
-  const { uploads, fn } = wired;
+  const { uploads, fn, queue } = wired;
+  // resolveConfig gives an existing bucket (no `owned`) eventbridge delivery always.
+  if (config.eventDelivery === 'eventbridge' || !uploads.owned) {
+    // An existing bucket's owner turns its EventBridge switch on (tap eventbridge enable): a notification
+    // resource would replace the bucket's whole notification configuration.
+    if (uploads.owned) {
+      new S3BucketNotification(scope, 'uploads_notification', {
+        bucket: uploads.owned.bucket.id,
+        eventbridge: true,
+        dependsOn: [uploads.owned.policy],
+      });
+    }
+    const rule = new CloudwatchEventRule(scope, 'object_events', {
+      name: names.ruleName,
+      description: `Hands the object events of ${config.existingBucketName || `${names.prefix}'s uploads bucket`} to ${names.functionName}`,
+      eventPattern: JSON.stringify(eventBridgePattern(config, uploads.bucket.bucket)),
+    });
+    new CloudwatchEventTarget(scope, 'object_events_target', {
+      rule: rule.name,
+      targetId: 'metadata-extractor',
+      arn: fn.arn,
+      // EventBridge retries only deliveries that fail (the function's own errors are Lambda's async retries);
+      // 185 attempts is its maximum, within the age Lambda keeps an event too.
+      retryPolicy: { maximumEventAgeInSeconds: config.lambdaMaxEventAgeSeconds, maximumRetryAttempts: 185 },
+      // The raw event, with the delivery error in its message attributes: tap redrive hands it back.
+      deadLetterConfig: { arn: queue.arn },
+    });
+    new LambdaPermission(scope, 'allow_eventbridge_invoke', {
+      statementId: 'AllowInvokeFromObjectEventsRule',
+      action: 'lambda:InvokeFunction',
+      functionName: fn.functionName,
+      principal: 'events.amazonaws.com',
+      sourceArn: rule.arn,
+    });
+    return;
+  }
+  const { bucket, policy } = uploads.owned;
   const permission = new LambdaPermission(scope, 'allow_s3_invoke', {
     statementId: 'AllowInvokeFromUploadsBucket',
     action: 'lambda:InvokeFunction',
     functionName: fn.functionName,
     principal: 's3.amazonaws.com',
-    sourceArn: uploads.bucket.arn,
+    sourceArn: bucket.arn,
     sourceAccount: account.accountId,
   });
   new S3BucketNotification(scope, 'uploads_notification', {
-    bucket: uploads.bucket.id,
+    bucket: bucket.id,
     lambdaFunction: [
       {
         id: 'extract-metadata',
@@ -539,7 +658,7 @@ function wireBucketToFunction(
       },
     ],
     // S3 checks that it may invoke the function when the notification is saved.
-    dependsOn: [permission, uploads.policy],
+    dependsOn: [permission, policy],
   });
 }
 

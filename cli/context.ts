@@ -73,9 +73,10 @@ export class DeployedStack {
     return this.accountId;
   }
 
-  /** --bucket, or the stack's bucket name (which needs the account id). */
+  /** --bucket, the existing bucket the stack indexes, or the bucket it creates (whose name needs the account id). */
   async bucket(): Promise<string> {
-    this.bucketName ??= this.options.bucket ?? this.names.bucketName(await this.account(), this.region);
+    this.bucketName ??=
+      this.options.bucket || this.config.existingBucketName || this.names.bucketName(await this.account(), this.region);
     return this.bucketName;
   }
 

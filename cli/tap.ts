@@ -9,6 +9,7 @@ import { registerRedrive } from './commands/redrive';
 import { registerPreflight } from './commands/preflight';
 import { registerUpload } from './commands/upload';
 import { registerReconcile } from './commands/reconcile';
+import { registerEventBridge } from './commands/eventbridge';
 
 export function buildProgram(
   stackOf: (options: DeployedStackOptions) => DeployedStack = (options) => new DeployedStack(options),
@@ -26,6 +27,7 @@ export function buildProgram(
   registerPreflight(program, stackOf);
   registerUpload(program, stackOf);
   registerReconcile(program, stackOf);
+  registerEventBridge(program, stackOf);
   return program;
 }
 

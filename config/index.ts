@@ -5,3 +5,4 @@ export * from './settings';
 export * from './names';
 export * from './function';
 export * from './alarms';
+export * from './delivery';

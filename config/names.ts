@@ -31,6 +31,8 @@ export function resourceNames(config: Pick<TapConfig, 'project' | 'environment' 
     topicName: `${prefix}-pipeline-alarms`,
     keyAlias: `alias/${prefix}-pipeline`,
     dashboardName: `${prefix}-file-metadata-pipeline-${config.region}`,
+    /** The EventBridge rule that hands the bucket's events to the function (eventDelivery=eventbridge). */
+    ruleName: `${prefix}-object-events`,
     /** Unique per account and region, as S3 bucket names must be. */
     bucketName: (accountId: string, region: string) => `${prefix}-uploads-${accountId}-${region}`,
     /** Local state, in the project folder: one file per environment and region. */

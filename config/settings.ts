@@ -10,6 +10,8 @@ export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export const CORS_METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'HEAD'] as const;
 export type CorsMethod = (typeof CORS_METHODS)[number];
+export const EVENT_DELIVERIES = ['s3', 'eventbridge'] as const;
+export type EventDelivery = (typeof EVENT_DELIVERIES)[number];
 /** The retention values CloudWatch Logs accepts; 0 (never expire) is deliberately absent. */
 export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -52,6 +54,10 @@ export interface TapConfig {
   readonly stateRegion: string;
   readonly stateUseLockfile: boolean;
   readonly recordObjectTags: boolean;
+  /** Always `eventbridge` when existingBucketName is set (resolveConfig turns it on, or refuses `s3`). */
+  readonly eventDelivery: EventDelivery;
+  readonly existingBucketName: string;
+  readonly existingBucketKmsKeyArns: readonly string[];
 }
 
 /** Thrown when configuration is invalid; the message names every bad setting and what it accepts. */
@@ -145,6 +151,8 @@ const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const ORIGIN = /^(\*|https?:\/\/(\*\.)?[a-z0-9.-]+(:\d{1,5})?)$/;
 const HEADER = /^[A-Za-z0-9*-]+$/;
+/** A key ARN, not an alias: IAM grants on a key name the key itself. */
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
 
 /**
  * Every setting: what it does (README's configuration table shows it), its default and how a raw value
@@ -302,7 +310,42 @@ export const SETTINGS: {
     default: false,
     parse: boolean,
   },
+  eventDelivery: {
+    description:
+      '`s3` (a bucket notification invokes the function) or `eventbridge` (a rule on the default bus does); an existing bucket always uses `eventbridge`',
+    default: 's3',
+    parse: oneOf(EVENT_DELIVERIES),
+  },
+  existingBucketName: {
+    description:
+      'index this bucket instead of creating one: the stack reads it and never changes it (see [adopting a bucket](docs/operating.md#adopting-an-existing-bucket))',
+    default: '',
+    parse: text(EMPTY_OR(BUCKET_NAME), 'an S3 bucket name, or empty for a bucket the stack creates'),
+  },
+  existingBucketKmsKeyArns: {
+    description:
+      "the KMS keys that existing bucket's objects are encrypted with; the function decrypts through S3 only",
+    default: [],
+    parse: list(
+      text(KMS_KEY_ARN, 'KMS key ARNs like arn:aws:kms:us-east-1:111122223333:key/<key id> (not aliases)'),
+      true,
+    ),
+  },
 };
+
+/** The settings that shape a bucket the stack creates; an existing bucket keeps what its owner set. */
+const OWNED_BUCKET_SETTINGS = [
+  'corsAllowedOrigins',
+  'corsAllowAnyOrigin',
+  'corsAllowedMethods',
+  'corsAllowedHeaders',
+  'corsExposeHeaders',
+  'corsMaxAgeSeconds',
+  'noncurrentVersionExpirationDays',
+  'abortIncompleteMultipartUploadDays',
+  'accessLogBucket',
+  'accessLogPrefix',
+] as const;
 
 export const SETTING_NAMES = Object.keys(SETTINGS) as (keyof TapConfig)[];
 
@@ -360,6 +403,7 @@ export function resolveConfig(
     problems.push(`unknown environment variable ${variable}; did you mean ${guess}${setting ? ` (${setting})` : ''}?`);
   }
   const values: Record<string, unknown> = {};
+  const given = new Set<keyof TapConfig>();
   for (const name of SETTING_NAMES) {
     const variable = envVarName(name);
     const [raw, source] =
@@ -372,6 +416,7 @@ export function resolveConfig(
       values[name] = SETTINGS[name].default;
       continue;
     }
+    given.add(name);
     try {
       values[name] = (SETTINGS[name].parse as Parser<unknown>)(raw);
     } catch (error) {
@@ -379,12 +424,14 @@ export function resolveConfig(
       problems.push(`${name} (from ${source}): expected ${error.message}`);
     }
   }
-  if (problems.length === 0) problems.push(...crossCheck(values as unknown as TapConfig));
+  if (problems.length === 0) problems.push(...crossCheck(values as unknown as TapConfig, given));
   if (problems.length > 0) throw new TapConfigError(problems);
+  // An existing bucket's notification configuration is its owner's: only EventBridge can deliver from it.
+  if (values.existingBucketName !== '') values.eventDelivery = 'eventbridge';
   return values as unknown as TapConfig;
 }
 
-function crossCheck(config: TapConfig): string[] {
+function crossCheck(config: TapConfig, given: ReadonlySet<keyof TapConfig>): string[] {
   const problems: string[] = [];
   const names = resourceNames(config);
   // Account ids are always 12 digits, so the longest bucket name is known before any account is.
@@ -400,6 +447,8 @@ function crossCheck(config: TapConfig): string[] {
     },
   ];
   for (const { what, name, length, limit } of longestNames) {
+    // An existing bucket has its name already; the stack builds none.
+    if (what === 'S3 bucket name' && config.existingBucketName !== '') continue;
     if (length > limit) {
       problems.push(
         `project: the ${what} "${name}" would be ${length} characters; AWS allows ${limit}. ` +
@@ -414,6 +463,36 @@ function crossCheck(config: TapConfig): string[] {
   }
   if (config.stateBucket === '' && (config.stateKey !== '' || config.stateRegion !== '')) {
     problems.push('stateBucket: stateKey and stateRegion are set, but stateBucket is empty');
+  }
+  if (config.existingBucketName === '') {
+    if (config.existingBucketKmsKeyArns.length > 0) {
+      problems.push(
+        'existingBucketKmsKeyArns: set, but existingBucketName is empty (the keys are those of an existing bucket)',
+      );
+    }
+    return problems;
+  }
+  // SSE-KMS uses keys of the bucket's region, which must be the stack's (its events reach EventBridge there).
+  const elsewhere = config.existingBucketKmsKeyArns.filter((keyArn) => keyArn.split(':')[3] !== config.region);
+  if (elsewhere.length > 0) {
+    problems.push(
+      `existingBucketKmsKeyArns: ${elsewhere.join(', ')} not in ${config.region}, the stack's region; ` +
+        "S3 encrypts a bucket's objects with keys of the bucket's own region",
+    );
+  }
+  if (given.has('eventDelivery') && config.eventDelivery === 's3') {
+    problems.push(
+      `eventDelivery: "s3" cannot deliver from the existing bucket "${config.existingBucketName}": a bucket notification ` +
+        "written by the stack would replace the bucket's whole notification configuration, and every consumer it holds; " +
+        'use "eventbridge" (or leave eventDelivery unset)',
+    );
+  }
+  const ownedOnly = OWNED_BUCKET_SETTINGS.filter((name) => given.has(name));
+  if (ownedOnly.length > 0) {
+    problems.push(
+      `${ownedOnly.join(', ')}: shape a bucket the stack creates; the existing bucket "${config.existingBucketName}" ` +
+        'keeps what its owner set, so unset them',
+    );
   }
   return problems;
 }

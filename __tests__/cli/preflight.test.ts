@@ -152,6 +152,30 @@ describe('runPreflight on a fresh account', () => {
   });
 });
 
+describe('runPreflight with an existing bucket', () => {
+  it('checks that bucket in place of the bucket name the stack would create', async () => {
+    // Prepare
+    s3.on(HeadBucketCommand, { Bucket: 'team-archive' }).resolves({});
+    s3.on(GetBucketVersioningCommand).resolves({ Status: 'Enabled' });
+    // Act
+    const { results, check } = await preflight({ existingBucketName: 'team-archive' });
+    // Assess
+    const ids = results.map((r) => r.id);
+    expect(ids).not.toContain('name:bucket');
+    expect(ids.slice(ids.indexOf('name:log-group') + 1, ids.indexOf('state'))).toEqual([
+      'bucket',
+      'bucket-versioning',
+      'bucket-eventbridge',
+      'bucket-encryption',
+      'bucket-policy',
+    ]);
+    expect(check('bucket').status).toBe('pass');
+    expect(s3).not.toHaveReceivedCommandWith(HeadBucketCommand, {
+      Bucket: resourceNames(resolveConfig()).bucketName(ACCOUNT, 'us-east-1'),
+    });
+  });
+});
+
 describe('the names checked', () => {
   it('are every name the synthesized stack creates', () => {
     // Prepare

@@ -8,6 +8,7 @@ import {
   DeleteMessageCommand,
   GetQueueUrlCommand,
   KmsAccessDenied,
+  MessageAttributeValue,
   QueueDoesNotExist,
   ReceiptHandleIsInvalid,
   ReceiveMessageCommand,
@@ -50,19 +51,70 @@ function invocationRecord(event: unknown, errorMessage = `1 of 1 record(s) faile
 }
 
 const eventFor = (key: string, size = 5): S3Event => s3Event(s3Record({ bucket: BUCKET, key, size }));
+
+/** An S3 event EventBridge could not deliver, as its dead-letter queue holds it: the event, and attributes saying why. */
+function eventBridgeDeadLetter(key: string) {
+  const event = {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Object Created',
+    source: 'aws.s3',
+    account: '123456789012',
+    time: '2026-11-29T12:03:41Z',
+    region: 'us-east-1',
+    resources: [`arn:aws:s3:::${BUCKET}`],
+    detail: {
+      version: '0',
+      bucket: { name: BUCKET },
+      object: { key, size: 5, etag: 'b1946ac92492d2347c6235b4d2611184', sequencer: '0062E99A88DC407460' },
+      'request-id': 'N4N7GDK58NMKJ12R',
+      requester: '123456789012',
+      reason: 'PutObject',
+    },
+  };
+  const attribute = (StringValue: string) => ({ DataType: 'String', StringValue });
+  const attributes = {
+    RULE_ARN: attribute(`arn:aws:events:us-east-1:123456789012:rule/${names.ruleName}`),
+    TARGET_ARN: attribute(`arn:aws:lambda:us-east-1:123456789012:function:${names.functionName}`),
+    ERROR_CODE: attribute('Throttling'),
+    ERROR_MESSAGE: attribute('Rate Exceeded.'),
+    EXHAUSTED_RETRY_CONDITION: attribute('MaximumRetryAttemptsExhausted'),
+    RETRY_ATTEMPTS: attribute('185'),
+  };
+  return { event, message: { body: JSON.stringify(event), attributes } };
+}
 const recordBody = (key: string) => JSON.stringify(invocationRecord(eventFor(key)));
 
 /** The failed-events queue: messages are hidden on receipt, deleted or released by their latest receipt handle. */
 class FakeQueue {
-  readonly messages: { id: string; body: string; visible: boolean; receipts: number }[];
+  readonly messages: {
+    id: string;
+    body: string;
+    attributes?: Record<string, MessageAttributeValue>;
+    visible: boolean;
+    receipts: number;
+  }[];
 
-  constructor(...bodies: string[]) {
-    this.messages = bodies.map((body) => ({ id: randomUUID(), body, visible: true, receipts: 0 }));
+  /** Each message a body, or a body with message attributes (EventBridge's dead letters carry them). */
+  constructor(...bodies: (string | { body: string; attributes: Record<string, MessageAttributeValue> })[]) {
+    this.messages = bodies.map((m) => ({
+      id: randomUUID(),
+      ...(typeof m === 'string' ? { body: m } : m),
+      visible: true,
+      receipts: 0,
+    }));
     sqsMock.on(GetQueueUrlCommand).resolves({ QueueUrl: QUEUE_URL });
     sqsMock.on(ReceiveMessageCommand).callsFake(({ MaxNumberOfMessages = 1 }) => {
       const batch = this.messages.filter((m) => m.visible).slice(0, MaxNumberOfMessages);
       for (const m of batch) Object.assign(m, { visible: false, receipts: m.receipts + 1 });
-      return { Messages: batch.map((m) => ({ MessageId: m.id, ReceiptHandle: this.handle(m), Body: m.body })) };
+      return {
+        Messages: batch.map((m) => ({
+          MessageId: m.id,
+          ReceiptHandle: this.handle(m),
+          Body: m.body,
+          MessageAttributes: m.attributes,
+        })),
+      };
     });
     sqsMock.on(DeleteMessageCommand).callsFake(({ ReceiptHandle }) => {
       this.messages.splice(this.messages.indexOf(this.byHandle(ReceiptHandle)), 1);
@@ -158,6 +210,32 @@ describe('tap redrive through the deployed function', () => {
     expect(out[0]).toBe(`Redriving ${QUEUE_URL} through function ${names.functionName}`);
     expect(out[1]).toMatch(new RegExp(`^redriven +[0-9a-f-]{36}  ${BUCKET}/a\\.txt@null: stored 1$`));
     expect(out[2]).toBe('received 1: redriven 1');
+  });
+
+  it("hands back EventBridge's dead letters (the raw event) beside Lambda's records, saying why delivery failed", async () => {
+    // Prepare
+    const deadLetter = eventBridgeDeadLetter('eb/a b.txt');
+    const record = invocationRecord(eventFor('a.txt'));
+    const queue = new FakeQueue(deadLetter.message, JSON.stringify(record), deadLetter.message);
+    lambdaMock.on(InvokeCommand, { InvocationType: 'RequestResponse' }).resolves(invokeOutput(STORED));
+    // Act
+    const dryRun = await redrive('--dry-run');
+    const { code, out } = await redrive('--max', '2');
+    // Assess
+    expect(sqsMock).toHaveReceivedCommandWith(ReceiveMessageCommand, { MessageAttributeNames: ['All'] });
+    expect(dryRun.out[1]).toMatch(
+      new RegExp(
+        `^would redrive  \\S+  ${BUCKET}/eb/a b\\.txt@null: MaximumRetryAttemptsExhausted after 185 attempt\\(s\\): ` +
+          'Throttling: Rate Exceeded\\.$',
+      ),
+    );
+    expect(code).toBe(0);
+    const payloads = redrivenInvokes().map((c) =>
+      JSON.parse(Buffer.from(c.args[0].input.Payload as Uint8Array).toString()),
+    );
+    expect(payloads).toEqual([deadLetter.event, record.requestPayload]);
+    expect(out[1]).toMatch(new RegExp(`^redriven +\\S+  ${BUCKET}/eb/a b\\.txt@null: stored 1$`));
+    expect(queue.messages).toHaveLength(1);
   });
 
   it('leaves a record that fails again in the queue, visible, with the new error', async () => {

@@ -183,6 +183,77 @@ describe('resolveConfig', () => {
     expect(description).not.toContain('\n');
   });
 
+  it('delivers through S3 notifications by default and takes eventbridge when asked', () => {
+    // Act
+    const byDefault = resolveConfig({}, {});
+    const asked = resolveConfig({}, { TAP_EVENT_DELIVERY: 'eventbridge' });
+    // Assess
+    expect(byDefault).toMatchObject({ eventDelivery: 's3', existingBucketName: '', existingBucketKmsKeyArns: [] });
+    expect(asked.eventDelivery).toBe('eventbridge');
+    expect(problemsOf({ eventDelivery: 'sns' })).toEqual([
+      'eventDelivery (from context tap.eventDelivery): expected one of s3, eventbridge, got "sns"',
+    ]);
+  });
+
+  it('delivers from an existing bucket through EventBridge, with the keys it is encrypted with', () => {
+    // Prepare
+    const keyArn = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    // Act
+    const config = resolveConfig(
+      {},
+      {
+        TAP_REGION: 'eu-west-1',
+        TAP_EXISTING_BUCKET_NAME: 'team-archive',
+        TAP_EXISTING_BUCKET_KMS_KEY_ARNS: `${keyArn}, ${keyArn}`,
+      },
+    );
+    // Assess
+    expect(config).toMatchObject({
+      eventDelivery: 'eventbridge',
+      existingBucketName: 'team-archive',
+      existingBucketKmsKeyArns: [keyArn, keyArn],
+    });
+  });
+
+  it('refuses eventDelivery=s3 with an existing bucket, saying it would replace its notification configuration', () => {
+    // Act & Assess
+    expect(problemsOf({ existingBucketName: 'team-archive', eventDelivery: 's3' })).toEqual([
+      'eventDelivery: "s3" cannot deliver from the existing bucket "team-archive": a bucket notification written by the stack ' +
+        "would replace the bucket's whole notification configuration, and every consumer it holds; " +
+        'use "eventbridge" (or leave eventDelivery unset)',
+    ]);
+  });
+
+  it('refuses a KMS key that is not a key ARN, naming the setting', () => {
+    // Act & Assess
+    expect(
+      problemsOf({}, { TAP_EXISTING_BUCKET_NAME: 'team-archive', TAP_EXISTING_BUCKET_KMS_KEY_ARNS: 'alias/archive' }),
+    ).toEqual([
+      'existingBucketKmsKeyArns (from environment variable TAP_EXISTING_BUCKET_KMS_KEY_ARNS): expected KMS key ARNs like ' +
+        'arn:aws:kms:us-east-1:111122223333:key/<key id> (not aliases), got "alias/archive"',
+    ]);
+  });
+
+  it('refuses keys without an existing bucket or of another region, and settings of an owned bucket with one', () => {
+    // Act & Assess
+    expect(problemsOf({ existingBucketKmsKeyArns: ['arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab'] })).toEqual([
+      'existingBucketKmsKeyArns: set, but existingBucketName is empty (the keys are those of an existing bucket)',
+    ]);
+    expect(
+      problemsOf({
+        existingBucketName: 'team-archive',
+        existingBucketKmsKeyArns: ['arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab'],
+      }),
+    ).toEqual([
+      "existingBucketKmsKeyArns: arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab not in us-east-1, the stack's region; " +
+        "S3 encrypts a bucket's objects with keys of the bucket's own region",
+    ]);
+    expect(problemsOf({ existingBucketName: 'team-archive', corsMaxAgeSeconds: 60, accessLogBucket: 'logs' })).toEqual([
+      'corsMaxAgeSeconds, accessLogBucket: shape a bucket the stack creates; the existing bucket "team-archive" ' +
+        'keeps what its owner set, so unset them',
+    ]);
+  });
+
   it('refuses a "*" CORS origin unless corsAllowAnyOrigin says so explicitly', () => {
     // Act & Assess
     expect(problemsOf({ corsAllowedOrigins: ['*'] })).toEqual([

@@ -22,6 +22,8 @@ import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscrip
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { IamPolicy } from '@cdktf/provider-aws/lib/iam-policy';
+import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
+import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target';
 import { DataArchiveFile } from '@cdktf/provider-archive/lib/data-archive-file';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { ref, statementsOf, synthTapStack, SUBSCRIBED_EVENTS } from '../support/stack';
@@ -466,6 +468,13 @@ describe('S3 -> Lambda wiring', () => {
       'aws_lambda_permission.allow_s3_invoke',
       'aws_s3_bucket_policy.uploads_policy',
     ]);
+  });
+  it('delivers through the bucket notification by default: no EventBridge rule, target or permission', () => {
+    // Assess
+    expect(json).not.toHaveResource(CloudwatchEventRule);
+    expect(json).not.toHaveResource(CloudwatchEventTarget);
+    expect(Object.keys(resources.aws_lambda_permission)).toEqual(['allow_s3_invoke']);
+    expect(Object.keys(statementsOf(stack, 'dead_letter_queue_policy_document'))).toEqual(['DenyInsecureTransport']);
   });
 });
 

@@ -1,7 +1,8 @@
 // tap redrive: hands the events in the failed-events queue back to the pipeline. Each message is an
-// invocation record from the function's on-failure destination; its requestPayload (the original S3
-// event) is processed again, by the deployed function or (--local) by the handler code in this
-// process, and the message is deleted only once that succeeded. Everything else stays in the queue.
+// invocation record from the function's on-failure destination, or (eventDelivery=eventbridge) an event
+// EventBridge could not deliver; the original event is processed again, by the deployed function or
+// (--local) by the handler code in this process, and the message is deleted only once that succeeded.
+// Everything else stays in the queue.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { Message, SQSClient } from '@aws-sdk/client-sqs';
@@ -9,7 +10,7 @@ import { describeError } from '../../handler/errors';
 import { DeployedStack, DeployedStackOptions } from '../context';
 import { CliError } from '../errors';
 import { deleteMessage, FailureQueue, queueUrlOf, receive, release, SQS_BATCH } from '../redrive/failure-queue';
-import { eventObjects, originalError, parseInvocationRecord } from '../redrive/invocation-record';
+import { eventObjects, parseFailedMessage } from '../redrive/invocation-record';
 import { inProcess, Reprocess, viaFunction } from '../redrive/reprocess';
 import { ellipsize, printJson } from '../output';
 
@@ -18,13 +19,15 @@ export type MessageStatus = 'redriven' | 'failed' | 'not-a-record' | 'would-redr
 export interface MessageReport {
   readonly messageId: string;
   readonly status: MessageStatus;
+  /** Whose failure: Lambda's on-failure record (the function failed) or EventBridge's dead letter (delivery failed). */
+  readonly from?: 'lambda' | 'eventbridge';
   /** "bucket/key@version" of each object the original event names. */
   readonly events?: readonly string[];
-  /** Why Lambda gave up: RetriesExhausted or EventAgeExceeded. */
+  /** Why Lambda gave up (RetriesExhausted, EventAgeExceeded) or EventBridge did (EXHAUSTED_RETRY_CONDITION). */
   readonly condition?: string;
-  /** requestContext.approximateInvokeCount: how often Lambda ran the event. */
+  /** How often Lambda ran the event (approximateInvokeCount), or EventBridge tried to deliver it (RETRY_ATTEMPTS). */
   readonly attempts?: number;
-  /** The error the event failed with, from the record's responsePayload. */
+  /** The error the event failed with: the record's responsePayload, or ERROR_CODE: ERROR_MESSAGE. */
   readonly originalError?: string;
   /** redriven: what processing it again did, e.g. "stored 1". */
   readonly result?: string;
@@ -64,20 +67,21 @@ export async function redriveMessage(
   reprocess: Reprocess | undefined,
 ): Promise<MessageReport> {
   const messageId = message.MessageId ?? '(no message id)';
-  const parsed = parseInvocationRecord(message.Body);
+  const parsed = parseFailedMessage(message.Body, message.MessageAttributes);
   if ('notARecord' in parsed) return { messageId, status: 'not-a-record', reason: parsed.notARecord };
-  const { record } = parsed;
+  const { failed } = parsed;
   const report = (status: MessageStatus, outcome: Pick<MessageReport, 'result' | 'error'> = {}): MessageReport => ({
     messageId,
     status,
-    events: eventObjects(record.requestPayload),
-    condition: record.requestContext.condition,
-    attempts: record.requestContext.approximateInvokeCount,
-    originalError: originalError(record),
+    from: failed.from,
+    events: eventObjects(failed.event),
+    condition: failed.condition,
+    attempts: failed.attempts,
+    originalError: failed.originalError,
     ...outcome,
   });
   if (!reprocess) return report('would-redrive');
-  const outcome = await reprocess(record.requestPayload);
+  const outcome = await reprocess(failed.event);
   if (!outcome.ok) return report('failed', { error: outcome.error });
   try {
     await deleteMessage(queue, message.ReceiptHandle ?? '');

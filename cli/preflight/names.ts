@@ -39,7 +39,10 @@ export interface NameClients {
   readonly lambda: LambdaClient;
 }
 
-type Config = Pick<TapConfig, 'project' | 'environment' | 'region' | 'lambdaTimeoutSeconds' | 'tableWriteCapacity'>;
+type Config = Pick<
+  TapConfig,
+  'project' | 'environment' | 'region' | 'lambdaTimeoutSeconds' | 'tableWriteCapacity' | 'existingBucketName'
+>;
 type Tags = Record<string, string>;
 type TagList = readonly { Key?: string; Value?: string }[] | undefined;
 
@@ -384,7 +387,10 @@ export async function nameChecks(
   names: ResourceNames,
   identity: Identity,
 ): Promise<NameCheck[]> {
-  const resources = namedResources(clients, config, names, identity);
+  // An existing bucket is not created: its checks are existingBucketChecks'.
+  const resources = namedResources(clients, config, names, identity).filter(
+    (r) => !(config.existingBucketName && r.id === 'name:bucket'),
+  );
   const [singles, alarms] = await Promise.all([
     Promise.all(resources.map(checkName)),
     checkAlarms(clients.cloudwatch, alarmNames(config, names), config),

@@ -14,6 +14,7 @@ import { FUNCTION_RUNTIME, resourceNames, TapConfig } from '../../config';
 import { readS3ForcePathStyle } from '../../handler/env';
 import { concurrencyCheck, credentialsCheck, regionCheck } from './account';
 import { alarmNames, existingResourcesCheck, NameClients, nameChecks } from './names';
+import { existingBucketChecks } from './bucket';
 import { CheckResult, fail, pass, warn } from './results';
 import {
   localStateCheck,
@@ -111,9 +112,10 @@ export async function runPreflight(input: PreflightInput): Promise<CheckResult[]
     const state = config.stateBucket ? [] : localStateCheck(input.projectDir, config, names).results;
     return [credentials, region, ...state, ...(await Promise.all(local))];
   }
-  const [concurrency, named, state, rest] = await Promise.all([
+  const [concurrency, named, bucket, state, rest] = await Promise.all([
     concurrencyCheck(clients.lambda, config, names.functionName),
     nameChecks(clients, config, names, identity),
+    config.existingBucketName ? existingBucketChecks(clients.s3, config, names, identity) : [],
     config.stateBucket
       ? remoteStateChecks(clients.stateS3, config, names)
       : Promise.resolve<StateChecks>(localStateCheck(input.projectDir, config, names)),
@@ -125,6 +127,7 @@ export async function runPreflight(input: PreflightInput): Promise<CheckResult[]
     region,
     concurrency,
     ...named.map((n) => n.result),
+    ...bucket,
     ...state.results,
     existingResourcesCheck(ours, state.stateFound, state.where),
     ...rest,

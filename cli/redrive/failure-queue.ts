@@ -44,6 +44,8 @@ export async function receive(queue: FailureQueue, max: number, visibilityTimeou
           MaxNumberOfMessages: Math.min(max, SQS_BATCH),
           VisibilityTimeout: visibilityTimeout,
           WaitTimeSeconds: 1,
+          // EventBridge's dead letters say why delivery failed in message attributes.
+          MessageAttributeNames: ['All'],
         }),
       );
     } catch (error) {

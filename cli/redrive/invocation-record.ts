@@ -4,7 +4,12 @@
 //     requestPayload: <the original event>, responseContext: { statusCode, executedVersion, functionError },
 //     responsePayload: { errorType, errorMessage, trace } }
 // condition is RetriesExhausted or EventAgeExceeded; an event that expired without ever running (throttled
-// all along) has no responseContext or responsePayload. Pure functions: no client, no output.
+// all along) has no responseContext or responsePayload.
+// With eventDelivery=eventbridge the queue is also the rule target's dead-letter queue, whose messages are
+// the event itself (EventBridge User Guide, "Using dead-letter queues to process undelivered events"), with
+// why delivery failed in message attributes: RULE_ARN, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE,
+// EXHAUSTED_RETRY_CONDITION, RETRY_ATTEMPTS. Pure functions: no client, no output.
+import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { describeObject, describeType, isObject, parseS3Event } from '../../handler/event';
 import { describeError } from '../../handler/errors';
 
@@ -52,6 +57,64 @@ export function parseInvocationRecord(body: string | undefined): ParsedBody {
   return { record: value as unknown as InvocationRecord };
 }
 
+/** One failed event, from either shape: what to hand back, and why it failed. */
+export interface FailedEvent {
+  readonly from: 'lambda' | 'eventbridge';
+  /** The event the function was (or was to be) invoked with: what a redrive hands back. */
+  readonly event: unknown;
+  /** Why it stopped: Lambda's RetriesExhausted or EventAgeExceeded, EventBridge's EXHAUSTED_RETRY_CONDITION. */
+  readonly condition: string;
+  readonly attempts?: number;
+  readonly originalError: string;
+}
+
+export type ParsedMessage = { readonly failed: FailedEvent } | { readonly notARecord: string };
+
+/** Pure: whether a value is an S3 event as EventBridge delivers it. */
+export const isEventBridgeS3Event = (value: unknown): value is Record<string, unknown> & { detail: unknown } =>
+  isObject(value) && value.source === 'aws.s3' && typeof value['detail-type'] === 'string' && isObject(value.detail);
+
+/** A failed-events queue message: a Lambda invocation record, or an EventBridge dead letter with its attributes. */
+export function parseFailedMessage(
+  body: string | undefined,
+  attributes: Readonly<Record<string, MessageAttributeValue>> = {},
+): ParsedMessage {
+  let value: unknown;
+  try {
+    value = body ? JSON.parse(body) : undefined;
+  } catch {
+    value = undefined;
+  }
+  if (isEventBridgeS3Event(value)) {
+    const attribute = (name: string) => attributes[name]?.StringValue;
+    const attempts = Number(attribute('RETRY_ATTEMPTS'));
+    const code = attribute('ERROR_CODE');
+    const message = attribute('ERROR_MESSAGE');
+    return {
+      failed: {
+        from: 'eventbridge',
+        event: value,
+        condition: attribute('EXHAUSTED_RETRY_CONDITION') ?? 'EventBridge delivery failed',
+        attempts: Number.isInteger(attempts) ? attempts : undefined,
+        originalError:
+          [code, message].filter(Boolean).join(': ') || 'no delivery error recorded (no ERROR_CODE attribute)',
+      },
+    };
+  }
+  const parsed = parseInvocationRecord(body);
+  if ('notARecord' in parsed) return parsed;
+  const { record } = parsed;
+  return {
+    failed: {
+      from: 'lambda',
+      event: record.requestPayload,
+      condition: record.requestContext.condition,
+      attempts: record.requestContext.approximateInvokeCount,
+      originalError: originalError(record),
+    },
+  };
+}
+
 /** "errorType: errorMessage" of a function's error payload (a record's responsePayload, or an Invoke response). */
 export function describeFunctionError(payload: unknown): string {
   if (isObject(payload) && typeof payload.errorMessage === 'string') {
@@ -73,6 +136,10 @@ export function originalError(record: InvocationRecord): string {
 
 /** "bucket/key@version" of each object the event names, as the handler names them. */
 export function eventObjects(event: unknown): string[] {
+  if (isEventBridgeS3Event(event)) {
+    const { bucket, object } = event.detail as { bucket?: { name?: unknown }; object?: Record<string, unknown> };
+    return [`${String(bucket?.name)}/${String(object?.key)}@${String(object?.['version-id'] ?? 'null')}`];
+  }
   try {
     const parsed = parseS3Event(event);
     return [...parsed.records.map(describeObject), ...parsed.invalid.map((f) => `${f.record} (malformed)`)];
