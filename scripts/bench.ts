@@ -141,7 +141,11 @@ async function measureBundle(config: TapConfig): Promise<BenchResults['bundle']>
   await buildHandler({ entry: path.join(root, 'bench', 'baseline-handler.ts'), outfile: baselineBundle });
   const loadEnv = {
     PATH: process.env.PATH,
-    ...functionEnvironment(config, resourceNames(config)),
+    ...functionEnvironment(
+      config,
+      resourceNames(config),
+      resourceNames(config).bucketName(STANDIN_ACCOUNT_ID, STANDIN_REGION),
+    ),
     AWS_REGION: config.region,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     NODE_NO_WARNINGS: '1',
@@ -269,7 +273,10 @@ function workerInputs(config: TapConfig, endpoints: { s3: string; dynamodb: stri
   // The log volume is measured: EMF metric lines are kept, as CloudWatch would ingest them.
   const env = {
     PATH: process.env.PATH,
-    ...standInEnvironment(functionEnvironment(config, names), { endpoints, emitMetrics: true }),
+    ...standInEnvironment(functionEnvironment(config, names, names.bucketName(STANDIN_ACCOUNT_ID, STANDIN_REGION)), {
+      endpoints,
+      emitMetrics: true,
+    }),
   };
   return { contextFile, env };
 }

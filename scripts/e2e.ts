@@ -239,7 +239,7 @@ async function checkFunction(lambda: LambdaClient, fn: FunctionConfiguration, co
   checkEqual(
     'function environment is functionEnvironment(config, names)',
     sortedEntries(fn.Environment?.Variables),
-    sortedEntries(functionEnvironment(config, { ...names, tableName: deployed.tableName })),
+    sortedEntries(functionEnvironment(config, { ...names, tableName: deployed.tableName }, deployed.bucket)),
   );
   const policy = JSON.parse(
     (await lambda.send(new GetPolicyCommand({ FunctionName: deployed.functionName }))).Policy ?? '{}',
