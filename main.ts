@@ -570,7 +570,7 @@ function metadataFunction(
     // 0 means unreserved: the attribute is left out and the function shares the account's pool.
     reservedConcurrentExecutions: config.lambdaReservedConcurrency || undefined,
     kmsKeyArn: key.arn,
-    environment: { variables: functionEnvironment(config, { ...names, tableName: table.name }) },
+    environment: { variables: functionEnvironment(config, { ...names, tableName: table.name }, bucket.bucket) },
     tracingConfig: { mode: 'Active' },
     loggingConfig: {
       logFormat: 'JSON',

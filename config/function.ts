@@ -34,14 +34,16 @@ export const passesNotificationFilter = (
 
 /**
  * The function's environment: the only place the stack-handler contract is written. The stack passes
- * the table's Terraform reference as tableName; scripts pass the literal name.
+ * the table's and the bucket's Terraform references as tableName and bucketName; scripts pass the literal names.
  */
 export function functionEnvironment(
   config: Pick<TapConfig, 'project' | 'logLevel' | 'sdkMaxAttempts' | 'recordObjectTags'>,
   names: Pick<ResourceNames, 'tableName' | 'functionName'>,
+  bucketName: string,
 ): Record<string, string> {
   return {
     TABLE_NAME: names.tableName,
+    BUCKET_NAME: bucketName,
     POWERTOOLS_SERVICE_NAME: names.functionName,
     POWERTOOLS_METRICS_NAMESPACE: config.project,
     POWERTOOLS_LOG_LEVEL: config.logLevel,

@@ -3,6 +3,12 @@ import { ConfigurationError } from './errors';
 /** What the handler reads from its environment: where it runs, not how it works. */
 export interface HandlerConfig {
   readonly tableName: string;
+  /**
+   * BUCKET_NAME: the one bucket whose events the function records; an event for another fails, naming
+   * it. readConfig always sets it; the handler run in-process (tap redrive --local, tests) may leave it
+   * out and records any bucket.
+   */
+  readonly bucketName?: string;
   /** Path-style S3 addressing, for S3 stand-ins such as s3rver or moto. */
   readonly s3ForcePathStyle: boolean;
   /** RECORD_OBJECT_TAGS: read each version's tags (one GetObjectTagging) and record tagging events. */
@@ -48,8 +54,13 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): HandlerConfig 
   if (!tableName) {
     throw new ConfigurationError('TABLE_NAME is not set: the function cannot know which DynamoDB table to write to');
   }
+  const bucketName = env.BUCKET_NAME?.trim();
+  if (!bucketName) {
+    throw new ConfigurationError('BUCKET_NAME is not set: the function cannot know which bucket it records');
+  }
   return {
     tableName,
+    bucketName,
     s3ForcePathStyle: readS3ForcePathStyle(env),
     recordObjectTags: readSwitch(env, 'RECORD_OBJECT_TAGS'),
   };

@@ -199,9 +199,10 @@ async function recordRestore(event: ObjectEvent, context: RecordContext): Promis
 }
 
 /**
- * The Lambda handler: every record of the event, a bounded number at once. Failed records never
- * stop the others; once all are done, any failure fails the invocation with an error naming each
- * failed record, so Lambda retries it and finally hands it to the on-failure destination.
+ * The Lambda handler: every record of the event (an S3 notification's, or the one an EventBridge event
+ * from S3 is), a bounded number at once. Failed records never stop the others; once all are done, any
+ * failure fails the invocation with an error naming each failed record, so Lambda retries it and finally
+ * hands it to the on-failure destination.
  */
 export function createHandler(deps: Dependencies) {
   const { logger, metrics } = deps;
@@ -211,7 +212,7 @@ export function createHandler(deps: Dependencies) {
     try {
       let parsed;
       try {
-        parsed = parseS3Event(event);
+        parsed = parseS3Event(event, deps.config.bucketName);
       } catch (error) {
         if (error instanceof InvalidEventError) {
           logger.error('Rejected an event that is not an S3 object notification', { reason: error.message });
@@ -221,6 +222,7 @@ export function createHandler(deps: Dependencies) {
       }
       const failures: RecordFailure[] = [...parsed.invalid];
       for (const failure of parsed.invalid) logger.error('Malformed S3 event record', { ...failure });
+      for (const skip of parsed.skipped) logger.warn('Skipped an event the stack does not subscribe to', { ...skip });
 
       const outcomes = await mapBounded(parsed.records, maxConcurrency, async (record) => {
         const started = Date.now();
@@ -246,15 +248,17 @@ export function createHandler(deps: Dependencies) {
 
       const tally = Object.fromEntries(OUTCOMES.map((outcome) => [outcome, 0])) as Record<Outcome, number>;
       for (const outcome of outcomes) if (outcome) tally[outcome]++;
+      tally.ignored += parsed.skipped.length;
+      const total = parsed.records.length + parsed.invalid.length + parsed.skipped.length;
       for (const outcome of OUTCOMES) {
         if (tally[outcome] > 0) metrics.addMetric(OUTCOME_METRICS[outcome], MetricUnit.Count, tally[outcome]);
       }
       if (failures.length > 0) {
         metrics.addMetric('RecordFailures', MetricUnit.Count, failures.length);
         failures.sort((a, b) => a.index - b.index);
-        throw new RecordsFailedError(failures, parsed.invalid.length + parsed.records.length);
+        throw new RecordsFailedError(failures, total);
       }
-      return { records: parsed.records.length, ...tally };
+      return { records: total, ...tally };
     } finally {
       metrics.publishStoredMetrics();
     }

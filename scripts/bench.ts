@@ -133,7 +133,11 @@ async function measureBundle(config: TapConfig): Promise<BenchResults['bundle']>
   await buildHandler({ entry: path.join(root, 'bench', 'baseline-handler.ts'), outfile: baselineBundle });
   const loadEnv = {
     PATH: process.env.PATH,
-    ...functionEnvironment(config, resourceNames(config)),
+    ...functionEnvironment(
+      config,
+      resourceNames(config),
+      resourceNames(config).bucketName(STANDIN_ACCOUNT_ID, STANDIN_REGION),
+    ),
     AWS_REGION: config.region,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     NODE_NO_WARNINGS: '1',
@@ -259,7 +263,7 @@ async function measureThroughput(
     const endpoints = { s3: s3Proxy.endpoint, dynamodb: ddbProxy.endpoint };
     const env = {
       PATH: process.env.PATH,
-      ...standInEnvironment(functionEnvironment(config, names), { endpoints, emitMetrics: true }),
+      ...standInEnvironment(functionEnvironment(config, names, bucket), { endpoints, emitMetrics: true }),
     };
     const invoke = (events: string, concurrency: number) =>
       runWorker(worker, [events, String(concurrency), JSON.stringify(context)], env);

@@ -177,7 +177,7 @@ async function checkResources(clients: Clients, config: TapConfig, deployed: Out
   };
   const [principal, condition] = [permission.Statement?.[0]?.Principal, permission.Statement?.[0]?.Condition];
   const alarms = await cloudwatch.send(new DescribeAlarmsCommand({ AlarmNamePrefix: `${names.prefix}-` }));
-  const deployedEnvironment = functionEnvironment(config, { ...names, tableName: deployed.tableName });
+  const deployedEnvironment = functionEnvironment(config, { ...names, tableName: deployed.tableName }, deployed.bucket);
   const expected: [string, unknown, unknown][] = [
     ['names from config', [deployed.tableName, FunctionName], [names.tableName, names.functionName]],
     ['bucket versioning', versioning.Status, 'Enabled'],

@@ -423,7 +423,9 @@ describe('failures', () => {
     const { handler, logs, values, published } = handlerWith(clients);
     // Act & Assess
     await expect(handler({ Service: 'Amazon S3', Event: 's3:TestEvent' })).rejects.toThrow(InvalidEventError);
-    await expect(handler({})).rejects.toThrow('not an S3 notification: no Records array (top-level keys: none)');
+    await expect(handler({})).rejects.toThrow(
+      'not an S3 event: no Records array (a notification) or detail-type (an EventBridge event); top-level keys: none',
+    );
     expect(logs.filter((l) => l.message === 'Rejected an event that is not an S3 object notification')).toHaveLength(2);
     expect(values.RejectedEvents).toEqual([1, 1]);
     expect(published()).toBe(2);

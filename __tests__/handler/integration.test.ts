@@ -1,7 +1,7 @@
 // The real handler against real S3 and DynamoDB wire protocols: s3rver and dynalite, in-process,
 // each on a free loopback port, with a fault-injecting proxy for throttling.
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { functionEnvironment, HANDLER_BUNDLE_DIR, resolveConfig, resourceNames } from '../../config';
 import {
   createPipelineStorage,
@@ -17,6 +17,7 @@ import {
   startS3rver,
 } from '../../fixtures/standins';
 import { nextSequencer, putRecord, s3Event, s3Record } from '../../fixtures/s3-events';
+import { objectCreatedEvent } from '../../fixtures/eventbridge-events';
 import { ELF_BYTES, handlerWith, PNG_BYTES, TEST_CONFIG } from '../support/handler';
 import { RecordsFailedError } from '../../handler/errors';
 
@@ -104,6 +105,44 @@ describe('uploads with nasty keys, stored and read back field by field', () => {
       expect(item?.detectedContentType).toBe(f.detected);
     }
     expect(await readItem('holiday.jpg')).toMatchObject({ extension: 'jpg', contentTypeMismatch: true });
+  });
+});
+
+describe('EventBridge delivery', () => {
+  it("stores the same item from an upload's EventBridge event as from its notification, nasty keys kept", async () => {
+    // Prepare
+    const keys = ['dir/hello world+1.txt', '100% done.txt', 'ünïcødé/日本語 ファイル.png'];
+    const records = await Promise.all(keys.map((key) => upload(key, PNG_BYTES, { contentType: 'image/png' })));
+    // A second in, so that the notification's time and EventBridge's whole seconds are the same instant.
+    for (const record of records) record.eventTime = '2026-11-29T11:00:00.000Z';
+    const { handler } = handlerWith({ s3, dynamodb }, {}, { ...TEST_CONFIG, bucketName: BUCKET });
+    await handler(s3Event(...records));
+    const notified = await Promise.all(keys.map(readItem));
+    await Promise.all(
+      keys.map((key) =>
+        dynamodb.send(
+          new DeleteItemCommand({ TableName: TABLE, Key: { objectKey: { S: key }, versionId: { S: 'null' } } }),
+        ),
+      ),
+    );
+    // Act
+    const summaries = [];
+    for (const record of records) summaries.push(await handler(objectCreatedEvent(record)));
+    // Assess
+    expect(summaries.map((s) => s.stored)).toEqual([1, 1, 1]);
+    expect(await Promise.all(keys.map(readItem))).toEqual(notified);
+    expect(notified.map((item) => item?.objectKey)).toEqual(keys);
+  });
+
+  it('counts an upload delivered both ways once: the second is a duplicate', async () => {
+    // Prepare
+    const record = await upload('both ways.txt', 'once');
+    const { handler } = handlerWith({ s3, dynamodb });
+    await handler(s3Event(record));
+    // Act
+    const summary = await handler(objectCreatedEvent(record));
+    // Assess
+    expect(summary).toMatchObject({ records: 1, stored: 0, duplicate: 1 });
   });
 });
 
@@ -246,10 +285,13 @@ describe(`the bundled handler (${HANDLER_BUNDLE_DIR}/index.js)`, () => {
     // Prepare
     const config = resolveConfig();
     const record = await upload('bundle/from the bundle+1.png', PNG_BYTES, { contentType: 'image/png' });
-    const env = standInEnvironment(functionEnvironment(config, { ...resourceNames(config), tableName: TABLE }), {
-      endpoints: { s3: s3rver.endpoint, dynamodb: dynalite.endpoint },
-      logLevel: 'SILENT',
-    });
+    const env = standInEnvironment(
+      functionEnvironment(config, { ...resourceNames(config), tableName: TABLE }, BUCKET),
+      {
+        endpoints: { s3: s3rver.endpoint, dynamodb: dynalite.endpoint },
+        logLevel: 'SILENT',
+      },
+    );
     // Act
     const summary = await runBundleInChild(s3Event(record), env);
     // Assess
@@ -258,5 +300,24 @@ describe(`the bundled handler (${HANDLER_BUNDLE_DIR}/index.js)`, () => {
       detectedContentType: 'image/png',
       status: 'present',
     });
+  });
+
+  it('knows its bucket from BUCKET_NAME: an EventBridge event for another bucket fails, naming it', async () => {
+    // Prepare
+    const config = resolveConfig();
+    const record = s3Record({ bucket: 'another-bucket', key: 'elsewhere.png', size: 1 });
+    const env = standInEnvironment(
+      functionEnvironment(config, { ...resourceNames(config), tableName: TABLE }, BUCKET),
+      {
+        endpoints: { s3: s3rver.endpoint, dynamodb: dynalite.endpoint },
+        logLevel: 'SILENT',
+      },
+    );
+    // Act
+    const run = runBundleInChild(objectCreatedEvent(record), env);
+    // Assess
+    await expect(run).rejects.toThrow(
+      `detail.bucket.name "another-bucket" is not this function's bucket "${BUCKET}" (BUCKET_NAME)`,
+    );
   });
 });

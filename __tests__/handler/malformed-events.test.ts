@@ -29,12 +29,12 @@ const notNotifications: [string, unknown, string][] = [
   ['a string', 'hello', 'expected an S3 notification object, got string'],
   ['a number', 42, 'expected an S3 notification object, got number'],
   ['an array', [good()], 'expected an S3 notification object, got an array'],
-  ['an empty object', {}, 'no Records array (top-level keys: none)'],
+  ['an empty object', {}, 'or detail-type (an EventBridge event); top-level keys: none'],
   ['the S3 test event', { Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: 'b' }, 's3:TestEvent received'],
   ['an SQS event', { Records: undefined, source: 'aws.sqs' }, 'Records must be a non-empty array'],
   ['Records as an object', { Records: { 0: good() } }, 'Records must be a non-empty array'],
   ['no records', { Records: [] }, 'Records must be a non-empty array'],
-  ['an API Gateway event', { httpMethod: 'GET', path: '/' }, 'no Records array (top-level keys: httpMethod, path)'],
+  ['an API Gateway event', { httpMethod: 'GET', path: '/' }, 'top-level keys: httpMethod, path'],
 ];
 
 // Records with one malformed part: that record fails with a reason, never a crash.

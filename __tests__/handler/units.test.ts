@@ -68,28 +68,44 @@ describe('handler configuration', () => {
     );
   });
 
+  it('requires BUCKET_NAME, with an error that says why', () => {
+    // Act & Assess
+    expect(() => readConfig({ TABLE_NAME: 't', BUCKET_NAME: ' ' })).toThrow(
+      new ConfigurationError('BUCKET_NAME is not set: the function cannot know which bucket it records'),
+    );
+  });
+
   it('reads its settings and rejects a bad one by name', () => {
     // Act & Assess
-    expect(readConfig({ TABLE_NAME: 't', S3_FORCE_PATH_STYLE: 'true', RECORD_OBJECT_TAGS: 'true' })).toEqual({
+    expect(
+      readConfig({ TABLE_NAME: 't', BUCKET_NAME: 'b-1', S3_FORCE_PATH_STYLE: 'true', RECORD_OBJECT_TAGS: 'true' }),
+    ).toEqual({
       tableName: 't',
+      bucketName: 'b-1',
       s3ForcePathStyle: true,
       recordObjectTags: true,
     });
-    expect(() => readConfig({ TABLE_NAME: 't', S3_FORCE_PATH_STYLE: 'yes' })).toThrow(
+    expect(() => readConfig({ TABLE_NAME: 't', BUCKET_NAME: 'b-1', S3_FORCE_PATH_STYLE: 'yes' })).toThrow(
       'S3_FORCE_PATH_STYLE must be true or false, got "yes"',
     );
-    expect(() => readConfig({ TABLE_NAME: 't', RECORD_OBJECT_TAGS: '1' })).toThrow(
+    expect(() => readConfig({ TABLE_NAME: 't', BUCKET_NAME: 'b-1', RECORD_OBJECT_TAGS: '1' })).toThrow(
       'RECORD_OBJECT_TAGS must be true or false, got "1"',
     );
   });
 
   it('ignores the former tuning variables: the limits are fixed', () => {
     // Prepare
-    const env = { TABLE_NAME: 't', MAX_CONCURRENCY: '0', SNIFF_BYTES: '1', MAX_USER_METADATA_BYTES: '99999' };
+    const env = {
+      TABLE_NAME: 't',
+      BUCKET_NAME: 'b-1',
+      MAX_CONCURRENCY: '0',
+      SNIFF_BYTES: '1',
+      MAX_USER_METADATA_BYTES: '99999',
+    };
     // Act
     const config = readConfig(env);
     // Assess
-    expect(config).toEqual({ tableName: 't', s3ForcePathStyle: false, recordObjectTags: false });
+    expect(config).toEqual({ tableName: 't', bucketName: 'b-1', s3ForcePathStyle: false, recordObjectTags: false });
   });
 
   it('fails the cold start of the entry point when TABLE_NAME is missing', async () => {

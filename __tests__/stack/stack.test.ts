@@ -289,6 +289,7 @@ describe('function', () => {
     // Assess
     expect((fn.environment as { variables: Record<string, string> }).variables).toEqual({
       TABLE_NAME: ref('aws_dynamodb_table', 'metadata', 'name'),
+      BUCKET_NAME: ref('aws_s3_bucket', 'uploads', 'bucket'),
       POWERTOOLS_SERVICE_NAME: 'tap-dev-metadata-extractor',
       POWERTOOLS_METRICS_NAMESPACE: 'tap',
       POWERTOOLS_LOG_LEVEL: 'INFO',

@@ -33,7 +33,7 @@ describe('putRecord', () => {
 });
 
 describe('standInEnvironment', () => {
-  const functionEnv = functionEnvironment(config, names);
+  const functionEnv = functionEnvironment(config, names, 'tap-test-uploads');
 
   it('keeps the function environment and points the SDK at one endpoint per service', () => {
     // Act

@@ -43,7 +43,7 @@ export async function startLocalPipeline({ logLevel = 'WARN' }: { logLevel?: str
   // The environment TapStack gives the function, pointed at the stand-ins.
   Object.assign(
     process.env,
-    standInEnvironment(functionEnvironment(config, names), {
+    standInEnvironment(functionEnvironment(config, names, bucket), {
       endpoints: { s3: s3rver.endpoint, dynamodb: dynalite.endpoint },
       logLevel,
     }),

@@ -192,7 +192,7 @@ export async function drivePath(path: HandlerPath, stack: StackUnderProof): Prom
   const target = (request: HttpRequest) => String(request.headers['x-amz-target']).split('.')[1];
   const dynamodb = new DynamoDBClient(common('dynamodb', path.options?.dynamodb ?? ok, target));
   [s3, dynamodb].forEach((client) => recordCalls(client, calls, recordOptionsFor(stack)));
-  const config = readConfig(functionEnvironment(stack.config, stack.names));
+  const config = readConfig(functionEnvironment(stack.config, stack.names, stack.bucket));
   const clock = () => new Date('2026-11-29T12:00:00.000Z');
   const handler = createHandler({ s3, dynamodb, config, logger, metrics, clock });
   const versionId = path.options?.versionId === null ? undefined : VERSION;
