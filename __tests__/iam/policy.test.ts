@@ -175,45 +175,27 @@ describe('terraform (the reference resolver)', () => {
     expect(() => stackPolicies(withTopicPolicy, EXAMPLE_DEPLOYMENT)).toThrow('aws_sns_topic.t has a policy');
   });
 
-  it('reads a managed policy through its attachment, with references inside its JSON strings', () => {
+  it('refuses the kinds of policy the stack does not use: an attached managed policy, an inline policy', () => {
     // Prepare
+    const trust = '{"Version":"2012-10-17","Statement":[]}';
     const attached: SynthesizedJson = {
       resource: {
-        aws_iam_role: { r: { name: 'runner', assume_role_policy: '{"Version":"2012-10-17","Statement":[]}' } },
-        aws_s3_bucket: { b: { bucket: 'data' } },
-        aws_iam_policy: {
-          p: {
-            name: 'read',
-            policy: JSON.stringify({
-              Version: '2012-10-17',
-              Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '${aws_s3_bucket.b.arn}/*' }],
-            }),
-          },
-        },
-        aws_iam_role_policy_attachment: {
-          a: { role: '${aws_iam_role.r.name}', policy_arn: '${aws_iam_policy.p.arn}' },
-        },
-      },
-    };
-    // Act
-    const found = stackPolicies(attached, EXAMPLE_DEPLOYMENT)['aws_iam_role_policy_attachment.a'];
-    // Assess
-    expect(found.attachedTo).toBe('arn:aws:iam::111122223333:role/runner');
-    expect(found.document.Statement[0].Resource).toBe('arn:aws:s3:::data/*');
-  });
-
-  it('refuses an AWS managed policy, whose document is not in the stack', () => {
-    // Prepare
-    const managed: SynthesizedJson = {
-      resource: {
-        aws_iam_role: { r: { name: 'runner', assume_role_policy: '{"Version":"2012-10-17","Statement":[]}' } },
+        aws_iam_role: { r: { name: 'runner', assume_role_policy: trust } },
         aws_iam_role_policy_attachment: {
           a: { role: 'runner', policy_arn: 'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole' },
         },
       },
     };
+    const inline: SynthesizedJson = {
+      resource: {
+        aws_iam_role: { r: { name: 'runner', assume_role_policy: trust, inline_policy: [{ policy: '{}' }] } },
+      },
+    };
     // Act & Assess
-    expect(() => stackPolicies(managed, EXAMPLE_DEPLOYMENT)).toThrow('AWSLambdaBasicExecutionRole, whose document');
+    expect(() => stackPolicies(attached, EXAMPLE_DEPLOYMENT)).toThrow(
+      'aws_iam_role_policy_attachment.a has a policy that stackPolicies does not read',
+    );
+    expect(() => stackPolicies(inline, EXAMPLE_DEPLOYMENT)).toThrow('aws_iam_role.r has a policy');
   });
 
   it('reads a queue ARN from AWS and stand-in queue URLs', () => {

@@ -113,26 +113,19 @@ function compare(operator: string, actual: string, expected: string): boolean {
   const parse = (s: string) =>
     ordered[1] === 'Numeric' ? (s.trim() === '' ? NaN : Number(s)) : /^\d+$/.test(s) ? Number(s) * 1000 : Date.parse(s);
   const [a, e] = [parse(actual), parse(expected)];
-  const results = {
-    Equals: a === e,
-    LessThan: a < e,
-    LessThanEquals: a <= e,
-    GreaterThan: a > e,
-    GreaterThanEquals: a >= e,
-  };
-  return !Number.isNaN(a) && !Number.isNaN(e) && results[ordered[2] as keyof typeof results];
+  const sign = Math.sign(a - e);
+  const holds = { Equals: [0], LessThan: [-1], LessThanEquals: [-1, 0], GreaterThan: [1], GreaterThanEquals: [0, 1] };
+  return !Number.isNaN(sign) && holds[ordered[2] as keyof typeof holds].includes(sign);
 }
 
 /** One operator-key pair of a Condition block against the request context. */
 function conditionHolds(operatorName: string, key: string, expected: string[], context: Map<string, string>) {
-  const qualifier = /^(ForAnyValue|ForAllValues):/.exec(operatorName)?.[1];
-  const withoutQualifier = operatorName.replace(/^(ForAnyValue|ForAllValues):/, '');
-  const operator = withoutQualifier.replace(/IfExists$/, '');
+  const [, qualifier, operator, ifExists] = /^(ForAnyValue:|ForAllValues:)?(.*?)(IfExists)?$/.exec(operatorName)!;
   const actual = context.get(key.toLowerCase());
   if (operator === 'Null') return expected.some((e) => (e.toLowerCase() === 'true') === (actual === undefined));
   const negated = /Not(Equals|Like)/.test(operator);
   // A missing key: ...IfExists and ForAllValues hold, negated operators hold, the others do not.
-  if (actual === undefined) return withoutQualifier.endsWith('IfExists') || qualifier === 'ForAllValues' || negated;
+  if (actual === undefined) return Boolean(ifExists) || qualifier === 'ForAllValues:' || negated;
   // Several policy values are ORed; for a negated operator, NORed.
   return expected.some((e) => compare(operator, actual, e)) !== negated;
 }
@@ -215,12 +208,10 @@ export function evaluate(request: Request, { identity = [], resource = [], resou
   if (/^(kms:|sts:AssumeRole)/i.test(action)) {
     const label = /^kms:/i.test(action) ? 'key policy' : 'trust policy';
     if (delegated.length === 0) return deny(`the ${label} neither names ${principal.arn} nor delegates to its account`);
+    const delegation = `the ${label} delegates to account ${principal.account}`;
     return identityAllows.length > 0
-      ? allow(
-          [...delegated, ...identityAllows],
-          `the ${label} delegates to account ${principal.account} and an identity policy allows ${what}`,
-        )
-      : deny(`the ${label} delegates to account ${principal.account}, but no identity policy allows ${what}`);
+      ? allow([...delegated, ...identityAllows], `${delegation} and an identity policy allows ${what}`)
+      : deny(`${delegation}, but no identity policy allows ${what}`);
   }
   return identityAllows.length > 0
     ? allow(identityAllows, `an identity policy allows ${what}`)

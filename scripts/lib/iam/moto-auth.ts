@@ -18,11 +18,7 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { motoRequest } from '../moto';
 import type { PolicyDocument, StatementJson } from './policy';
 
-export interface Credentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly sessionToken?: string;
-}
+export type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 
 export async function setMotoAuth(endpoint: string, count: '0' | 'inf'): Promise<void> {
   const status = await motoRequest(endpoint, 'POST', '/moto-api/reset-auth', count);
@@ -54,16 +50,16 @@ export async function prepareAssumableRole(
   input: { roleName: string; roleArn: string; account: string; rolePolicy: PolicyDocument },
 ): Promise<Credentials> {
   const [UserName, RoleName] = ['tap-e2e-caller', input.roleName];
-  await iam.send(new CreateUserCommand({ UserName }));
   const assume = policy({ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: input.roleArn });
+  const Principal = { AWS: `arn:aws:iam::${input.account}:user/${UserName}` };
+  const copies = JSON.stringify(motoResourceStarCopies(input.rolePolicy, 'dynamodb'));
+  await iam.send(new CreateUserCommand({ UserName }));
   await iam.send(
     new PutUserPolicyCommand({ UserName, PolicyName: 'assume-the-function-role', PolicyDocument: assume }),
   );
   const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName }));
-  const principal = { AWS: `arn:aws:iam::${input.account}:user/${UserName}` };
-  const trust = policy({ Effect: 'Allow', Principal: principal, Action: 'sts:AssumeRole' });
+  const trust = policy({ Effect: 'Allow', Principal, Action: 'sts:AssumeRole' });
   await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName, PolicyDocument: trust }));
-  const copies = JSON.stringify(motoResourceStarCopies(input.rolePolicy, 'dynamodb'));
   await iam.send(
     new PutRolePolicyCommand({ RoleName, PolicyName: 'moto-only-dynamodb-on-star', PolicyDocument: copies }),
   );

@@ -3,7 +3,7 @@
 // suppression without a reason, or one that matches no finding any more, is an error.
 // Its quirks: --file reads stdin when stdin is not a TTY, so --files with stdin from /dev/null; it
 // appends to parliament.log in its working folder and HOME, so both are a throwaway folder.
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -53,38 +53,23 @@ export function runParliament(bin: string, documents: Readonly<Record<string, Po
       fs.writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(document, null, 2)}\n`);
       return path.join(dir, `${name}.json`);
     });
-    let output: string;
-    try {
-      output = execFileSync(path.join(bin, 'parliament'), ['--files', files.join(','), '--json'], {
-        cwd: dir,
-        env: { ...process.env, HOME: dir },
-        stdio: [fs.openSync('/dev/null', 'r'), 'pipe', 'pipe'],
-        maxBuffer: 64 << 20,
-      }).toString();
-    } catch (error) {
-      // parliament exits 1 when it finds something; its findings are still on stdout.
-      const { stdout, stderr } = error as { stdout?: Buffer; stderr?: Buffer };
-      output = stdout?.toString() ?? '';
-      if (!output.trim()) throw new Error(`parliament failed to run:\n${stderr?.toString()}`, { cause: error });
-    }
+    // parliament exits 1 when it finds something; its findings are still on stdout.
+    const run = spawnSync(path.join(bin, 'parliament'), ['--files', files.join(','), '--json'], {
+      ...{ cwd: dir, env: { ...process.env, HOME: dir }, encoding: 'utf8', maxBuffer: 64 << 20 },
+      stdio: [fs.openSync('/dev/null', 'r'), 'pipe', 'pipe'],
+    });
+    const output = run.stdout ?? '';
+    if (run.status !== 0 && !output.trim()) throw new Error(`parliament failed to run:\n${run.stderr}`);
+    type Raw = { issue: string; severity: string; detail: unknown; location?: { filepath?: string; line?: number } };
     const findings = output
       .split('\n')
       .filter((line) => line.trim().startsWith('{'))
       .map((line): ParliamentFinding => {
-        const f = JSON.parse(line) as {
-          issue: string;
-          severity: string;
-          detail: unknown;
-          location?: { filepath?: string; line?: number };
-        };
-        const policy = path.basename(f.location?.filepath ?? '').replace(/\.json$/, '');
-        const detail = typeof f.detail === 'string' ? f.detail : JSON.stringify(f.detail);
+        const { issue, severity, detail, location } = JSON.parse(line) as Raw;
         return {
-          issue: f.issue,
-          policy,
-          severity: f.severity,
-          detail,
-          ...(f.location?.line ? { line: f.location.line } : {}),
+          ...{ issue, severity, policy: path.basename(location?.filepath ?? '').replace(/\.json$/, '') },
+          detail: typeof detail === 'string' ? detail : JSON.stringify(detail),
+          ...(location?.line ? { line: location.line } : {}),
         };
       });
     return [...new Map(findings.map((f) => [JSON.stringify(f), f])).values()];

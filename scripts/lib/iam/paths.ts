@@ -31,14 +31,15 @@ export interface HandlerPath {
   readonly name: string;
   /** What the handler must report for it. */
   readonly outcome: Outcome;
-  /** Needs a stack with recordObjectTags on. */
-  readonly tags?: boolean;
   readonly eventName: string;
-  readonly extra?: Record<string, unknown>;
-  /** null: an event without a version id (versioning suspended). */
-  readonly versionId?: null;
-  readonly s3?: Answers;
-  readonly dynamodb?: Answers;
+  /** tags: needs a stack with recordObjectTags on; versionId null: an event without one (versioning suspended). */
+  readonly options?: {
+    tags?: true;
+    versionId?: null;
+    extra?: Record<string, unknown>;
+    s3?: Answers;
+    dynamodb?: Answers;
+  };
 }
 
 export interface DrivenPath {
@@ -55,132 +56,108 @@ const [KEY, VERSION, SEQUENCER, TIME] = [
 ];
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489', 'hex');
 const XML = '<?xml version="1.0" encoding="UTF-8"?>';
-const xml = (status: number, code: string, message: string): Answer => ({
+const xmlType = { 'content-type': 'application/xml' };
+const error = (status: number, code: string, message: string): Answer => ({
   status,
-  headers: { 'content-type': 'application/xml' },
+  headers: xmlType,
   body: `${XML}\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>R</RequestId></Error>`,
 });
 /** A HEAD answer: headers only; a refusal has no body at all. */
-const bare = (status: number): Answer => ({ status });
-const head = (storageClass?: string): Answer => ({
-  status: 200,
-  headers: {
-    ...{ 'content-length': String(PNG.length), etag: '"0123abcd"', 'content-type': 'image/png' },
-    ...{ 'last-modified': 'Sat, 28 Nov 2026 10:00:00 GMT', 'x-amz-version-id': VERSION },
-    'x-amz-server-side-encryption': 'aws:kms',
-    'x-amz-server-side-encryption-aws-kms-key-id': 'arn:aws:kms:us-east-1:111122223333:key/k',
-    'x-amz-server-side-encryption-bucket-key-enabled': 'true',
-    ...(storageClass ? { 'x-amz-storage-class': storageClass } : {}),
-  },
+const head = (status = 200, storageClass?: string): Answer => ({
+  status,
+  headers:
+    status !== 200
+      ? {}
+      : {
+          ...{ 'content-length': String(PNG.length), etag: '"0123abcd"', 'content-type': 'image/png' },
+          ...{ 'last-modified': 'Sat, 28 Nov 2026 10:00:00 GMT', 'x-amz-version-id': VERSION },
+          'x-amz-server-side-encryption': 'aws:kms',
+          'x-amz-server-side-encryption-aws-kms-key-id': 'arn:aws:kms:us-east-1:111122223333:key/k',
+          'x-amz-server-side-encryption-bucket-key-enabled': 'true',
+          ...(storageClass ? { 'x-amz-storage-class': storageClass } : {}),
+        },
 });
-const range = { 'content-range': `bytes 0-${PNG.length - 1}/${PNG.length}`, 'content-type': 'image/png' };
 const tags = `${XML}<Tagging><TagSet><Tag><Key>team</Key><Value>blue</Value></Tag></TagSet></Tagging>`;
+const range = { 'content-range': `bytes 0-${PNG.length - 1}/${PNG.length}`, 'content-type': 'image/png' };
 const readable: Answers = (op) =>
-  op === 'HeadObject'
-    ? head()
-    : op === 'GetObjectTagging'
-      ? { status: 200, headers: { 'content-type': 'application/xml' }, body: tags }
-      : { status: 206, headers: { 'content-length': String(PNG.length), ...range }, body: PNG };
+  ({
+    HeadObject: head(),
+    GetObjectTagging: { status: 200, headers: xmlType, body: tags },
+    GetObject: { status: 206, headers: { 'content-length': String(PNG.length), ...range }, body: PNG },
+  })[op]!;
+/** S3 answers `other` for every operation but HEAD. */
+const s3 =
+  (headAnswer: Answer, other: Answer): Answers =>
+  (op) =>
+    op === 'HeadObject' ? headAnswer : other;
 const json = (value: unknown, status = 200): Answer => ({
   status,
   headers: { 'content-type': 'application/x-amz-json-1.0' },
   body: JSON.stringify(value),
 });
 const ok: Answers = () => json({});
-/** A failed condition without the old item (as some stores answer), so the handler reads it with GetItem. */
-const conditionFailed = json({ __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException' }, 400);
-const stored = (attributes: Record<string, unknown>) =>
-  json({
-    Item: marshall({
-      objectKey: KEY,
-      versionId: VERSION,
-      sequencer: SEQUENCER,
-      eventName: 'ObjectCreated:Put',
-      eventTime: TIME,
-      status: 'present',
-      ...attributes,
-    }),
-  });
+const stored = (attributes: Record<string, unknown>) => {
+  const item = { objectKey: KEY, versionId: VERSION, sequencer: SEQUENCER, eventName: 'ObjectCreated:Put' };
+  return json({ Item: marshall({ ...item, eventTime: TIME, status: 'present', ...attributes }) });
+};
 const never: Answers = (op) => {
   throw new Error(`this path must not send ${op}`);
 };
+/** A failed condition without the old item (as some stores answer), so the handler reads it with GetItem. */
 const failedPut =
   (item: Record<string, unknown>): Answers =>
   (op) =>
-    op === 'PutItem' ? conditionFailed : stored(item);
+    op === 'PutItem'
+      ? json({ __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException' }, 400)
+      : stored(item);
+const path = (name: string, outcome: Outcome, eventName: string, options?: HandlerPath['options']): HandlerPath => ({
+  ...{ name, outcome, eventName },
+  ...(options ? { options } : {}),
+});
 
 /** Every path the handler can take, each with the answers that lead there. */
 export const HANDLER_PATHS: readonly HandlerPath[] = [
-  { name: 'created (HEAD + ranged GET + conditional PutItem)', outcome: 'stored', eventName: 'ObjectCreated:Put' },
-  {
-    name: 'created, tags on (+ GetObjectTagging)',
-    outcome: 'stored',
-    tags: true,
-    eventName: 'ObjectCreated:CompleteMultipartUpload',
-  },
-  {
-    // The stack's bucket is versioned from the start; an event without a version id comes from a bucket
-    // whose versioning was suspended (or an object written before it was on): unversioned requests.
-    name: 'created, no version id (versioning suspended: s3:GetObject, s3:GetObjectTagging)',
-    ...{ outcome: 'stored', eventName: 'ObjectCreated:Put', versionId: null },
-  },
-  {
-    name: 'gone (HEAD 404, GET NoSuchVersion)',
-    ...{ outcome: 'gone', eventName: 'ObjectCreated:Put' },
-    s3: (op) => (op === 'HeadObject' ? bare(404) : xml(404, 'NoSuchVersion', 'The specified version does not exist.')),
-  },
-  { name: 'deleted (conditional UpdateItem)', outcome: 'deleted', eventName: 'ObjectRemoved:Delete', s3: never },
-  { name: 'expired (conditional UpdateItem)', outcome: 'expired', eventName: 'LifecycleExpiration:Delete', s3: never },
-  {
-    name: 'delete marker (conditional PutItem)',
-    outcome: 'marker',
-    eventName: 'ObjectRemoved:DeleteMarkerCreated',
-    s3: never,
-  },
-  {
-    name: 'unreadable: archived (GET 403 InvalidObjectState)',
-    ...{ outcome: 'unreadable', eventName: 'ObjectCreated:Put' },
-    s3: (op) =>
-      op === 'HeadObject'
-        ? head('GLACIER')
-        : xml(403, 'InvalidObjectState', 'The operation is not valid for the object’s storage class'),
-  },
-  {
-    name: 'unreadable: SSE-C (HEAD 400, GET 400 InvalidRequest)',
-    ...{ outcome: 'unreadable', eventName: 'ObjectCreated:Put' },
-    s3: (op) => (op === 'HeadObject' ? bare(400) : xml(400, 'InvalidRequest', SSE_C_MESSAGE)),
-  },
-  {
-    name: 'unreadable: KMS key denied (HEAD 403, GET 403 AccessDenied)',
-    ...{ outcome: 'unreadable', eventName: 'ObjectCreated:Put' },
-    s3: (op) => (op === 'HeadObject' ? bare(403) : xml(403, 'AccessDenied', KMS_DENIED_MESSAGE)),
-  },
-  {
-    name: 'tags changed, tags on (GetObjectTagging + UpdateItem)',
-    outcome: 'tagged',
-    tags: true,
-    eventName: 'ObjectTagging:Put',
-  },
-  {
-    name: 'duplicate (failed condition without the item: GetItem fallback)',
-    ...{ outcome: 'duplicate', eventName: 'ObjectCreated:Put', dynamodb: failedPut({}) },
-  },
-  {
-    name: 'stale (failed condition, GetItem finds a newer sequencer)',
-    ...{ outcome: 'stale', eventName: 'ObjectCreated:Put', dynamodb: failedPut({ sequencer: 'FF66F1A2B3C4D5E6F7' }) },
-  },
-  {
-    name: 'transition (UpdateItem of the storage class)',
-    ...{ outcome: 'transitioned', eventName: 'LifecycleTransition', s3: never },
+  path('created (HEAD + ranged GET + conditional PutItem)', 'stored', 'ObjectCreated:Put'),
+  path('created, tags on (+ GetObjectTagging)', 'stored', 'ObjectCreated:CompleteMultipartUpload', { tags: true }),
+  // The stack's bucket is versioned from the start; an event without a version id comes from a bucket
+  // whose versioning was suspended (or an object written before it was on): unversioned requests.
+  path('created, no version id (s3:GetObject, s3:GetObjectTagging)', 'stored', 'ObjectCreated:Put', {
+    versionId: null,
+  }),
+  path('gone (HEAD 404, GET NoSuchVersion)', 'gone', 'ObjectCreated:Put', {
+    s3: s3(head(404), error(404, 'NoSuchVersion', 'The specified version does not exist.')),
+  }),
+  path('deleted (conditional UpdateItem)', 'deleted', 'ObjectRemoved:Delete', { s3: never }),
+  path('expired (conditional UpdateItem)', 'expired', 'LifecycleExpiration:Delete', { s3: never }),
+  path('delete marker (conditional PutItem)', 'marker', 'ObjectRemoved:DeleteMarkerCreated', { s3: never }),
+  path('unreadable: archived (GET 403 InvalidObjectState)', 'unreadable', 'ObjectCreated:Put', {
+    s3: s3(
+      head(200, 'GLACIER'),
+      error(403, 'InvalidObjectState', 'The operation is not valid for the object’s storage class'),
+    ),
+  }),
+  path('unreadable: SSE-C (HEAD 400, GET 400 InvalidRequest)', 'unreadable', 'ObjectCreated:Put', {
+    s3: s3(head(400), error(400, 'InvalidRequest', SSE_C_MESSAGE)),
+  }),
+  path('unreadable: KMS key denied (HEAD 403, GET 403 AccessDenied)', 'unreadable', 'ObjectCreated:Put', {
+    s3: s3(head(403), error(403, 'AccessDenied', KMS_DENIED_MESSAGE)),
+  }),
+  path('tags changed, tags on (GetObjectTagging + UpdateItem)', 'tagged', 'ObjectTagging:Put', { tags: true }),
+  path('duplicate (failed condition without the item: GetItem fallback)', 'duplicate', 'ObjectCreated:Put', {
+    dynamodb: failedPut({}),
+  }),
+  path('stale (failed condition, GetItem finds a newer sequencer)', 'stale', 'ObjectCreated:Put', {
+    dynamodb: failedPut({ sequencer: 'FF66F1A2B3C4D5E6F7' }),
+  }),
+  path('transition (UpdateItem of the storage class)', 'transitioned', 'LifecycleTransition', {
     extra: { lifecycleEventData: { transitionEventData: { destinationStorageClass: 'GLACIER' } } },
-  },
-  {
-    name: 'restore (GetItem, HEAD + GET, PutItem if unchanged)',
-    ...{ outcome: 'stored', eventName: 'ObjectRestore:Completed' },
+    s3: never,
+  }),
+  path('restore (GetItem, HEAD + GET, PutItem if unchanged)', 'stored', 'ObjectRestore:Completed', {
     extra: { glacierEventData: { restoreEventData: { lifecycleRestorationExpiryTime: '2026-12-05T00:00:00.000Z' } } },
-    s3: (op) => (op === 'HeadObject' ? head('GLACIER') : readable(op)),
+    s3: (op) => (op === 'HeadObject' ? head(200, 'GLACIER') : readable(op)),
     dynamodb: (op) => (op === 'GetItem' ? stored({ status: 'unreadable', storageClass: 'GLACIER' }) : ok(op)),
-  },
+  }),
 ];
 
 /** A request handler answering every request from `answer`, with nothing sent anywhere. */
@@ -211,16 +188,19 @@ export async function drivePath(path: HandlerPath, stack: StackUnderProof): Prom
     ...{ region, credentials, maxAttempts: 1, endpoint: `https://${service}.${region}.amazonaws.com` },
     requestHandler: wire((request) => answers(operationOf(request))),
   });
-  const s3 = new S3Client({ ...common('s3', path.s3 ?? readable, s3OperationOf), forcePathStyle: true });
+  const s3 = new S3Client({ ...common('s3', path.options?.s3 ?? readable, s3OperationOf), forcePathStyle: true });
   const target = (request: HttpRequest) => String(request.headers['x-amz-target']).split('.')[1];
-  const dynamodb = new DynamoDBClient(common('dynamodb', path.dynamodb ?? ok, target));
+  const dynamodb = new DynamoDBClient(common('dynamodb', path.options?.dynamodb ?? ok, target));
   [s3, dynamodb].forEach((client) => recordCalls(client, calls, recordOptionsFor(stack)));
   const config = readConfig(functionEnvironment(stack.config, stack.names));
   const clock = () => new Date('2026-11-29T12:00:00.000Z');
   const handler = createHandler({ s3, dynamodb, config, logger, metrics, clock });
-  const versionId = path.versionId === null ? undefined : VERSION;
+  const versionId = path.options?.versionId === null ? undefined : VERSION;
   const event = { bucket: stack.bucket, key: KEY, eventName: path.eventName, versionId, size: PNG.length };
-  const record = { ...s3Record({ ...event, eTag: '0123abcd', sequencer: SEQUENCER, eventTime: TIME }), ...path.extra };
+  const record = {
+    ...s3Record({ ...event, eTag: '0123abcd', sequencer: SEQUENCER, eventTime: TIME }),
+    ...path.options?.extra,
+  };
   try {
     const summary = await handler({ Records: [record as S3EventRecord] });
     return { path, summary, calls };
@@ -233,7 +213,7 @@ export async function drivePath(path: HandlerPath, stack: StackUnderProof): Prom
 /** Every path the stack's configuration allows (tag paths only when it records tags). */
 export async function driveAllPaths(stack: StackUnderProof): Promise<DrivenPath[]> {
   const driven: DrivenPath[] = [];
-  for (const path of HANDLER_PATHS.filter((p) => !p.tags || stack.config.recordObjectTags)) {
+  for (const path of HANDLER_PATHS.filter((p) => !p.options?.tags || stack.config.recordObjectTags)) {
     driven.push(await drivePath(path, stack));
   }
   return driven;

@@ -161,37 +161,24 @@ export function terraform(stack: SynthesizedJson, d: Deployment) {
       return Object.fromEntries(Object.entries(byType).map(([type, ids]) => [type, providerList(ids)]));
     };
     const statement = (s: Attributes): StatementJson => {
-      const out: StatementJson = {
-        ...(s.sid ? { Sid: resolve(String(s.sid), seen) } : {}),
-        Effect: s.effect === 'Deny' ? 'Deny' : 'Allow',
-      };
-      const principal = principals(s.principals);
-      const notPrincipal = principals(s.not_principals);
-      if (principal) out.Principal = principal;
-      if (notPrincipal) out.NotPrincipal = notPrincipal;
-      const fields = {
-        Action: s.actions,
-        NotAction: s.not_actions,
-        Resource: s.resources,
-        NotResource: s.not_resources,
-      };
-      for (const [key, value] of Object.entries(fields))
-        if (value !== undefined) out[key as 'Action'] = providerList(strings(value, seen));
+      const list = (value: unknown) => (value === undefined ? undefined : providerList(strings(value, seen)));
       const conditions: Record<string, Record<string, string[]>> = {};
-      for (const c of asList(s.condition) as Attributes[]) {
+      for (const c of asList(s.condition) as Attributes[])
         ((conditions[resolve(String(c.test), seen)] ??= {})[resolve(String(c.variable), seen)] ??= []).push(
           ...strings(c.values, seen),
         );
-      }
-      if (Object.keys(conditions).length > 0) {
-        out.Condition = Object.fromEntries(
-          Object.entries(conditions).map(([test, keys]) => [
-            test,
-            Object.fromEntries(Object.entries(keys).map(([k, v]) => [k, providerList(v)])),
-          ]),
-        );
-      }
-      return out;
+      const tests = Object.entries(conditions).map(([test, keys]) => [
+        test,
+        Object.fromEntries(Object.entries(keys).map(([k, v]) => [k, providerList(v)])),
+      ]);
+      const out = {
+        ...{ Sid: s.sid ? resolve(String(s.sid), seen) : undefined, Effect: s.effect === 'Deny' ? 'Deny' : 'Allow' },
+        ...{ Principal: principals(s.principals), NotPrincipal: principals(s.not_principals) },
+        ...{ Action: list(s.actions), NotAction: list(s.not_actions) },
+        ...{ Resource: list(s.resources), NotResource: list(s.not_resources) },
+        Condition: tests.length > 0 ? Object.fromEntries(tests) : undefined,
+      };
+      return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as StatementJson;
     };
     return {
       Version: typeof b.version === 'string' ? b.version : '2012-10-17',
@@ -227,39 +214,27 @@ type Terraform = ReturnType<typeof terraform>;
 const Version = '2012-10-17';
 const POLICY_ATTRIBUTES = ['policy', 'assume_role_policy', 'inline_policy', 'access_policy', 'resource_policy'];
 
-/** Every policy of the stack, keyed by Terraform address (trust policies by the role's address). */
+/**
+ * Every policy of the stack, keyed by Terraform address (trust policies by the role's address). What it
+ * does not read (inline and attached managed policies, which the stack does not use) throws.
+ */
 export function stackPolicies(stack: SynthesizedJson, d: Deployment): Record<string, NamedPolicy> {
   const tf = terraform(stack, d);
   const out: Record<string, NamedPolicy> = {};
   const add = (name: string, kind: NamedPolicy['kind'], attachedTo: string, document: PolicyDocument) =>
     void (out[name] = { name, kind, attachedTo, document });
-  const named = (type: string, key: string, value: string) => {
-    const found = Object.keys(stack.resource?.[type] ?? {}).find((n) => tf.attribute(type, n, key) === value);
-    if (!found) throw new Error(`No ${type} with ${key} "${value}" in the stack`);
-    return found;
-  };
   for (const [type, blocks] of Object.entries(stack.resource ?? {})) {
     for (const [name, a] of Object.entries(blocks)) {
       const address = `${type}.${name}`;
       const text = (key: string) => tf.attribute(type, name, key);
-      const role = () => tf.arnOf('aws_iam_role', named('aws_iam_role', 'name', text('role')));
-      if (type === 'aws_iam_role') {
+      if (type === 'aws_iam_role' && a.inline_policy === undefined)
         add(address, 'trust', tf.arnOf(type, name), tf.policy(a.assume_role_policy));
-        for (const inline of (asList(a.inline_policy) as Attributes[]).filter((i) => i.policy !== undefined)) {
-          add(
-            `${address}/inline/${tf.resolve(String(inline.name))}`,
-            'identity',
-            tf.arnOf(type, name),
-            tf.policy(inline.policy),
-          );
-        }
-      } else if (type === 'aws_iam_role_policy') add(address, 'identity', role(), tf.policy(a.policy));
-      else if (type === 'aws_iam_role_policy_attachment') {
-        const policy = Object.keys(stack.resource?.aws_iam_policy ?? {}).find(
-          (p) => tf.arnOf('aws_iam_policy', p) === text('policy_arn'),
+      else if (type === 'aws_iam_role_policy') {
+        const role = Object.keys(stack.resource?.aws_iam_role ?? {}).find(
+          (r) => tf.attribute('aws_iam_role', r, 'name') === text('role'),
         );
-        if (!policy) throw new Error(`${address} attaches ${text('policy_arn')}, whose document is not in the stack`);
-        add(address, 'identity', role(), tf.policy(tf.block('resource', 'aws_iam_policy', policy).policy));
+        if (!role) throw new Error(`${address}: no aws_iam_role named "${text('role')}" in the stack`);
+        add(address, 'identity', tf.arnOf('aws_iam_role', role), tf.policy(a.policy));
       } else if (type === 'aws_s3_bucket_policy')
         add(address, 'resource', arn(d.partition, 's3', '', '', text('bucket')), tf.policy(a.policy));
       else if (type === 'aws_sqs_queue_policy')
@@ -274,9 +249,11 @@ export function stackPolicies(stack: SynthesizedJson, d: Deployment): Record<str
         };
         add(address, 'key', tf.arnOf(type, name), a.policy === undefined ? root : tf.policy(a.policy));
       } else if (type === 'aws_lambda_permission') add(address, 'resource', ...lambdaPermission(tf, name, a, d));
-      else if (type !== 'aws_iam_policy' && POLICY_ATTRIBUTES.some((p) => a[p] !== undefined)) {
+      else if (
+        type === 'aws_iam_role_policy_attachment' ||
+        (type !== 'aws_iam_policy' && POLICY_ATTRIBUTES.some((p) => a[p] !== undefined))
+      )
         throw new Error(`${address} has a policy that stackPolicies does not read`);
-      }
     }
   }
   return out;
@@ -284,18 +261,22 @@ export function stackPolicies(stack: SynthesizedJson, d: Deployment): Record<str
 
 /** The statement Lambda adds to the function's resource policy for an aws_lambda_permission. */
 function lambdaPermission(tf: Terraform, name: string, a: Attributes, d: Deployment): [string, PolicyDocument] {
-  for (const key of 'event_source_token principal_org_id function_url_auth_type statement_id_prefix qualifier'.split(
-    ' ',
-  )) {
+  for (const key of [
+    'event_source_token',
+    'principal_org_id',
+    'function_url_auth_type',
+    'statement_id_prefix',
+    'qualifier',
+  ])
     if (a[key] !== undefined) throw new Error(`aws_lambda_permission.${name}: ${key} is not supported`);
-  }
   const text = (key: string) => (a[key] === undefined ? undefined : tf.attribute('aws_lambda_permission', name, key));
   const fn = text('function_name') ?? '';
   const resource = fn.startsWith('arn:') ? fn : regionalArn(d, 'lambda', `function:${fn}`);
   const principal = text('principal') ?? '';
+  const [account, source] = [text('source_account'), text('source_arn')];
   const condition = {
-    ...(text('source_account') ? { StringEquals: { 'AWS:SourceAccount': text('source_account')! } } : {}),
-    ...(text('source_arn') ? { ArnLike: { 'AWS:SourceArn': text('source_arn')! } } : {}),
+    ...(account ? { StringEquals: { 'AWS:SourceAccount': account } } : {}),
+    ...(source ? { ArnLike: { 'AWS:SourceArn': source } } : {}),
   };
   const statement: StatementJson = {
     ...(text('statement_id') ? { Sid: text('statement_id') } : {}),
@@ -303,7 +284,7 @@ function lambdaPermission(tf: Terraform, name: string, a: Attributes, d: Deploym
     Principal: /^[a-z0-9.-]+\.amazonaws\.com$/.test(principal) ? { Service: principal } : { AWS: principal },
     Action: text('action') ?? '',
     Resource: resource,
-    ...(Object.keys(condition).length > 0 ? { Condition: condition } : {}),
+    ...(account || source ? { Condition: condition } : {}),
   };
   return [resource, { Version, Statement: [statement] }];
 }
@@ -324,36 +305,33 @@ export function stackEncryption(stack: SynthesizedJson, d: Deployment): Encrypti
     return key.startsWith('arn:') ? key : regionalArn(d, 'kms', `key/${key}`);
   };
   const each = (type: string) => Object.entries(stack.resource?.[type] ?? {});
-  const [tables, queues, topics, logGroups]: Record<string, string>[] = [{}, {}, {}, {}];
-  const facts = {
-    buckets: {} as Record<string, { keyArn: string; bucketKey: boolean }>,
-    tables,
-    queues,
-    topics,
-    logGroups,
-  };
+  /** The stores of `type` that name a key, by `id` (their name or ARN). */
+  const keys = (type: string, id: 'name' | 'arn', key: (a: Attributes) => unknown) =>
+    Object.fromEntries(
+      each(type)
+        .filter(([, a]) => key(a))
+        .map(([n, a]) => [id === 'arn' ? tf.arnOf(type, n) : tf.attribute(type, n, 'name'), keyArn(key(a))]),
+    );
+  const buckets: Record<string, { keyArn: string; bucketKey: boolean }> = {};
   for (const [, a] of each('aws_s3_bucket_server_side_encryption_configuration')) {
     for (const rule of asList(a.rule) as Attributes[]) {
       const sse = rule.apply_server_side_encryption_by_default as Attributes | undefined;
-      if (sse?.sse_algorithm === 'aws:kms' && sse.kms_master_key_id !== undefined) {
-        facts.buckets[tf.resolve(String(a.bucket))] = {
+      if (sse?.sse_algorithm === 'aws:kms' && sse.kms_master_key_id !== undefined)
+        buckets[tf.resolve(String(a.bucket))] = {
           keyArn: keyArn(sse.kms_master_key_id),
           bucketKey: rule.bucket_key_enabled === true,
         };
-      }
     }
   }
-  for (const [name, a] of each('aws_dynamodb_table')) {
+  const tableKey = (a: Attributes) => {
     const sse = a.server_side_encryption as Attributes | undefined;
-    if (sse?.enabled === true && sse.kms_key_arn !== undefined)
-      facts.tables[tf.attribute('aws_dynamodb_table', name, 'name')] = keyArn(sse.kms_key_arn);
-  }
-  for (const [name, a] of each('aws_sqs_queue'))
-    if (a.kms_master_key_id) facts.queues[tf.arnOf('aws_sqs_queue', name)] = keyArn(a.kms_master_key_id);
-  for (const [name, a] of each('aws_sns_topic'))
-    if (a.kms_master_key_id) facts.topics[tf.arnOf('aws_sns_topic', name)] = keyArn(a.kms_master_key_id);
-  for (const [name, a] of each('aws_cloudwatch_log_group')) {
-    if (a.kms_key_id) facts.logGroups[tf.attribute('aws_cloudwatch_log_group', name, 'name')] = keyArn(a.kms_key_id);
-  }
-  return facts;
+    return sse?.enabled === true ? sse.kms_key_arn : undefined;
+  };
+  return {
+    buckets,
+    tables: keys('aws_dynamodb_table', 'name', tableKey),
+    queues: keys('aws_sqs_queue', 'arn', (a) => a.kms_master_key_id),
+    topics: keys('aws_sns_topic', 'arn', (a) => a.kms_master_key_id),
+    logGroups: keys('aws_cloudwatch_log_group', 'name', (a) => a.kms_key_id),
+  };
 }

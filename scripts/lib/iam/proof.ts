@@ -39,6 +39,7 @@ import {
 import { mapCall, RecordedCall, RecordOptions } from './recorder';
 
 export type Caller = 'function' | 'operator' | 'uploader';
+type Context = Record<string, string>;
 
 export interface StackUnderProof {
   readonly synthEnv: Readonly<Record<string, string>>;
@@ -103,17 +104,16 @@ export const uploadersDocument = (stack: StackUnderProof): PolicyDocument =>
   terraform(stack.parsed, stack.deployment).policy(stack.parsed.resource?.aws_iam_policy?.uploaders?.policy);
 
 /** Who makes a caller's calls: the function's role, or a tap user's role with its identity policy. */
-export function callerOf(stack: StackUnderProof, caller: Caller): { arn: string; identity: PolicyRef[] } {
-  const { partition, account } = stack.deployment;
-  if (caller === 'function') {
+function callerOf(stack: StackUnderProof, caller: Caller): { arn: string; identity: PolicyRef[] } {
+  const { roleArn, policies, deployment: d } = stack;
+  if (caller === 'function')
     return {
-      arn: stack.roleArn,
-      identity: Object.values(stack.policies).filter((p) => p.kind === 'identity' && p.attachedTo === stack.roleArn),
+      arn: roleArn,
+      identity: Object.values(policies).filter((p) => p.kind === 'identity' && p.attachedTo === roleArn),
     };
-  }
   const document = caller === 'operator' ? ADMIN_LIKE : uploadersDocument(stack);
   return {
-    arn: arn(partition, 'iam', '', account, `role/tap-${caller}`),
+    arn: arn(d.partition, 'iam', '', d.account, `role/tap-${caller}`),
     identity: [{ name: `${caller} identity`, document }],
   };
 }
@@ -128,7 +128,7 @@ const resourcePolicies = (stack: StackUnderProof, request: Request): NamedPolicy
 };
 
 /** One request against the stack's policies, `identity` being the caller's. */
-export function decide(stack: StackUnderProof, request: Request, identity: readonly PolicyRef[]): Decision {
+function decide(stack: StackUnderProof, request: Request, identity: readonly PolicyRef[]): Decision {
   const account = request.resource.split(':')[4] || stack.deployment.account;
   return evaluate(request, { identity, resource: resourcePolicies(stack, request), resourceAccount: account });
 }
@@ -149,25 +149,21 @@ export function checkCalls(
   const who = callerOf(stack, caller);
   const tf = terraform(stack.parsed, stack.deployment);
   // A call naming a KMS alias is authorized against the key it points to (alias-authorization.html).
-  const aliases = Object.fromEntries(
+  const aliases = new Map(
     Object.keys(stack.parsed.resource?.aws_kms_alias ?? {}).map((n) => [
       tf.arnOf('aws_kms_alias', n),
-      tf.attribute('aws_kms_alias', n, 'target_key_id'),
+      regionalArn(stack.deployment, 'kms', `key/${tf.attribute('aws_kms_alias', n, 'target_key_id')}`),
     ]),
   );
-  const keyOf = (resource: string) =>
-    aliases[resource] ? regionalArn(stack.deployment, 'kms', `key/${aliases[resource]}`) : resource;
   return calls.map((call): CallCheck => {
     if (!call.mapped || !call.action || !call.resource) {
       const reason = call.note ?? `${call.service} ${call.operation} is unmapped`;
-      return {
-        call,
-        decision: { decision: 'ImplicitDeny', allowed: false, statements: [], reason },
-        line: `UNMAPPED ${call.service} ${call.operation}: ${reason}`,
-      };
+      const decision: Decision = { decision: 'ImplicitDeny', allowed: false, statements: [], reason };
+      return { call, decision, line: `UNMAPPED ${call.service} ${call.operation}: ${reason}` };
     }
-    const principal: Principal = call.principal ? servicePrincipal(call.principal) : rolePrincipal(who.arn);
-    const request: Request = { principal, action: call.action, resource: keyOf(call.resource), context: call.context };
+    const principal = call.principal ? servicePrincipal(call.principal) : rolePrincipal(who.arn);
+    const resource = aliases.get(call.resource) ?? call.resource;
+    const request: Request = { principal, action: call.action, resource, context: call.context };
     const decision: Decision = call.noPermissionRequired
       ? { decision: 'Allow', allowed: true, statements: [], reason: 'AWS requires no permission' }
       : decide(stack, request, who.identity);
@@ -191,76 +187,54 @@ export const asDeployed = (call: RecordedCall): RecordedCall =>
 /** The calls AWS makes because of the deployment, derived from the synthesized stack, each with the page that says so. */
 export function platformCalls(stack: StackUnderProof): RecordedCall[] {
   const { parsed, deployment: d, names } = stack;
+  const tf = terraform(parsed, d);
   const env = { ...recordOptionsFor(stack), region: d.region, secure: true };
-  type Context = Record<string, string>;
-  const byService = (
-    principal: string,
-    action: string,
-    resource: string,
-    context: Context,
-    note: string,
-  ): RecordedCall => ({
-    service: action.split(':')[0],
-    operation: action.split(':')[1],
-    ...{ action, resource, principal, note, mapped: true, implied: true },
+  const byService = (principal: string, action: string, resource: string, note: string, context: Context) => ({
+    ...{ service: action.split(':')[0], operation: action.split(':')[1], action, resource, principal, note },
+    ...{ mapped: true, implied: true },
     context: { 'aws:SecureTransport': 'true', 'aws:SourceAccount': d.account, ...context },
   });
-  const withRole = (service: string, operation: string, input: Record<string, unknown>, note: string) =>
-    mapCall(service, operation, input, env).map((c) => ({ ...c, implied: true, note }));
+  /** Calls Lambda makes with the function's role. */
+  const withRole = (note: string, service: string, operations: string[], input: Record<string, unknown> = {}) =>
+    operations.flatMap((op) => mapCall(service, op, input, env).map((c) => ({ ...c, implied: true, note })));
   const first = (value: unknown) => [value].flat()[0] as Record<string, unknown> | undefined;
-  const fn = parsed.resource?.aws_lambda_function?.metadata_extractor;
+  const tracing = first(parsed.resource?.aws_lambda_function?.metadata_extractor?.tracing_config)?.mode;
   const invoke = parsed.resource?.aws_lambda_function_event_invoke_config?.metadata_extractor_async;
-  const destination = first(first(invoke?.destination_config)?.on_failure)?.destination;
-  const queueUrl = `https://sqs.${d.region}.amazonaws.com/${d.account}/${names.queueName}`;
-  const fromBucket = { 'aws:SourceArn': arn(d.partition, 's3', '', '', stack.bucket) };
+  const onFailure = first(first(invoke?.destination_config)?.on_failure)?.destination;
   const stream = { logGroupName: names.logGroupName, logStreamName: '2026/01/01/[$LATEST]0123456789abcdef' };
-  const calls = [
-    byService(
-      'lambda.amazonaws.com',
-      'sts:AssumeRole',
-      stack.roleArn,
-      { 'aws:SourceArn': stack.functionArn },
-      'Lambda assumes the role',
-    ),
-    ...withRole('logs', 'CreateLogStream', stream, 'Lambda writes the function’s logs with the role'),
-    ...withRole('logs', 'PutLogEvents', stream, 'Lambda writes the function’s logs with the role'),
-    ...(first(fn?.tracing_config)?.mode === 'Active'
-      ? ['PutTraceSegments', 'PutTelemetryRecords'].flatMap((op) =>
-          withRole('xray', op, {}, 'Lambda sends traces with the role (services-xray.html)'),
-        )
+  const topic = regionalArn(d, 'sns', names.topicName);
+  const topicKey = stack.encryption.topics?.[topic] ?? '';
+  const CW = 'cloudwatch.amazonaws.com';
+  return [
+    byService('lambda.amazonaws.com', 'sts:AssumeRole', stack.roleArn, 'Lambda assumes the role', {
+      'aws:SourceArn': stack.functionArn,
+    }),
+    ...withRole('Lambda writes the function’s logs with the role', 'logs', ['CreateLogStream', 'PutLogEvents'], stream),
+    ...(tracing === 'Active'
+      ? withRole('Lambda sends traces with the role (services-xray.html)', 'xray', [
+          'PutTraceSegments',
+          'PutTelemetryRecords',
+        ])
       : []),
-    ...(destination
-      ? withRole('sqs', 'SendMessage', { QueueUrl: queueUrl }, 'Lambda sends on-failure records with the role')
+    ...(onFailure
+      ? withRole('Lambda sends on-failure records with the role', 'sqs', ['SendMessage'], {
+          QueueUrl: `https://sqs.${d.region}.amazonaws.com/${d.account}/${names.queueName}`,
+        })
       : []),
-    byService('s3.amazonaws.com', 'lambda:InvokeFunction', stack.functionArn, fromBucket, 'S3 invokes the function'),
+    byService('s3.amazonaws.com', 'lambda:InvokeFunction', stack.functionArn, 'S3 invokes the function', {
+      'aws:SourceArn': arn(d.partition, 's3', '', '', stack.bucket),
+    }),
+    // CloudWatch publishes alarm state changes (AlarmThatSendsEmail.html) and, the topic being encrypted,
+    // uses its key itself (sns-key-management.html).
+    ...Object.keys(parsed.resource?.aws_cloudwatch_metric_alarm ?? {}).flatMap((alarm) => {
+      const context = { 'aws:SourceArn': tf.arnOf('aws_cloudwatch_metric_alarm', alarm) };
+      const kms = { ...context, 'kms:EncryptionContext:aws:sns:topicArn': topic };
+      return [
+        byService(CW, 'sns:Publish', topic, 'CloudWatch publishes the alarm', context),
+        ...['kms:GenerateDataKey', 'kms:Decrypt'].map((a) => byService(CW, a, topicKey, 'CloudWatch encrypts it', kms)),
+      ];
+    }),
   ];
-  const topic = regionalArn(stack.deployment, 'sns', names.topicName);
-  for (const name of Object.keys(parsed.resource?.aws_cloudwatch_metric_alarm ?? {})) {
-    const context = { 'aws:SourceArn': terraform(parsed, d).arnOf('aws_cloudwatch_metric_alarm', name) };
-    calls.push(
-      byService(
-        'cloudwatch.amazonaws.com',
-        'sns:Publish',
-        topic,
-        context,
-        'CloudWatch publishes alarm state changes (AlarmThatSendsEmail.html)',
-      ),
-    );
-    // The event source itself needs the key of an encrypted topic (sns-key-management.html).
-    for (const action of ['kms:GenerateDataKey', 'kms:Decrypt']) {
-      const key = stack.encryption.topics?.[topic] ?? '';
-      calls.push(
-        byService(
-          'cloudwatch.amazonaws.com',
-          action,
-          key,
-          { ...context, 'kms:EncryptionContext:aws:sns:topicArn': topic },
-          'CloudWatch encrypts the alarm message',
-        ),
-      );
-    }
-  }
-  return calls;
 }
 
 /** Grants of the role no call of the function's code uses, each with the reason. */
@@ -317,91 +291,70 @@ export interface Refusal {
 
 /** What must be refused, as explicit requests against the stack's policies (each must be denied). */
 export function refusals(stack: StackUnderProof): Refusal[] {
-  const { deployment: d, names } = stack;
+  const { deployment: d, names, functionArn: fn, roleArn: role } = stack;
   const other = '444455556666';
   const bucket = arn(d.partition, 's3', '', '', stack.bucket);
   const object = `${bucket}/uploads/photo.png`;
   const table = regionalArn(d, 'dynamodb', `table/${names.tableName}`);
-  const [queue, topic, fn] = [
-    regionalArn(d, 'sqs', names.queueName),
-    regionalArn(d, 'sns', names.topicName),
-    stack.functionArn,
-  ];
+  const [queue, topic] = [regionalArn(d, 'sqs', names.queueName), regionalArn(d, 'sns', names.topicName)];
   const key = Object.values(stack.policies).find((p) => p.kind === 'key')?.attachedTo ?? '';
   const tls = { 'aws:SecureTransport': 'true', 's3:TlsVersion': '1.2' };
   const noTls = { 'aws:SecureTransport': 'false' };
   const via = (service: string) => ({ ...tls, 'kms:ViaService': `${service}.${d.region}.amazonaws.com` });
-  const from = (account: string, sourceArn = bucket) => ({
+  const from = (account: string, source = bucket) => ({
     ...tls,
     'aws:SourceAccount': account,
-    'aws:SourceArn': sourceArn,
+    'aws:SourceArn': source,
   });
+  const otherGroup = { 'kms:EncryptionContext:aws:logs:arn': regionalArn(d, 'logs', 'log-group:/aws/lambda/x') };
+  const [otherKey, tls11] = [regionalArn(d, 'kms', 'key/another-key'), { ...tls, 's3:TlsVersion': '1.1' }];
   const [S3, CW, LOGS] = ['s3.amazonaws.com', 'cloudwatch.amazonaws.com', `logs.${d.region}.amazonaws.com`];
-  const otherGroup = {
-    'kms:EncryptionContext:aws:logs:arn': regionalArn(d, 'logs', 'log-group:/aws/lambda/another-function'),
-  };
-  const rows: [name: string, who: string, action: string, resource: string, context?: Record<string, string>][] = [
+  type Row = [name: string, who: string, action: string, resource: string, context?: Context];
+  const each = (who: string, label: string, pairs: [action: string, resource: string][]) =>
+    pairs.map(([action, resource]): Row => [`${label} ${action} on ${resource}`, who, action, resource]);
+  const rows: Row[] = [
     ['S3 invoking the function from another bucket', S3, 'lambda:InvokeFunction', fn, from(d.account, `${bucket}-x`)],
     ['S3 invoking the function for another account', S3, 'lambda:InvokeFunction', fn, from(other)],
     ['CloudWatch publishing for another account', CW, 'sns:Publish', topic, from(other)],
     ['CloudWatch using the key for another account', CW, 'kms:GenerateDataKey', key, from(other)],
     ['CloudWatch publishing without TLS', CW, 'sns:Publish', topic, { ...noTls, 'aws:SourceAccount': d.account }],
     ['CloudWatch Logs using the key for another log group', LOGS, 'kms:GenerateDataKey', key, otherGroup],
-    [
-      'Lambda assuming the role for another account',
-      'lambda.amazonaws.com',
-      'sts:AssumeRole',
-      stack.roleArn,
-      from(other),
-    ],
-    ['the role writing an object', 'role', 's3:PutObject', object],
-    ['the role deleting an object', 'role', 's3:DeleteObject', object],
-    ['the role deleting an object version', 'role', 's3:DeleteObjectVersion', object],
-    ['the role deleting an item', 'role', 'dynamodb:DeleteItem', table],
-    ['the role scanning the table', 'role', 'dynamodb:Scan', table],
-    ['the role querying the table', 'role', 'dynamodb:Query', table],
-    [
-      'the role writing to another table',
-      'role',
-      'dynamodb:PutItem',
-      regionalArn(d, 'dynamodb', 'table/another-table'),
-    ],
-    ['the role sending to another queue', 'role', 'sqs:SendMessage', regionalArn(d, 'sqs', 'another-queue')],
-    ['the role reading the failed-events queue', 'role', 'sqs:ReceiveMessage', queue],
+    ['Lambda assuming the role for another account', 'lambda.amazonaws.com', 'sts:AssumeRole', role, from(other)],
+    // The role: no write or delete, no other store, no reading of the queue, no publishing, no direct KMS.
+    ...each('role', 'the role', [
+      ['s3:PutObject', object],
+      ['s3:DeleteObject', object],
+      ['s3:DeleteObjectVersion', object],
+      ['dynamodb:DeleteItem', table],
+      ['dynamodb:Scan', table],
+      ['dynamodb:Query', table],
+      ['dynamodb:PutItem', regionalArn(d, 'dynamodb', 'table/another-table')],
+      ['sqs:SendMessage', regionalArn(d, 'sqs', 'another-queue')],
+      ['sqs:ReceiveMessage', queue],
+      ['sns:Publish', topic],
+      ['kms:Decrypt', key],
+    ]),
     ['the role sending to the queue without TLS (queue policy)', 'role', 'sqs:SendMessage', queue, noTls],
-    ['the role publishing to the alarm topic', 'role', 'sns:Publish', topic],
-    [
-      'the role using another key through S3',
-      'role',
-      'kms:Decrypt',
-      regionalArn(d, 'kms', 'key/another-key'),
-      via('s3'),
-    ],
-    ['the role calling KMS directly with the pipeline key', 'role', 'kms:Decrypt', key],
+    ['the role using another key through S3', 'role', 'kms:Decrypt', otherKey, via('s3')],
     ['the role using the key through SNS', 'role', 'kms:Decrypt', key, via('sns')],
     ['reading an object without TLS (bucket policy)', 'operator', 's3:GetObject', object, noTls],
-    [
-      'reading an object over TLS 1.1 (bucket policy)',
-      'operator',
-      's3:GetObject',
-      object,
-      { ...tls, 's3:TlsVersion': '1.1' },
-    ],
+    ['reading an object over TLS 1.1 (bucket policy)', 'operator', 's3:GetObject', object, tls11],
     ['listing the bucket without TLS (bucket policy)', 'operator', 's3:ListBucket', bucket, noTls],
     ['sending to the queue without TLS (queue policy)', 'operator', 'sqs:SendMessage', queue, noTls],
     ['publishing to the topic without TLS (topic policy)', 'operator', 'sns:Publish', topic, noTls],
-    ['another account reading an object', 'stranger', 's3:GetObject', object],
-    ['another account reading an item', 'stranger', 'dynamodb:GetItem', table],
-    ['another account sending to the queue', 'stranger', 'sqs:SendMessage', queue],
-    ['another account publishing to the topic', 'stranger', 'sns:Publish', topic],
-    ['another account using the key', 'stranger', 'kms:Decrypt', key, via('s3')],
-    ['another account invoking the function', 'stranger', 'lambda:InvokeFunction', fn],
-    ['another account assuming the function role', 'stranger', 'sts:AssumeRole', stack.roleArn],
+    ...each('stranger', 'another account:', [
+      ['s3:GetObject', object],
+      ['dynamodb:GetItem', table],
+      ['sqs:SendMessage', queue],
+      ['sns:Publish', topic],
+      ['lambda:InvokeFunction', fn],
+      ['sts:AssumeRole', role],
+    ]),
+    ['another account using the key through S3', 'stranger', 'kms:Decrypt', key, via('s3')],
   ];
-  const role = callerOf(stack, 'function');
-  const admin = callerOf(stack, 'operator');
+  const [own, admin] = [callerOf(stack, 'function'), callerOf(stack, 'operator')];
   const callers: Record<string, [Principal, readonly PolicyRef[]]> = {
-    role: [rolePrincipal(role.arn), role.identity],
+    role: [rolePrincipal(own.arn), own.identity],
     operator: [rolePrincipal(admin.arn), admin.identity],
     stranger: [rolePrincipal(arn(d.partition, 'iam', '', other, 'role/admin')), admin.identity],
   };
@@ -434,46 +387,34 @@ export interface Evidence {
 export interface ProofReport {
   readonly lines: string[];
   readonly problems: string[];
-  readonly counts: {
-    readonly calls: number;
-    readonly tapCommands: number;
-    readonly refusals: number;
-    readonly platform: number;
-  };
+  readonly counts: { calls: number; tapCommands: number; refusals: number; platform: number };
 }
 
 /** The whole proof over every piece of evidence: the lines to print and the problems that fail the gate. */
 export function proofReport(evidence: readonly Evidence[]): ProofReport {
-  const lines: string[] = [];
-  const problems: string[] = [];
   const stackOf = (e: Evidence) => stackUnderProof(e.synthEnv, e.deployment);
   const checked = evidence.map((e) => ({
     e,
-    checks: checkCalls(
-      stackOf(e),
-      e.calls.map((c) => (e.transport === 'stand-in-http' ? asDeployed(c) : c)),
-      e.caller,
-    ),
+    checks: checkCalls(stackOf(e), e.transport === 'stand-in-http' ? e.calls.map(asDeployed) : e.calls, e.caller),
   }));
   const denied = (checks: readonly CallCheck[]) => [
     ...new Set(checks.filter((c) => !c.decision.allowed).map((c) => c.line)),
   ];
-  const own = (checks: readonly CallCheck[]) => checks.filter((c) => !c.call.implied).length;
-  lines.push('evidence:');
+  const calls = (checks: readonly CallCheck[]) => {
+    const own = checks.filter((c) => !c.call.implied).length;
+    return { own, text: `${own} call(s) + ${checks.length - own} implied` };
+  };
+  const lines = ['evidence:'];
   for (const { e, checks } of checked) {
-    lines.push(
-      `  ${e.name}: ${own(checks)} call(s) + ${checks.length - own(checks)} implied by ${e.caller}${e.command ? ` (${e.command})` : ''}${e.transport === 'stand-in-http' ? ', over http to a stand-in: evaluated as deployed' : ''}`,
-    );
+    const http = e.transport === 'stand-in-http' ? ', over http to a stand-in: evaluated as deployed' : '';
+    lines.push(`  ${e.name}: ${calls(checks).text} by ${e.caller}${e.command ? ` (${e.command})` : ''}${http}`);
   }
   // The function role's grants, one row per (Sid, action) over every configuration: used when any call used it.
   const functionChecks = checked.filter((c) => c.e.caller === 'function');
   const rows = new Map<string, GrantRow>();
-  for (const { e, checks } of functionChecks) {
-    for (const row of grantTable(stackOf(e), checks)) {
-      const id = `${row.sid}|${row.action}`;
-      if (rows.get(id)?.status !== 'used') rows.set(id, row);
-    }
-  }
+  for (const { e, checks } of functionChecks)
+    for (const row of grantTable(stackOf(e), checks))
+      if (rows.get(`${row.sid}|${row.action}`)?.status !== 'used') rows.set(`${row.sid}|${row.action}`, row);
   lines.push('', "the function role's grants:");
   for (const status of ['used', 'not-exercised', 'unused'] as const) {
     const of = [...rows.values()].filter((r) => r.status === status);
@@ -482,47 +423,47 @@ export function proofReport(evidence: readonly Evidence[]): ProofReport {
       ...of.map((r) => `    ${r.action.padEnd(28)} ${r.sid ?? ''} (${r.detail})`),
     );
   }
-  problems.push(
+  const problems = [
     ...[...rows.values()]
       .filter((r) => r.status === 'unused')
       .map((r) => `granted but used by no recorded call: ${r.action} (${r.sid ?? 'no Sid'})`),
-  );
-  problems.push(...functionChecks.flatMap(({ e, checks }) => denied(checks).map((line) => `${e.name}: ${line}`)));
+    ...functionChecks.flatMap(({ e, checks }) => denied(checks).map((line) => `${e.name}: ${line}`)),
+  ];
   // One check per tap command over every piece of evidence that recorded it.
   const commands = new Map<string, CallCheck[]>();
-  for (const { e, checks } of checked)
-    if (e.command)
-      commands.set(`${e.command} (${e.caller})`, [...(commands.get(`${e.command} (${e.caller})`) ?? []), ...checks]);
+  for (const { e, checks } of checked.filter((c) => c.e.command)) {
+    const command = `${e.command} (${e.caller})`;
+    commands.set(command, [...(commands.get(command) ?? []), ...checks]);
+  }
   lines.push('', "the tap commands' calls:");
   for (const [command, checks] of [...commands].sort()) {
-    const refused = denied(checks);
-    const ok = own(checks) > 0 && refused.length === 0;
+    const [refused, { own, text }] = [denied(checks), calls(checks)];
+    const ok = own > 0 && refused.length === 0;
     lines.push(
-      `  ${ok ? 'ok  ' : 'FAIL'} ${command}: ${own(checks)} call(s) + ${checks.length - own(checks)} implied, ${refused.length} denied`,
+      `  ${ok ? 'ok  ' : 'FAIL'} ${command}: ${text}, ${refused.length} denied`,
       ...refused.map((l) => `    ${l}`),
     );
-    if (!ok) problems.push(`tap command ${command}: ${own(checks) === 0 ? 'no call recorded' : refused.join('; ')}`);
+    if (!ok) problems.push(`tap command ${command}: ${own === 0 ? 'no call recorded' : refused.join('; ')}`);
   }
   // The platform's calls and the refusals, once per stack configuration.
-  const configurations = [...new Map(evidence.map((e) => [JSON.stringify(e.synthEnv), stackOf(e)])).values()];
-  let platform = 0;
-  let refusalCount = 0;
-  for (const stack of configurations) {
-    const platformChecks = checkCalls(stack, platformCalls(stack));
-    const results = checkRefusals(stack);
+  const counts = { calls: functionChecks.reduce((n, c) => n + c.checks.length, 0), tapCommands: commands.size };
+  let [platform, refusalCount] = [0, 0];
+  for (const stack of new Map(evidence.map((e) => [JSON.stringify(e.synthEnv), stackOf(e)])).values()) {
+    const [platformChecks, results] = [checkCalls(stack, platformCalls(stack)), checkRefusals(stack)];
     platform += platformChecks.length;
     refusalCount += results.length;
+    const allowed = platformChecks.filter((c) => c.decision.allowed).length;
+    const refused = results.filter((r) => r.ok).length;
     lines.push(
       '',
-      `TAP_* ${JSON.stringify(stack.synthEnv)}: platform calls ${platformChecks.filter((c) => c.decision.allowed).length}/${platformChecks.length} allowed, refusals ${results.filter((r) => r.ok).length}/${results.length} denied`,
+      `TAP_* ${JSON.stringify(stack.synthEnv)}: platform calls ${allowed}/${platformChecks.length} allowed, refusals ${refused}/${results.length} denied`,
     );
     problems.push(
       ...denied(platformChecks).map((l) => `platform: ${l}`),
       ...results.filter((r) => !r.ok).map((r) => `not refused: ${r.refusal.name}: ${r.line}`),
     );
   }
-  const calls = functionChecks.reduce((n, c) => n + c.checks.length, 0);
-  if (calls === 0) problems.push('no function call was recorded');
-  if (commands.size === 0) problems.push('no tap command was recorded');
-  return { lines, problems, counts: { calls, tapCommands: commands.size, refusals: refusalCount, platform } };
+  if (counts.calls === 0) problems.push('no function call was recorded');
+  if (counts.tapCommands === 0) problems.push('no tap command was recorded');
+  return { lines, problems, counts: { ...counts, refusals: refusalCount, platform } };
 }

@@ -45,34 +45,24 @@ interface CallEnvironment extends RecordOptions {
   readonly secure: boolean;
 }
 
-interface RecordableClient<I extends object, O extends MetadataBearer> {
-  readonly middlewareStack: MiddlewareStack<I, O>;
-  readonly config: { readonly region?: string | Provider<string> };
-}
-
+type RecordableClient = {
+  middlewareStack: MiddlewareStack<object, MetadataBearer>;
+  config: { region?: string | Provider<string> };
+};
 const SERVICES: Record<string, string> = { CloudWatchLogsClient: 'logs', STSClient: 'sts', XRayClient: 'xray' };
 
 /** Adds the recording middleware to `client`: every call it sends from now on is pushed onto `calls`. */
-export function recordCalls<C extends RecordableClient<object, MetadataBearer>>(
-  client: C,
-  calls: RecordedCall[],
-  options: RecordOptions,
-): C {
+export function recordCalls<C extends RecordableClient>(client: C, calls: RecordedCall[], options: RecordOptions): C {
   const middleware: BuildMiddleware<object, MetadataBearer> = (next, context) => async (args) => {
     const name = context.clientName ?? 'UnknownClient';
     const region = client.config.region;
-    calls.push(
-      ...mapCall(
-        SERVICES[name] ?? name.replace(/Client$/, '').toLowerCase(),
-        (context.commandName ?? 'Unknown').replace(/Command$/, ''),
-        args.input as Input,
-        {
-          ...options,
-          region: typeof region === 'function' ? await region() : (region ?? 'us-east-1'),
-          secure: (args.request as { protocol?: string } | undefined)?.protocol === 'https:',
-        },
-      ),
-    );
+    const env = {
+      ...options,
+      region: typeof region === 'function' ? await region() : (region ?? 'us-east-1'),
+      secure: (args.request as { protocol?: string } | undefined)?.protocol === 'https:',
+    };
+    const service = SERVICES[name] ?? name.replace(/Client$/, '').toLowerCase();
+    calls.push(...mapCall(service, (context.commandName ?? '').replace(/Command$/, ''), args.input as Input, env));
     return next(args);
   };
   client.middlewareStack.add(middleware, { step: 'build', name: 'iamCallRecorder', override: true });
@@ -89,6 +79,8 @@ const optional = (input: Input, name: string) =>
 /** "Op Op=service:Action ...": the operations of a service, with the action each needs when not service:Op. */
 const ops = (list: string) =>
   Object.fromEntries(list.split(' ').map((op) => [op.split('=')[0], op.split('=')[1] ?? '']));
+/** An ARN the input names (a name that is already an ARN is kept), else `build`'s. */
+const named = (value: string | undefined, build: () => string) => (value?.startsWith('arn:') ? value : build());
 
 /**
  * The operations the function, the platform and the tap commands make, by IAM service prefix: the
@@ -101,13 +93,7 @@ const OPERATIONS: Record<
 > = {
   s3: {
     resource: (i, e) =>
-      arn(
-        e.partition,
-        's3',
-        '',
-        '',
-        i.Key === undefined ? text(i, 'Bucket') : `${text(i, 'Bucket')}/${text(i, 'Key')}`,
-      ),
+      arn(e.partition, 's3', '', '', [text(i, 'Bucket'), ...(i.Key === undefined ? [] : [text(i, 'Key')])].join('/')),
     actions: ops(
       'HeadObject=s3:GetObject GetObject GetObjectTagging PutObject CreateMultipartUpload=s3:PutObject ' +
         'UploadPart=s3:PutObject CompleteMultipartUpload=s3:PutObject AbortMultipartUpload DeleteObject ' +
@@ -118,8 +104,7 @@ const OPERATIONS: Record<
   dynamodb: {
     resource: (i, e) =>
       optional(i, 'ResourceArn') ??
-      regionalArn(e, 'dynamodb', `table/${text(i, 'TableName')}`) +
-        (i.IndexName ? `/index/${text(i, 'IndexName')}` : ''),
+      regionalArn(e, 'dynamodb', `table/${text(i, 'TableName')}${i.IndexName ? `/index/${text(i, 'IndexName')}` : ''}`),
     actions: ops('PutItem UpdateItem GetItem Query Scan DescribeTable ListTagsOfResource'),
   },
   sqs: {
@@ -131,14 +116,11 @@ const OPERATIONS: Record<
   },
   // FunctionName is a name or an ARN; a Qualifier names a version or alias.
   lambda: {
-    resource: (i, e) => {
-      if (i.FunctionName === undefined) return '*';
-      const name = text(i, 'FunctionName');
-      return (
-        (name.startsWith('arn:') ? name : regionalArn(e, 'lambda', `function:${name}`)) +
-        (i.Qualifier ? `:${text(i, 'Qualifier')}` : '')
-      );
-    },
+    resource: (i, e) =>
+      i.FunctionName === undefined
+        ? '*'
+        : named(optional(i, 'FunctionName'), () => regionalArn(e, 'lambda', `function:${text(i, 'FunctionName')}`)) +
+          (i.Qualifier ? `:${text(i, 'Qualifier')}` : ''),
     actions: ops('Invoke=lambda:InvokeFunction GetFunction GetFunctionConcurrency GetAccountSettings'),
   },
   sns: {
@@ -148,7 +130,7 @@ const OPERATIONS: Record<
   kms: {
     resource: (i, e) => {
       const id = text(i, 'KeyId');
-      return id.startsWith('arn:') ? id : regionalArn(e, 'kms', id.startsWith('alias/') ? id : `key/${id}`);
+      return named(id, () => regionalArn(e, 'kms', id.startsWith('alias/') ? id : `key/${id}`));
     },
     actions: ops('DescribeKey ListResourceTags'),
   },
@@ -182,14 +164,18 @@ const OPERATIONS: Record<
 
 /** The calls one SDK call stands for: its own and the KMS calls AWS makes because of it. */
 export function mapCall(service: string, operation: string, input: Input, env: CallEnvironment): RecordedCall[] {
+  const version = service === 's3' ? optional(input, 'VersionId') : undefined;
   const context: Record<string, string> = {
     'aws:SecureTransport': String(env.secure),
     'aws:RequestedRegion': env.region,
     ...(service === 's3' && env.secure ? { 's3:TlsVersion': tls.DEFAULT_MIN_VERSION.replace(/^TLSv/, '') } : {}),
     ...(env.sourceFunctionArn ? { 'lambda:SourceFunctionArn': env.sourceFunctionArn } : {}),
+    ...(version ? { 's3:versionid': version } : {}),
+    ...(optional(input, 'Prefix') ? { 's3:prefix': text(input, 'Prefix') } : {}),
+    ...(service === 'kms' ? { 'kms:CallerAccount': env.account } : {}),
   };
   const table = OPERATIONS[service];
-  const unmapped = (why: string): RecordedCall[] => [{ service, operation, context, mapped: false, note: why }];
+  const unmapped = (note: string): RecordedCall[] => [{ service, operation, context, mapped: false, note }];
   if (!table || !(operation in table.actions))
     return unmapped(`${service} ${operation} is not in the recorder's table`);
   let resource: string;
@@ -198,24 +184,22 @@ export function mapCall(service: string, operation: string, input: Input, env: C
   } catch (error) {
     return unmapped(`${service} ${operation} cannot be mapped: ${(error as Error).message}`);
   }
-  const version = service === 's3' ? optional(input, 'VersionId') : undefined;
-  if (version) context['s3:versionid'] = version;
-  if (optional(input, 'Prefix')) context['s3:prefix'] = text(input, 'Prefix');
-  if (service === 'kms') context['kms:CallerAccount'] = env.account;
   // With a VersionId: s3:GetObjectVersion, s3:GetObjectVersionTagging, s3:DeleteObjectVersion.
   const named = table.actions[operation] || `${service}:${operation}`;
   const action = version ? named.replace(/Object/, 'ObjectVersion') : named;
   const own: RecordedCall = {
-    service,
-    operation,
-    action,
-    resource,
-    context,
-    mapped: true,
+    ...{ service, operation, action, resource, context, mapped: true },
     ...(service === 'sts' ? { noPermissionRequired: true } : {}),
   };
   return [own, ...impliedCalls(service, operation, input, env, resource)];
 }
+
+/** The KMS action S3 asks for as the caller, by operation (HEAD only to return an SSE-KMS object's checksum: API_HeadObject.html). */
+const S3_KEY_USE = (input: Input): Record<string, string> => ({
+  ...ops('GetObject=kms:Decrypt UploadPart=kms:Decrypt CompleteMultipartUpload=kms:Decrypt'),
+  ...ops('PutObject=kms:GenerateDataKey CreateMultipartUpload=kms:GenerateDataKey'),
+  ...(input.ChecksumMode === 'ENABLED' ? { HeadObject: 'kms:Decrypt' } : {}),
+});
 
 /** What KMS is asked, and by whom, because of a call to an encrypted store (each with the AWS page that says so). */
 function impliedCalls(service: string, operation: string, input: Input, env: CallEnvironment, resource: string) {
@@ -233,26 +217,17 @@ function impliedCalls(service: string, operation: string, input: Input, env: Cal
       context: { 'aws:SecureTransport': 'true', 'aws:RequestedRegion': env.region, ...context },
       ...(principal ? { principal } : {}),
     }));
-  const sse = service === 's3' && input.Bucket !== undefined ? facts.buckets?.[text(input, 'Bucket')] : undefined;
-  // HEAD needs the key only to return an SSE-KMS object's checksum (API_HeadObject.html, ChecksumMode).
-  const decrypts = [
-    'GetObject',
-    'UploadPart',
-    'CompleteMultipartUpload',
-    ...(input.ChecksumMode === 'ENABLED' ? ['HeadObject'] : []),
-  ];
-  const s3Action = decrypts.includes(operation)
-    ? 'kms:Decrypt'
-    : /^(PutObject|CreateMultipartUpload)$/.test(operation)
-      ? 'kms:GenerateDataKey'
-      : '';
-  if (sse && s3Action) {
+  if (service === 's3') {
+    const sse = input.Bucket === undefined ? undefined : facts.buckets?.[text(input, 'Bucket')];
+    const action = S3_KEY_USE(input)[operation];
     // With an S3 Bucket Key the encryption context is the bucket ARN, else the object's (bucket-key.html).
     const context = {
       ...via,
-      'kms:EncryptionContext:aws:s3:arn': sse.bucketKey ? resource.replace(/\/.*$/, '') : resource,
+      'kms:EncryptionContext:aws:s3:arn': sse?.bucketKey ? resource.replace(/\/.*$/, '') : resource,
     };
-    return implied([s3Action], sse.keyArn, context, 'S3 uses the bucket key for the object (UsingKMSEncryption.html)');
+    return action
+      ? implied([action], sse?.keyArn, context, 'S3 uses the bucket key for the object (UsingKMSEncryption.html)')
+      : [];
   }
   if (service === 'dynamodb' && /Item$|^Query$|^Scan$/.test(operation)) {
     const name = resource.replace(/^.*:table\/([^/]+).*$/, '$1');
@@ -268,19 +243,17 @@ function impliedCalls(service: string, operation: string, input: Input, env: Cal
       'DynamoDB decrypts the table key as the caller (services-dynamodb.html)',
     );
   }
-  const message =
-    operation === 'ReceiveMessage'
-      ? ['kms:Decrypt']
-      : /^(SendMessage|Publish)$/.test(operation)
-        ? ['kms:GenerateDataKey', 'kms:Decrypt']
-        : [];
   if (service === 'sqs' || service === 'sns') {
+    const actions = { ReceiveMessage: ['kms:Decrypt'], SendMessage: ['kms:GenerateDataKey', 'kms:Decrypt'] }[
+      operation === 'Publish' ? 'SendMessage' : operation
+    ];
     const [store, key] =
       service === 'sqs' ? ['aws:sqs:arn', facts.queues?.[resource]] : ['aws:sns:topicArn', facts.topics?.[resource]];
+    const context = { ...via, [`kms:EncryptionContext:${store}`]: resource };
     return implied(
-      message,
+      actions ?? [],
       key,
-      { ...via, [`kms:EncryptionContext:${store}`]: resource },
+      context,
       `${service.toUpperCase()} uses the key (${service}-key-management.html)`,
     );
   }
@@ -291,12 +264,13 @@ function impliedCalls(service: string, operation: string, input: Input, env: Cal
       'kms:EncryptionContext:aws:logs:arn': regionalArn(env, 'logs', `log-group:${group}`),
       'aws:SourceAccount': env.account,
     };
+    const logs = `logs.${env.region}.amazonaws.com`;
     return implied(
       ['kms:GenerateDataKey'],
       facts.logGroups?.[group],
       context,
       'CloudWatch Logs encrypts the events',
-      `logs.${env.region}.amazonaws.com`,
+      logs,
     );
   }
   return [];
