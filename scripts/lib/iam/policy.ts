@@ -77,6 +77,7 @@ const TYPES: Record<string, [name: string | undefined, arn: (n: string, d: Deplo
   aws_kms_key: [undefined, (_, d) => regionalArn(d, 'kms', `key/${d.keyId ?? FAKE_KEY_ID}`)],
   aws_kms_alias: ['name', (n, d) => regionalArn(d, 'kms', n)],
   aws_cloudwatch_metric_alarm: ['alarm_name', (n, d) => regionalArn(d, 'cloudwatch', `alarm:${n}`)],
+  aws_cloudwatch_event_rule: ['name', (n, d) => regionalArn(d, 'events', `rule/${n}`)],
 };
 
 /** One value renders as a string; several as a list in reverse lexical order, as the provider does. */
@@ -106,8 +107,10 @@ export function terraform(stack: SynthesizedJson, d: Deployment) {
     const path = [...seen, expression];
     const unknown = new Error(`Cannot resolve "\${${expression}}": unknown attribute or type`);
     if (data) {
-      block('data', type, name);
+      const found = block('data', type, name);
+      const bucket = () => resolve(String(found.bucket), path);
       const values: Record<string, Record<string, () => string>> = {
+        aws_s3_bucket: { arn: () => arn(d.partition, 's3', '', '', bucket()), bucket, id: bucket },
         aws_caller_identity: { account_id: () => d.account, id: () => d.account },
         aws_partition: { partition: () => d.partition, id: () => d.partition, dns_suffix: () => 'amazonaws.com' },
         aws_region: { name: () => d.region, region: () => d.region, id: () => d.region },
@@ -241,13 +244,8 @@ export function stackPolicies(stack: SynthesizedJson, d: Deployment): Record<str
         add(address, 'resource', queueArnFromUrl(text('queue_url'), d), tf.policy(a.policy));
       else if (type === 'aws_sns_topic_policy') add(address, 'resource', text('arn'), tf.policy(a.policy));
       else if (type === 'aws_kms_key') {
-        // Without a policy AWS gives a key its default policy: the account root may do kms:* (key-policy-default.html).
-        const Principal = { AWS: arn(d.partition, 'iam', '', d.account, 'root') };
-        const root: PolicyDocument = {
-          Version,
-          Statement: [{ Effect: 'Allow', Principal, Action: 'kms:*', Resource: '*' }],
-        };
-        add(address, 'key', tf.arnOf(type, name), a.policy === undefined ? root : tf.policy(a.policy));
+        const policy = a.policy === undefined ? defaultKeyPolicy(d) : tf.policy(a.policy);
+        add(address, 'key', tf.arnOf(type, name), policy);
       } else if (type === 'aws_lambda_permission') add(address, 'resource', ...lambdaPermission(tf, name, a, d));
       else if (
         type === 'aws_iam_role_policy_attachment' ||
@@ -258,6 +256,19 @@ export function stackPolicies(stack: SynthesizedJson, d: Deployment): Record<str
   }
   return out;
 }
+
+/** What AWS gives a key created without a policy: the account root may do kms:* (key-policy-default.html). */
+export const defaultKeyPolicy = (d: Deployment): PolicyDocument => ({
+  Version,
+  Statement: [
+    {
+      Effect: 'Allow',
+      Principal: { AWS: arn(d.partition, 'iam', '', d.account, 'root') },
+      Action: 'kms:*',
+      Resource: '*',
+    },
+  ],
+});
 
 /** The statement Lambda adds to the function's resource policy for an aws_lambda_permission. */
 function lambdaPermission(tf: Terraform, name: string, a: Attributes, d: Deployment): [string, PolicyDocument] {

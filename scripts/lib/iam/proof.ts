@@ -35,11 +35,14 @@ import {
   regionalArn,
   SynthesizedJson,
   terraform,
+  defaultKeyPolicy,
 } from './policy';
 import { mapCall, RecordedCall, RecordOptions } from './recorder';
 
 export type Caller = 'function' | 'operator' | 'uploader';
 type Context = Record<string, string>;
+/** A call a service principal makes: who, the action, the resource, why, and its request context. */
+type ServiceCall = [principal: string, action: string, resource: string, note: string, context: Context];
 
 export interface StackUnderProof {
   readonly synthEnv: Readonly<Record<string, string>>;
@@ -70,14 +73,24 @@ export function stackUnderProof(synthEnv: Readonly<Record<string, string>>, depl
     fs.rmSync(app.outdir, { recursive: true, force: true }); // Testing.app() makes an outdir of its own
   }
   const names = resourceNames(config);
-  const policies = stackPolicies(parsed, deployment);
+  // An existing bucket's keys are its owner's: assumed to keep the default key policy, which delegates to IAM.
+  const ownersKeys = config.existingBucketKmsKeyArns.map((keyArn): NamedPolicy => {
+    const name = `existing bucket key ${keyArn}`;
+    return { name, kind: 'key', attachedTo: keyArn, document: defaultKeyPolicy(deployment) };
+  });
+  const policies = { ...stackPolicies(parsed, deployment), ...Object.fromEntries(ownersKeys.map((p) => [p.name, p])) };
   const role = Object.values(policies).find((p) => p.kind === 'trust');
   if (!role) throw new Error('The stack has no IAM role');
   const { region, account } = deployment;
+  const bucket = config.existingBucketName || names.bucketName(account, region);
+  // An existing bucket's encryption is its owner's, outside the stack: its objects under the first given key.
+  const [objectKey] = config.existingBucketKmsKeyArns;
+  const encryption = {
+    ...stackEncryption(parsed, deployment),
+    ...(objectKey ? { buckets: { [bucket]: { keyArn: objectKey, bucketKey: false } } } : {}),
+  };
   const stack: StackUnderProof = {
-    ...{ synthEnv, deployment, config, names, parsed, policies },
-    encryption: stackEncryption(parsed, deployment),
-    bucket: names.bucketName(account, region),
+    ...{ synthEnv, deployment, config, names, parsed, policies, encryption, bucket },
     roleArn: role.attachedTo,
     functionArn: regionalArn(deployment, 'lambda', `function:${names.functionName}`),
   };
@@ -189,7 +202,7 @@ export function platformCalls(stack: StackUnderProof): RecordedCall[] {
   const { parsed, deployment: d, names } = stack;
   const tf = terraform(parsed, d);
   const env = { ...recordOptionsFor(stack), region: d.region, secure: true };
-  const byService = (principal: string, action: string, resource: string, note: string, context: Context) => ({
+  const byService = (...[principal, action, resource, note, context]: ServiceCall): RecordedCall => ({
     ...{ service: action.split(':')[0], operation: action.split(':')[1], action, resource, principal, note },
     ...{ mapped: true, implied: true },
     context: { 'aws:SecureTransport': 'true', 'aws:SourceAccount': d.account, ...context },
@@ -221,9 +234,13 @@ export function platformCalls(stack: StackUnderProof): RecordedCall[] {
           QueueUrl: `https://sqs.${d.region}.amazonaws.com/${d.account}/${names.queueName}`,
         })
       : []),
-    byService('s3.amazonaws.com', 'lambda:InvokeFunction', stack.functionArn, 'S3 invokes the function', {
-      'aws:SourceArn': arn(d.partition, 's3', '', '', stack.bucket),
-    }),
+    ...(stack.config.eventDelivery === 's3'
+      ? [
+          byService('s3.amazonaws.com', 'lambda:InvokeFunction', stack.functionArn, 'S3 invokes the function', {
+            'aws:SourceArn': arn(d.partition, 's3', '', '', stack.bucket),
+          }),
+        ]
+      : eventBridgeCalls(stack, byService)),
     // CloudWatch publishes alarm state changes (AlarmThatSendsEmail.html) and, the topic being encrypted,
     // uses its key itself (sns-key-management.html).
     ...Object.keys(parsed.resource?.aws_cloudwatch_metric_alarm ?? {}).flatMap((alarm) => {
@@ -234,6 +251,25 @@ export function platformCalls(stack: StackUnderProof): RecordedCall[] {
         ...['kms:GenerateDataKey', 'kms:Decrypt'].map((a) => byService(CW, a, topicKey, 'CloudWatch encrypts it', kms)),
       ];
     }),
+  ];
+}
+
+/**
+ * With eventDelivery=eventbridge: the rule invokes the function, and writes the events it cannot deliver to
+ * the failure queue, SQS using the queue's key on its behalf (eb-rule-dlq.html, sqs-key-management.html).
+ */
+function eventBridgeCalls(stack: StackUnderProof, byService: (...args: ServiceCall) => RecordedCall): RecordedCall[] {
+  const { deployment: d, names } = stack;
+  const queue = regionalArn(d, 'sqs', names.queueName);
+  const rule = { 'aws:SourceArn': regionalArn(d, 'events', `rule/${names.ruleName}`) };
+  const kms = { ...rule, 'kms:EncryptionContext:aws:sqs:arn': queue };
+  const EVENTS = 'events.amazonaws.com';
+  return [
+    byService(EVENTS, 'lambda:InvokeFunction', stack.functionArn, 'the rule invokes the function', rule),
+    byService(EVENTS, 'sqs:SendMessage', queue, 'the rule dead-letters an event it cannot deliver', rule),
+    ...['kms:GenerateDataKey', 'kms:Decrypt'].map((action) =>
+      byService(EVENTS, action, stack.encryption.queues?.[queue] ?? '', 'SQS encrypts the dead letter', kms),
+    ),
   ];
 }
 
@@ -309,12 +345,28 @@ export function refusals(stack: StackUnderProof): Refusal[] {
   const otherGroup = { 'kms:EncryptionContext:aws:logs:arn': regionalArn(d, 'logs', 'log-group:/aws/lambda/x') };
   const [otherKey, tls11] = [regionalArn(d, 'kms', 'key/another-key'), { ...tls, 's3:TlsVersion': '1.1' }];
   const [S3, CW, LOGS] = ['s3.amazonaws.com', 'cloudwatch.amazonaws.com', `logs.${d.region}.amazonaws.com`];
+  const EVENTS = 'events.amazonaws.com';
+  const otherRule = from(d.account, regionalArn(d, 'events', 'rule/another-rule'));
   type Row = [name: string, who: string, action: string, resource: string, context?: Context];
   const each = (who: string, label: string, pairs: [action: string, resource: string][]) =>
     pairs.map(([action, resource]): Row => [`${label} ${action} on ${resource}`, who, action, resource]);
   const rows: Row[] = [
-    ['S3 invoking the function from another bucket', S3, 'lambda:InvokeFunction', fn, from(d.account, `${bucket}-x`)],
-    ['S3 invoking the function for another account', S3, 'lambda:InvokeFunction', fn, from(other)],
+    ...(stack.config.eventDelivery === 's3'
+      ? ([
+          [
+            'S3 invoking the function from another bucket',
+            S3,
+            'lambda:InvokeFunction',
+            fn,
+            from(d.account, `${bucket}-x`),
+          ],
+          ['S3 invoking the function for another account', S3, 'lambda:InvokeFunction', fn, from(other)],
+        ] as Row[])
+      : each(EVENTS, 'EventBridge for another rule:', [
+          ['lambda:InvokeFunction', fn],
+          ['sqs:SendMessage', queue],
+          ['kms:GenerateDataKey', key],
+        ]).map(([name, who, action, resource]): Row => [name, who, action, resource, otherRule])),
     ['CloudWatch publishing for another account', CW, 'sns:Publish', topic, from(other)],
     ['CloudWatch using the key for another account', CW, 'kms:GenerateDataKey', key, from(other)],
     ['CloudWatch publishing without TLS', CW, 'sns:Publish', topic, { ...noTls, 'aws:SourceAccount': d.account }],
@@ -325,6 +377,7 @@ export function refusals(stack: StackUnderProof): Refusal[] {
       ['s3:PutObject', object],
       ['s3:DeleteObject', object],
       ['s3:DeleteObjectVersion', object],
+      ['s3:GetObject', arn(d.partition, 's3', '', '', 'another-bucket/uploads/photo.png')],
       ['dynamodb:DeleteItem', table],
       ['dynamodb:Scan', table],
       ['dynamodb:Query', table],
@@ -337,9 +390,14 @@ export function refusals(stack: StackUnderProof): Refusal[] {
     ['the role sending to the queue without TLS (queue policy)', 'role', 'sqs:SendMessage', queue, noTls],
     ['the role using another key through S3', 'role', 'kms:Decrypt', otherKey, via('s3')],
     ['the role using the key through SNS', 'role', 'kms:Decrypt', key, via('sns')],
-    ['reading an object without TLS (bucket policy)', 'operator', 's3:GetObject', object, noTls],
-    ['reading an object over TLS 1.1 (bucket policy)', 'operator', 's3:GetObject', object, tls11],
-    ['listing the bucket without TLS (bucket policy)', 'operator', 's3:ListBucket', bucket, noTls],
+    // An existing bucket's policy is its owner's: the stack can only answer for the one it writes.
+    ...(stack.config.existingBucketName
+      ? []
+      : ([
+          ['reading an object without TLS (bucket policy)', 'operator', 's3:GetObject', object, noTls],
+          ['reading an object over TLS 1.1 (bucket policy)', 'operator', 's3:GetObject', object, tls11],
+          ['listing the bucket without TLS (bucket policy)', 'operator', 's3:ListBucket', bucket, noTls],
+        ] as Row[])),
     ['sending to the queue without TLS (queue policy)', 'operator', 'sqs:SendMessage', queue, noTls],
     ['publishing to the topic without TLS (topic policy)', 'operator', 'sns:Publish', topic, noTls],
     ...each('stranger', 'another account:', [
