@@ -46,7 +46,9 @@ describe('every path of the real handler against the stack’s policies', () => 
     const reached = drivenTagged.map((p) => [p.path.name, outcomeOf(p)]);
     // Assess
     expect(reached).toEqual(expected);
-    expect(drivenPlain.map((p) => p.path.name)).toEqual(HANDLER_PATHS.filter((p) => !p.options?.tags).map((p) => p.name));
+    expect(drivenPlain.map((p) => p.path.name)).toEqual(
+      HANDLER_PATHS.filter((p) => !p.options?.tags).map((p) => p.name),
+    );
   });
 
   it.each([
