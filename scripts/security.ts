@@ -12,15 +12,26 @@ import os from 'node:os';
 import path from 'node:path';
 import { info, root, runMain, step } from './lib/cli';
 import { ensureVenv } from './lib/venv';
-import { validate } from './validate';
+import { validate, ValidatedStack } from './validate';
 import { readEvidence, RECORD_CALLS_VARIABLE } from './lib/iam/evidence';
 import { driveAllPaths } from './lib/iam/paths';
 import { EXAMPLE_DEPLOYMENT } from './lib/iam/policy';
 import { Evidence, proofReport, stackUnderProof, uploadersDocument } from './lib/iam/proof';
 import { applySuppressions, readSuppressions, runParliament } from './lib/iam/parliament';
 
-/** The configurations proven here: the default one, and one recording tags (its role has one more statement). */
-const CONFIGURATIONS: Record<string, string>[] = [{}, { TAP_RECORD_OBJECT_TAGS: 'true' }];
+/**
+ * The configurations proven here: the default one, one recording tags (its role has one more statement),
+ * EventBridge delivery, and an existing bucket with its own key.
+ */
+const CONFIGURATIONS: Record<string, string>[] = [
+  {},
+  { TAP_RECORD_OBJECT_TAGS: 'true' },
+  { TAP_EVENT_DELIVERY: 'eventbridge' },
+  {
+    TAP_EXISTING_BUCKET_NAME: 'team-archive',
+    TAP_EXISTING_BUCKET_KMS_KEY_ARNS: `arn:aws:kms:us-east-1:${EXAMPLE_DEPLOYMENT.account}:key/0000aaaa-11bb-22cc-33dd-444455556666`,
+  },
+];
 
 export interface CheckovSkip {
   readonly id: string;
@@ -82,8 +93,7 @@ function checkov(bin: string, args: string[]) {
 }
 
 /** Scans one validated stack as synthesized and as planned; returns the number of failures. */
-function scanStack(bin: string, stack: string, planFile: string, skipCount: number): number {
-  const stackFile = path.join(root, 'cdktf.out', 'stacks', stack, 'cdk.tf.json');
+function scanStack(bin: string, { stack, stackFile, planFile }: ValidatedStack, skipCount: number): number {
   const scans = [
     { name: `${stack} synthesized (terraform_json)`, args: ['-f', stackFile, '--framework', 'terraform_json'] },
     { name: `${stack} offline plan (terraform_plan)`, args: ['-f', planFile, '--framework', 'terraform_plan'] },
@@ -213,7 +223,7 @@ async function main() {
 
   const { results } = await validate({ quiet: true });
   let failures = 0;
-  for (const r of results) failures += scanStack(bin, r.stack, r.planFile, skips.length);
+  for (const r of results) failures += scanStack(bin, r, skips.length);
   const workflows = checkov(bin, ['-d', path.join(root, '.github', 'workflows'), '--framework', 'github_actions']);
   info(`CI workflow (github_actions): passed ${workflows.summary.passed}, failed ${workflows.summary.failed}`);
   for (const f of workflows.failed) info(`  FAILED ${f}`);

@@ -17,19 +17,35 @@ import {
 
 export const REQUIRED_TAGS = ['Project', 'Environment', 'Owner', 'ManagedBy'];
 
+/**
+ * The configurations validated and planned: the default one, and EventBridge delivery with the options it
+ * changes (tags, prefix and suffix). An existing bucket's plan needs an S3 that knows the bucket (its data
+ * source reads it): e2e plans and deploys that configuration on moto.
+ */
+export const VALIDATED: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  TapStack: {},
+  'TapStack-eventbridge': {
+    ...{ TAP_EVENT_DELIVERY: 'eventbridge', TAP_RECORD_OBJECT_TAGS: 'true' },
+    ...{ TAP_NOTIFICATION_PREFIX: 'in/', TAP_NOTIFICATION_SUFFIX: '.pdf' },
+  },
+};
+
 export interface ValidatedStack {
+  /** The configuration's name in VALIDATED. */
   readonly stack: string;
+  /** The stack as synthesized, and its offline plan as JSON. */
+  readonly stackFile: string;
   readonly planFile: string;
   readonly times: { readonly init: number; readonly validate: number; readonly plan: number };
   readonly creates: number;
 }
 
-/** Synth + offline plan of every stack; returns what it measured. Used by security and bench too. */
-export async function validate({ quiet = false } = {}): Promise<{ synthMs: number; results: ValidatedStack[] }> {
+/** Synth + offline plan of each configuration; returns what it measured. Used by security and bench too. */
+export async function validate({ quiet = false, configurations = VALIDATED } = {}): Promise<{
+  synthMs: number;
+  results: ValidatedStack[];
+}> {
   const log = quiet ? () => undefined : info;
-  if (!quiet) step('Synthesizing TapStack (cdktf synth)');
-  const { ms: synthMs, stacks } = await synth();
-  log(`synthesized ${stacks.map((s) => s.name).join(', ')} in ${(synthMs / 1000).toFixed(1)} s`);
 
   const workRoot = path.join(root, '.work', 'validate');
   fs.mkdirSync(workRoot, { recursive: true });
@@ -43,15 +59,27 @@ export async function validate({ quiet = false } = {}): Promise<{ synthMs: numbe
   const sts = await startStsStub();
   log(`STS stand-in on ${sts.url}: data.aws_caller_identity reads fake account ${FAKE_ACCOUNT_ID}`);
   const results: ValidatedStack[] = [];
+  let synthMs = 0;
   try {
-    for (const stack of stacks) {
-      const dir = path.join(workRoot, stack.name);
+    for (const [name, synthEnv] of Object.entries(configurations)) {
+      if (!quiet)
+        step(
+          `Synthesizing ${name} (cdktf synth${Object.keys(synthEnv).length ? ` with ${JSON.stringify(synthEnv)}` : ''})`,
+        );
+      const { ms, stacks } = await synth({ env: { ...process.env, ...synthEnv } });
+      synthMs ||= ms;
+      log(`synthesized in ${(ms / 1000).toFixed(1)} s`);
+      const [stack] = stacks;
+      const dir = path.join(workRoot, name);
       for (const r of prepareStack(stack.file, dir, { sts: sts.url })) {
         log(
           `hashicorp/archive is not reachable here: data.archive_file.${r.name} replaced by ${path.relative(root, r.zipFile)} (zip of ${path.relative(root, r.sourceDir)}, sha256 ${r.hash})`,
         );
       }
-      if (!quiet) step(`terraform init, validate, plan: ${stack.name}`);
+      const stackFile = path.join(dir, 'synthesized', 'cdk.tf.json');
+      fs.mkdirSync(path.dirname(stackFile));
+      fs.copyFileSync(stack.file, stackFile);
+      if (!quiet) step(`terraform init, validate, plan: ${name}`);
       const env = terraformEnv({ TF_CLI_CONFIG_FILE: cliConfig, TF_DATA_DIR: path.join(dir, '.terraform') });
       const tf = terraformIn(dir, env);
       const init = await tf.run(['init', '-input=false', '-no-color']);
@@ -68,7 +96,7 @@ export async function validate({ quiet = false } = {}): Promise<{ synthMs: numbe
       const untagged = untaggedResources(plan, REQUIRED_TAGS);
       if (untagged.length > 0) throw new Error(`resources without the required tags:\n  ${untagged.join('\n  ')}`);
       log(`every taggable resource carries ${REQUIRED_TAGS.join(', ')}`);
-      results.push({ stack: stack.name, planFile, times, creates });
+      results.push({ stack: name, stackFile, planFile, times, creates });
     }
   } finally {
     await sts.close();
