@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
+import { formatTable } from '../cli/output';
 import { mapBounded } from '../handler/concurrency';
 import { runMain } from './lib/cli';
 import { contentTypeFor, startLocalPipeline } from './lib/local-pipeline';
@@ -23,15 +24,6 @@ function collectFiles(args: string[]): { file: string; key: string }[] {
     walk(root);
   }
   return files;
-}
-
-function printTable(rows: Record<string, string>[]) {
-  const columns = Object.keys(rows[0] ?? {});
-  const width = (c: string) => Math.min(48, Math.max(c.length, ...rows.map((r) => r[c].length)));
-  const cut = (s: string, w: number) => (s.length > w ? `${s.slice(0, w - 1)}…` : s.padEnd(w));
-  console.log(columns.map((c) => cut(c, width(c))).join('  '));
-  console.log(columns.map((c) => '-'.repeat(width(c))).join('  '));
-  for (const row of rows) console.log(columns.map((c) => cut(row[c], width(c))).join('  '));
 }
 
 async function main() {
@@ -68,17 +60,19 @@ async function main() {
     });
     bar?.stop();
     console.log(`\nMetadata stored in table ${pipeline.table} (bucket ${pipeline.bucket}):\n`);
-    printTable(
-      results.map(({ key, item }) => ({
-        key,
-        size: String(item?.size ?? '-'),
-        contentType: String(item?.contentType ?? '-'),
-        detected: String(item?.detectedContentType ?? '-'),
-        mismatch: item?.contentTypeMismatch ? 'YES' : '',
-        ext: String(item?.extension ?? ''),
-        eTag: String(item?.eTag ?? '-'),
-        status: String(item?.status ?? 'MISSING'),
-      })),
+    console.log(
+      formatTable(
+        results.map(({ key, item }) => ({
+          key,
+          size: String(item?.size ?? '-'),
+          contentType: String(item?.contentType ?? '-'),
+          detected: String(item?.detectedContentType ?? '-'),
+          mismatch: item?.contentTypeMismatch ? 'YES' : '',
+          ext: String(item?.extension ?? ''),
+          eTag: String(item?.eTag ?? '-'),
+          status: String(item?.status ?? 'MISSING'),
+        })),
+      ),
     );
   } finally {
     await pipeline.close();
