@@ -173,12 +173,14 @@ describe('the report', () => {
 
   it('names each piece of required evidence no recording suite saved', () => {
     // Prepare
-    const saved = ['soak', 'tap-upload', 'tap-show', 'tap-redrive', 'tap-redrive-local'].map((name) => ({ name }));
+    const saved = ['soak', 'tap-upload', 'tap-show', 'tap-redrive', 'tap-redrive-local', 'tap-eventbridge-enable'].map(
+      (name) => ({ name }),
+    );
     // Act
     const missing = missingEvidence(saved);
     // Assess
     expect(missing).toEqual(['no evidence "tap-reconcile-repair": its recording suite did not save it']);
-    expect(missingEvidence([])).toHaveLength(6);
+    expect(missingEvidence([])).toHaveLength(7);
   });
 
   it('counts a proof that evaluated no function call as missing evidence, never a pass', () => {

@@ -98,7 +98,8 @@ const OPERATIONS: Record<
       'HeadObject=s3:GetObject GetObject GetObjectTagging PutObject CreateMultipartUpload=s3:PutObject ' +
         'UploadPart=s3:PutObject CompleteMultipartUpload=s3:PutObject AbortMultipartUpload DeleteObject ' +
         'ListObjectVersions=s3:ListBucketVersions HeadBucket=s3:ListBucket GetBucketVersioning GetBucketTagging ' +
-        'GetBucketEncryption=s3:GetEncryptionConfiguration',
+        'GetBucketEncryption=s3:GetEncryptionConfiguration GetBucketNotificationConfiguration=s3:GetBucketNotification ' +
+        'PutBucketNotificationConfiguration=s3:PutBucketNotification',
     ),
   },
   dynamodb: {
