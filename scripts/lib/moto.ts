@@ -34,10 +34,23 @@ export interface Moto {
  * werkzeug on port 0. make_server binds and listens, so once the port is printed a connection waits in
  * the backlog until serve_forever takes it: no need to poll. It exits when its stdin closes.
  */
-const MOTO_LAUNCHER = `
-import os, sys, threading
+const MOTO_LAUNCHER = String.raw`
+import os, re, sys, threading
 from werkzeug.serving import make_server
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.s3.responses import S3Response
+
+# moto 5.2 keeps a bucket's EventBridgeConfiguration but leaves it out of GetBucketNotificationConfiguration,
+# where S3 returns it (an empty element): tap eventbridge enable and tap preflight read it there.
+get_notification = S3Response.get_bucket_notification
+def get_notification_with_eventbridge(self):
+    status, headers, body = get_notification(self)
+    config = self.backend.get_bucket_notification_configuration(self.bucket_name)
+    if config is not None and config.event_bridge is not None:
+        body = re.sub(r"<NotificationConfiguration([^>]*?)/>", r"<NotificationConfiguration\1></NotificationConfiguration>", body)
+        body = body.replace("</NotificationConfiguration>", "<EventBridgeConfiguration/></NotificationConfiguration>")
+    return status, headers, body
+S3Response.get_bucket_notification = get_notification_with_eventbridge
 
 host, tls, services = sys.argv[1], sys.argv[2] == "ssl", [s for s in sys.argv[3].split(",") if s]
 app = DomainDispatcherApplication(create_backend_app)
