@@ -6,12 +6,11 @@ import {
   GetBucketNotificationConfigurationCommand,
   GetBucketPolicyCommand,
   GetBucketVersioningCommand,
-  HeadBucketCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
 import { arn, ResourceNames, TapConfig } from '../../config';
 import type { Identity } from './account';
-import { CheckResult, errorHeader, fail, guarded, httpStatus, isError, pass, undecided, warn } from './results';
+import { CheckResult, fail, guarded, headBucket, isError, pass, warn } from './results';
 
 type Config = Pick<TapConfig, 'existingBucketName' | 'existingBucketKmsKeyArns' | 'region'>;
 
@@ -20,40 +19,28 @@ export const ENABLE_EVENTBRIDGE =
   'npx tap eventbridge enable --dry-run (shows the change), then npx tap eventbridge enable';
 
 /** The bucket exists, in the stack's region, and these credentials may read it; the other checks need it. */
-async function existsCheck(s3: S3Client, bucket: string, region: string): Promise<CheckResult> {
-  const id = 'bucket';
-  try {
-    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
-    return pass(id, `existing bucket "${bucket}" is in ${region} and readable`);
-  } catch (error) {
-    const status = httpStatus(error);
-    if (status === 404 || isError(error, 'NotFound', 'NoSuchBucket')) {
+const existsCheck = (s3: S3Client, bucket: string, region: string) =>
+  guarded('bucket', 's3:ListBucket (HeadBucket)', async () => {
+    const found = await headBucket(s3, bucket);
+    const [id, named] = ['bucket', `existing bucket "${bucket}"`];
+    if (found.state === 'here') return pass(id, `${named} is in ${region} and readable`);
+    if (found.state === 'missing')
+      return fail(id, `${named} does not exist`, 'check existingBucketName (TAP_EXISTING_BUCKET_NAME)');
+    if (found.state === 'denied') {
       return fail(
         id,
-        `existing bucket "${bucket}" does not exist`,
-        'check existingBucketName (TAP_EXISTING_BUCKET_NAME)',
-      );
-    }
-    if (status === 301) {
-      const actual = errorHeader(error, 'x-amz-bucket-region');
-      return fail(
-        id,
-        `existing bucket "${bucket}" is in ${actual ?? 'another region'}, not in ${region}: S3 sends its events to EventBridge in its own region`,
-        actual
-          ? `deploy the stack to ${actual} (TAP_REGION=${actual})`
-          : "deploy the stack to the bucket's region (TAP_REGION)",
-      );
-    }
-    if (status === 403) {
-      return fail(
-        id,
-        `access to existing bucket "${bucket}" denied (HTTP 403): another account owns it, or these credentials may not list it`,
+        `access to ${named} denied (HTTP 403): another account owns it, or these credentials may not list it`,
         'check existingBucketName, and allow s3:ListBucket on it to these credentials',
       );
     }
-    return undecided(id, 's3:ListBucket (HeadBucket)', error);
-  }
-}
+    return fail(
+      id,
+      `${named} is in ${found.region ?? 'another region'}, not in ${region}: S3 sends its events to EventBridge in its own region`,
+      found.region
+        ? `deploy the stack to ${found.region} (TAP_REGION=${found.region})`
+        : "deploy the stack to the bucket's region (TAP_REGION)",
+    );
+  });
 
 const versioningCheck = (s3: S3Client, bucket: string) =>
   guarded('bucket-versioning', 's3:GetBucketVersioning', async () => {

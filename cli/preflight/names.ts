@@ -1,7 +1,7 @@
 // Whether each name the stack will create is free, or already this stack's. One read-only call per
 // resource type tells existence, and its tags (the provider's default_tags: Project, Environment,
 // ManagedBy=cdktf) tell whose it is. Where a resource has no tags of its own, other evidence is named.
-import { GetBucketTaggingCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetBucketTaggingCommand, S3Client } from '@aws-sdk/client-s3';
 import { IAMClient, ListPolicyTagsCommand, ListRoleTagsCommand } from '@aws-sdk/client-iam';
 import {
   CloudWatchClient,
@@ -25,7 +25,7 @@ import { DescribeTableCommand, DynamoDBClient, ListTagsOfResourceCommand } from 
 import { GetFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { arn, pipelineSignals, ResourceNames, TapConfig } from '../../config';
 import type { Identity } from './account';
-import { CheckResult, errorHeader, fail, guarded, httpStatus, isError, pass, warn } from './results';
+import { CheckResult, fail, guarded, headBucket, isError, pass, warn } from './results';
 
 export interface NameClients {
   readonly s3: S3Client;
@@ -292,18 +292,12 @@ async function orFree(lookup: Promise<Ownership>, ...missing: string[]): Promise
  * bucket in another region. A bucket we can read is ours when its tags say so.
  */
 async function bucketOwnership(s3: S3Client, bucket: string, byTags: ByTags): Promise<Ownership | undefined> {
-  try {
-    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
-  } catch (error) {
-    const status = httpStatus(error);
-    if (status === 404 || isError(error, 'NotFound', 'NoSuchBucket')) return undefined;
-    if (status === 403) return { ours: false, evidence: 'HeadBucket answered 403: it belongs to another account' };
-    if (status === 301) {
-      const where = errorHeader(error, 'x-amz-bucket-region') ?? 'another region';
-      return { ours: false, evidence: `HeadBucket answered 301: it is in ${where}` };
-    }
-    throw error;
-  }
+  const found = await headBucket(s3, bucket);
+  if (found.state === 'missing') return undefined;
+  if (found.state === 'denied')
+    return { ours: false, evidence: 'HeadBucket answered 403: it belongs to another account' };
+  if (found.state === 'elsewhere')
+    return { ours: false, evidence: `HeadBucket answered 301: it is in ${found.region ?? 'another region'}` };
   const tagging = await s3.send(new GetBucketTaggingCommand({ Bucket: bucket })).catch((error: unknown) => {
     if (isError(error, 'NoSuchTagSet', 'NoSuchTagSetError')) return { TagSet: [] };
     throw error;

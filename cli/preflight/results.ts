@@ -1,6 +1,7 @@
 // What a preflight check reports, and how an AWS answer it did not expect becomes a `warn` naming the
 // call, never a crash: a stand-in that lacks a call, or credentials that may not make it, leave the
 // check undecided, not failed.
+import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 
@@ -86,5 +87,25 @@ export async function guarded(id: string, calls: string, check: () => Promise<Ch
     return await check();
   } catch (error) {
     return undecided(id, calls, error);
+  }
+}
+
+/**
+ * Where `bucket` stands for these credentials (HeadBucket): here, missing (404), another account's or not
+ * listable (403), or in another region (301, naming it when S3 does); any other answer is thrown.
+ */
+export async function headBucket(
+  s3: S3Client,
+  bucket: string,
+): Promise<{ state: 'here' | 'missing' | 'denied' | 'elsewhere'; region?: string }> {
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+    return { state: 'here' };
+  } catch (error) {
+    const status = httpStatus(error);
+    if (status === 404 || isError(error, 'NotFound', 'NoSuchBucket')) return { state: 'missing' };
+    if (status === 403) return { state: 'denied' };
+    if (status === 301) return { state: 'elsewhere', region: errorHeader(error, 'x-amz-bucket-region') };
+    throw error;
   }
 }

@@ -6,13 +6,12 @@ import { promisify } from 'node:util';
 import {
   GetBucketEncryptionCommand,
   GetBucketVersioningCommand,
-  HeadBucketCommand,
   HeadObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
 import { ResourceNames, TapConfig } from '../../config';
 import { legacyStateProblem } from './legacy-state';
-import { CheckResult, errorHeader, fail, guarded, httpStatus, isError, pass, undecided, warn } from './results';
+import { CheckResult, fail, guarded, headBucket, httpStatus, isError, pass, warn } from './results';
 
 /** What the state checks found, for the check that compares existing resources with state. */
 export interface StateChecks {
@@ -49,34 +48,28 @@ async function objectExists(s3: S3Client, bucket: string, key: string): Promise<
 const STATE_BUCKET_MISSING = (bucket: string) => `state bucket "${bucket}" does not exist`;
 
 /** The state bucket exists (HeadBucket), in the configured region; the other checks need it. */
-async function stateBucketCheck(s3: S3Client, bucket: string, region: string): Promise<CheckResult> {
-  const id = 'state-bucket';
-  try {
-    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
-    return pass(id, `state bucket "${bucket}" exists in ${region}`);
-  } catch (error) {
-    const status = httpStatus(error);
-    if (status === 404 || isError(error, 'NotFound', 'NoSuchBucket')) {
+const stateBucketCheck = (s3: S3Client, bucket: string, region: string) =>
+  guarded('state-bucket', 's3:ListBucket (HeadBucket)', async () => {
+    const found = await headBucket(s3, bucket);
+    const id = 'state-bucket';
+    if (found.state === 'here') return pass(id, `state bucket "${bucket}" exists in ${region}`);
+    if (found.state === 'missing')
       return fail(id, STATE_BUCKET_MISSING(bucket), `create it: ${createStateBucketCommands(bucket, region)}`);
-    }
-    if (status === 301) {
-      const actual = errorHeader(error, 'x-amz-bucket-region');
-      return fail(
-        id,
-        `state bucket "${bucket}" is in ${actual ?? 'another region'}, not in ${region}`,
-        actual ? `set stateRegion to ${actual} (TAP_STATE_REGION=${actual})` : 'set stateRegion (TAP_STATE_REGION)',
-      );
-    }
-    if (status === 403) {
+    if (found.state === 'denied') {
       return fail(
         id,
         `access to state bucket "${bucket}" denied (HTTP 403): another account owns it, or these credentials may not list it`,
         'check stateBucket (TAP_STATE_BUCKET), and allow s3:ListBucket, s3:GetObject and s3:PutObject on it',
       );
     }
-    return undecided(id, 's3:ListBucket (HeadBucket)', error);
-  }
-}
+    return fail(
+      id,
+      `state bucket "${bucket}" is in ${found.region ?? 'another region'}, not in ${region}`,
+      found.region
+        ? `set stateRegion to ${found.region} (TAP_STATE_REGION=${found.region})`
+        : 'set stateRegion (TAP_STATE_REGION)',
+    );
+  });
 
 /** Versioning lets a bad state write be undone; Terraform's S3 backend docs recommend it highly. */
 const versioningCheck = (s3: S3Client, bucket: string) =>
