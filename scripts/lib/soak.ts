@@ -248,9 +248,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     await phase('rounds', async () => {
       for (let r = 0; r < ROUNDS; r++) {
         const records = await driver.round(Math.ceil(options.uploads / ROUNDS), CONCURRENCY);
-        // One permanent delete is always lost, so that reconcile always has an extra item to remove (which
-        // events the random share loses depends on how the concurrent uploads interleave).
-        const forced = r === 0 ? records.find((record) => record.eventName === 'ObjectRemoved:Delete') : undefined;
+        // Each round loses one permanent delete of a version an earlier round's event recorded, so that
+        // reconcile always has an extra item to remove (which events the random share loses depends on how
+        // the concurrent uploads interleave; the first round can only remove versions that predate the stack,
+        // which have no item).
+        const forced = records.find(
+          (record) => record.eventName === 'ObjectRemoved:Delete' && !record.s3.object.key.startsWith('legacy/'),
+        );
         const kept = records.filter((record) => random() >= (options.lostShare ?? 0.03) && record !== forced);
         const doubled = duplicateShare(
           kept.map((record) => s3Event(record)),
