@@ -225,6 +225,7 @@ async function main() {
   for (const s of skips) info(`  ${s.id}: ${s.reason}`);
 
   const { results } = await validate({ quiet: true });
+  info(`terraform validate and plan: ${results.map((r) => `${r.stack} ${r.creates} to create`).join(', ')}`);
   let failures = 0;
   for (const r of results) failures += scanStack(bin, r, skips.length);
   const workflows = checkov(bin, ['-d', path.join(root, '.github', 'workflows'), '--framework', 'github_actions']);
