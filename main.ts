@@ -246,18 +246,21 @@ function pipelineKey(scope: Construct, config: TapConfig, names: ResourceNames, 
   return key;
 }
 
-/** Versioned, KMS-encrypted, private, TLS-only; CORS from config; lifecycle that keeps history bounded. */
-function uploadsBucket(scope: Construct, config: TapConfig, names: ResourceNames, account: Account, key: KmsKey) {
-  const bucket = new S3Bucket(scope, 'uploads', {
-    bucket: names.bucketName(account.accountId, account.region),
-    // Versioned uploads are history; deleting the bucket must be a deliberate two-step act.
+/**
+ * A bucket with the stack's secure defaults: versioned, SSE-KMS with the pipeline key, private, owner-enforced
+ * and TLS-only (1.2 or later). Its resources are named after `id` (uploads_encryption, ...).
+ */
+function hardenedBucket(scope: Construct, id: string, name: string, key: KmsKey) {
+  const bucket = new S3Bucket(scope, id, {
+    bucket: name,
+    // Versioned objects are history; deleting the bucket must be a deliberate two-step act.
     forceDestroy: false,
   });
-  new S3BucketVersioningA(scope, 'uploads_versioning', {
+  new S3BucketVersioningA(scope, `${id}_versioning`, {
     bucket: bucket.id,
     versioningConfiguration: { status: 'Enabled' },
   });
-  new S3BucketServerSideEncryptionConfigurationA(scope, 'uploads_encryption', {
+  new S3BucketServerSideEncryptionConfigurationA(scope, `${id}_encryption`, {
     bucket: bucket.id,
     rule: [
       {
@@ -267,21 +270,21 @@ function uploadsBucket(scope: Construct, config: TapConfig, names: ResourceNames
       },
     ],
   });
-  const publicAccessBlock = new S3BucketPublicAccessBlock(scope, 'uploads_public_access_block', {
+  const publicAccessBlock = new S3BucketPublicAccessBlock(scope, `${id}_public_access_block`, {
     bucket: bucket.id,
     blockPublicAcls: true,
     blockPublicPolicy: true,
     ignorePublicAcls: true,
     restrictPublicBuckets: true,
   });
-  new S3BucketOwnershipControls(scope, 'uploads_ownership', {
+  new S3BucketOwnershipControls(scope, `${id}_ownership`, {
     bucket: bucket.id,
     rule: { objectOwnership: 'BucketOwnerEnforced' },
   });
   const objects = [bucket.arn, `${bucket.arn}/*`];
-  const policy = new S3BucketPolicy(scope, 'uploads_policy', {
+  const policy = new S3BucketPolicy(scope, `${id}_policy`, {
     bucket: bucket.id,
-    policy: policyDocument(scope, 'uploads_policy_document', [
+    policy: policyDocument(scope, `${id}_policy_document`, [
       denyInsecureTransport('s3:*', ...objects),
       denyToAnyone('DenyTlsOlderThan12', 's3:*', objects, {
         test: 'NumericLessThan',
@@ -292,6 +295,12 @@ function uploadsBucket(scope: Construct, config: TapConfig, names: ResourceNames
     // A policy written before the public access block is in place can be rejected as public.
     dependsOn: [publicAccessBlock],
   });
+  return { bucket, policy };
+}
+
+/** The hardened uploads bucket, with CORS from config and a lifecycle that keeps history bounded. */
+function uploadsBucket(scope: Construct, config: TapConfig, names: ResourceNames, account: Account, key: KmsKey) {
+  const { bucket, policy } = hardenedBucket(scope, 'uploads', names.bucketName(account.accountId, account.region), key);
   new S3BucketCorsConfiguration(scope, 'uploads_cors', {
     bucket: bucket.id,
     corsRule: [
