@@ -3,6 +3,7 @@ import { AppautoscalingTarget } from '@cdktf/provider-aws/lib/appautoscaling-tar
 import { AppautoscalingPolicy } from '@cdktf/provider-aws/lib/appautoscaling-policy';
 import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
 import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
 import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
 import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block';
@@ -41,6 +42,14 @@ describe('write autoscaling (tableMaxWriteCapacity above tableWriteCapacity)', (
         predefined_metric_specification: { predefined_metric_type: 'DynamoDBWriteCapacityUtilization' },
         target_value: 70,
       },
+    });
+  });
+
+  it('alarms at 80% of the maximum, not of the minimum a scale-out leaves behind', () => {
+    // Assess
+    expect(json).toHaveResourceWithProperties(CloudwatchMetricAlarm, {
+      alarm_name: 'tap-dev-dynamodb-write-capacity-high',
+      threshold: 1000 * 300 * 0.8,
     });
   });
 
