@@ -33,6 +33,8 @@ import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucke
 import { S3BucketLoggingA } from '@cdktf/provider-aws/lib/s3-bucket-logging';
 import { S3BucketNotification } from '@cdktf/provider-aws/lib/s3-bucket-notification';
 import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table';
+import { AppautoscalingTarget } from '@cdktf/provider-aws/lib/appautoscaling-target';
+import { AppautoscalingPolicy } from '@cdktf/provider-aws/lib/appautoscaling-policy';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy';
 import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic';
@@ -84,6 +86,7 @@ export class TapStack extends TerraformStack {
       : { bucket: existingBucket(this, config), objectKeyArns: [...config.existingBucketKmsKeyArns] };
     const uploaders = uploadersPolicy(this, names, account, uploads);
     const table = metadataTable(this, config, names, key);
+    if (config.tableMaxWriteCapacity > config.tableWriteCapacity) writeAutoscaling(this, config, names, table);
     const { queue, topic } = failureQueueAndAlarmTopic(this, config, names, account, key);
     const { fn, logGroup } = metadataFunction(this, config, names, account, {
       key,
@@ -93,6 +96,9 @@ export class TapStack extends TerraformStack {
     });
     wireBucketToFunction(this, config, names, account, { uploads, fn, queue });
     const dashboard = alarmsAndDashboard(this, config, names, account, { fn, table, queue, topic });
+    const batch = config.enableBatchOperations
+      ? batchOperations(this, names, account, { key, uploads, fn })
+      : undefined;
 
     outputs(this, {
       s3_bucket_name: uploads.bucket.bucket,
@@ -105,6 +111,8 @@ export class TapStack extends TerraformStack {
       alarm_topic_arn: topic.arn,
       cloudwatch_dashboard_url: dashboardUrl(config.region, dashboard.dashboardName),
       kms_key_arn: key.arn,
+      // What `tap backfill` passes to CreateJob: the role a job runs as, and where its manifests and reports go.
+      ...(batch && { batch_operations_role_arn: batch.role.arn, operations_bucket_name: batch.bucket.bucket }),
     });
   }
 }
@@ -132,6 +140,9 @@ interface Uploads {
   readonly objectKeyArns: string[];
   readonly owned?: { bucket: S3Bucket; policy: S3BucketPolicy };
 }
+
+/** Days the operations bucket keeps a manifest or a completion report: long enough to read a job's outcome. */
+const OPERATIONS_RETENTION_DAYS = 30;
 
 /** The rule's ARN, known before the rule exists: the key and queue policies that name it come first. */
 const eventRuleArn = (names: ResourceNames, account: Account) => account.arnOf('events', `rule/${names.ruleName}`);
@@ -246,18 +257,21 @@ function pipelineKey(scope: Construct, config: TapConfig, names: ResourceNames, 
   return key;
 }
 
-/** Versioned, KMS-encrypted, private, TLS-only; CORS from config; lifecycle that keeps history bounded. */
-function uploadsBucket(scope: Construct, config: TapConfig, names: ResourceNames, account: Account, key: KmsKey) {
-  const bucket = new S3Bucket(scope, 'uploads', {
-    bucket: names.bucketName(account.accountId, account.region),
-    // Versioned uploads are history; deleting the bucket must be a deliberate two-step act.
+/**
+ * A bucket with the stack's secure defaults: versioned, SSE-KMS with the pipeline key, private, owner-enforced
+ * and TLS-only (1.2 or later). Its resources are named after `id` (uploads_encryption, ...).
+ */
+function hardenedBucket(scope: Construct, id: string, name: string, key: KmsKey) {
+  const bucket = new S3Bucket(scope, id, {
+    bucket: name,
+    // Versioned objects are history; deleting the bucket must be a deliberate two-step act.
     forceDestroy: false,
   });
-  new S3BucketVersioningA(scope, 'uploads_versioning', {
+  new S3BucketVersioningA(scope, `${id}_versioning`, {
     bucket: bucket.id,
     versioningConfiguration: { status: 'Enabled' },
   });
-  new S3BucketServerSideEncryptionConfigurationA(scope, 'uploads_encryption', {
+  new S3BucketServerSideEncryptionConfigurationA(scope, `${id}_encryption`, {
     bucket: bucket.id,
     rule: [
       {
@@ -267,21 +281,21 @@ function uploadsBucket(scope: Construct, config: TapConfig, names: ResourceNames
       },
     ],
   });
-  const publicAccessBlock = new S3BucketPublicAccessBlock(scope, 'uploads_public_access_block', {
+  const publicAccessBlock = new S3BucketPublicAccessBlock(scope, `${id}_public_access_block`, {
     bucket: bucket.id,
     blockPublicAcls: true,
     blockPublicPolicy: true,
     ignorePublicAcls: true,
     restrictPublicBuckets: true,
   });
-  new S3BucketOwnershipControls(scope, 'uploads_ownership', {
+  new S3BucketOwnershipControls(scope, `${id}_ownership`, {
     bucket: bucket.id,
     rule: { objectOwnership: 'BucketOwnerEnforced' },
   });
   const objects = [bucket.arn, `${bucket.arn}/*`];
-  const policy = new S3BucketPolicy(scope, 'uploads_policy', {
+  const policy = new S3BucketPolicy(scope, `${id}_policy`, {
     bucket: bucket.id,
-    policy: policyDocument(scope, 'uploads_policy_document', [
+    policy: policyDocument(scope, `${id}_policy_document`, [
       denyInsecureTransport('s3:*', ...objects),
       denyToAnyone('DenyTlsOlderThan12', 's3:*', objects, {
         test: 'NumericLessThan',
@@ -292,6 +306,12 @@ function uploadsBucket(scope: Construct, config: TapConfig, names: ResourceNames
     // A policy written before the public access block is in place can be rejected as public.
     dependsOn: [publicAccessBlock],
   });
+  return { bucket, policy };
+}
+
+/** The hardened uploads bucket, with CORS from config and a lifecycle that keeps history bounded. */
+function uploadsBucket(scope: Construct, config: TapConfig, names: ResourceNames, account: Account, key: KmsKey) {
+  const { bucket, policy } = hardenedBucket(scope, 'uploads', names.bucketName(account.accountId, account.region), key);
   new S3BucketCorsConfiguration(scope, 'uploads_cors', {
     bucket: bucket.id,
     corsRule: [
@@ -399,6 +419,37 @@ function metadataTable(scope: Construct, config: TapConfig, names: ResourceNames
     serverSideEncryption: { enabled: true, kmsKeyArn: key.arn },
     pointInTimeRecovery: { enabled: true },
     deletionProtectionEnabled: config.enableDeletionProtection,
+    // Write autoscaling moves write_capacity: a plan must not move it back.
+    ...(config.tableMaxWriteCapacity > config.tableWriteCapacity && {
+      lifecycle: { ignoreChanges: ['write_capacity'] },
+    }),
+  });
+}
+
+/**
+ * Application Auto Scaling of the table's writes between tableWriteCapacity and tableMaxWriteCapacity, through
+ * its service-linked role (AWSServiceRoleForApplicationAutoScaling_DynamoDBTable, which AWS creates).
+ */
+function writeAutoscaling(scope: Construct, config: TapConfig, names: ResourceNames, table: DynamodbTable) {
+  const target = new AppautoscalingTarget(scope, 'metadata_write_target', {
+    serviceNamespace: 'dynamodb',
+    resourceId: `table/${table.name}`,
+    scalableDimension: 'dynamodb:table:WriteCapacityUnits',
+    minCapacity: config.tableWriteCapacity,
+    maxCapacity: config.tableMaxWriteCapacity,
+  });
+  new AppautoscalingPolicy(scope, 'metadata_write_policy', {
+    name: `${names.tableName}-write-utilization`,
+    policyType: 'TargetTrackingScaling',
+    serviceNamespace: target.serviceNamespace,
+    resourceId: target.resourceId,
+    scalableDimension: target.scalableDimension,
+    targetTrackingScalingPolicyConfiguration: {
+      predefinedMetricSpecification: { predefinedMetricType: 'DynamoDBWriteCapacityUtilization' },
+      // AWS's default for DynamoDB: scales out before the consumed-capacity alarm's 80%, and leaves the
+      // headroom a burst needs while capacity rises (a scale-out takes minutes).
+      targetValue: 70,
+    },
   });
 }
 
@@ -660,6 +711,76 @@ function wireBucketToFunction(
     // S3 checks that it may invoke the function when the notification is saved.
     dependsOn: [permission, policy],
   });
+}
+
+/**
+ * What S3 Batch Operations needs to run a job over the uploads through the function (enableBatchOperations): a
+ * small operations bucket for manifests (given, generated, or S3 Inventory's) and completion reports, which has no
+ * notification and is not the bucket the rule matches, so nothing written there reaches the pipeline; and the
+ * role jobs run as.
+ */
+function batchOperations(
+  scope: Construct,
+  names: ResourceNames,
+  account: Account,
+  uses: { key: KmsKey; uploads: Uploads; fn: LambdaFunction },
+) {
+  const { key, uploads, fn } = uses;
+  const { bucket } = hardenedBucket(
+    scope,
+    'operations',
+    names.operationsBucketName(account.accountId, account.region),
+    key,
+  );
+  new S3BucketLifecycleConfiguration(scope, 'operations_lifecycle', {
+    bucket: bucket.id,
+    rule: [
+      {
+        id: 'expire-manifests-and-reports',
+        status: 'Enabled',
+        filter: [{}],
+        expiration: [{ days: OPERATIONS_RETENTION_DAYS }],
+        noncurrentVersionExpiration: [{ noncurrentDays: 1 }],
+        abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }],
+      },
+    ],
+  });
+  const [manifests, reports] = [`${bucket.arn}/manifests/*`, `${bucket.arn}/reports/*`];
+  const role = new IamRole(scope, 'batch_operations_role', {
+    name: names.batchOperationsRoleName,
+    description: `Runs the S3 Batch Operations jobs that invoke ${names.functionName}`,
+    assumeRolePolicy: policyDocument(scope, 'batch_operations_assume_role', [
+      {
+        sid: 'BatchOperationsAssumesThisRole',
+        principals: [{ type: 'Service', identifiers: ['batchoperations.s3.amazonaws.com'] }],
+        actions: ['sts:AssumeRole'],
+        // The confused-deputy guard: only jobs of this account.
+        condition: [{ test: 'StringEquals', variable: 'aws:SourceAccount', values: [account.accountId] }],
+      },
+    ]).json,
+  });
+  new IamRolePolicy(scope, 'batch_operations_role_policy', {
+    name: 'least-privilege',
+    role: role.id,
+    policy: policyDocument(scope, 'batch_operations_permissions', [
+      // The unqualified ARN, which a job names (a version or alias ARN would need its own grant): this function only.
+      { sid: 'InvokeTheFunction', actions: ['lambda:InvokeFunction'], resources: [fn.arn] },
+      { sid: 'ReadManifests', actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: [manifests] },
+      // Completion reports, and the manifest S3's manifest generator writes when it lists the uploads.
+      { sid: 'WriteReportsAndGeneratedManifests', actions: ['s3:PutObject'], resources: [reports, manifests] },
+      { sid: 'FindTheOperationsBucket', actions: ['s3:GetBucketLocation'], resources: [bucket.arn] },
+      { sid: 'ListUploadsForGeneratedManifests', actions: ['s3:ListBucket'], resources: [uploads.bucket.arn] },
+      {
+        sid: 'UsePipelineKeyThroughS3',
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: [key.arn],
+        condition: [
+          { test: 'StringEquals', variable: 'kms:ViaService', values: [`s3.${account.region}.amazonaws.com`] },
+        ],
+      },
+    ]).json,
+  });
+  return { role, bucket };
 }
 
 /** One alarm per pipeline signal, each notifying the topic, and a dashboard with a widget per signal. */

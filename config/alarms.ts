@@ -24,7 +24,8 @@ export interface PipelineSignal {
  * `watched` names what is watched: literal names, or the stack's Terraform references to them.
  */
 export function pipelineSignals(
-  config: Pick<TapConfig, 'project' | 'environment' | 'region' | 'lambdaTimeoutSeconds' | 'tableWriteCapacity'>,
+  config: Pick<TapConfig, 'project' | 'environment' | 'region' | 'lambdaTimeoutSeconds' | 'tableWriteCapacity'> &
+    Partial<Pick<TapConfig, 'tableMaxWriteCapacity'>>,
   watched: Pick<ResourceNames, 'functionName' | 'tableName' | 'queueName'>,
 ): PipelineSignal[] {
   const { prefix } = resourceNames(config);
@@ -33,7 +34,8 @@ export function pipelineSignals(
     // Where the handler's own metrics go (POWERTOOLS_METRICS_NAMESPACE).
     metricsNamespace: config.project,
     timeoutMs: config.lambdaTimeoutSeconds * 1000,
-    writeCapacity: config.tableWriteCapacity,
+    // The most the table can provision: with write autoscaling, a backfill's scale-out is no alarm.
+    writeCapacity: config.tableMaxWriteCapacity ?? config.tableWriteCapacity,
   };
   const lambda = { namespace: 'AWS/Lambda', dimensions: { FunctionName: p.functionName } };
   // Powertools Metrics adds the service name as the one dimension of every metric the handler emits.

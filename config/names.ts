@@ -35,6 +35,9 @@ export function resourceNames(config: Pick<TapConfig, 'project' | 'environment' 
     ruleName: `${prefix}-object-events`,
     /** Unique per account and region, as S3 bucket names must be. */
     bucketName: (accountId: string, region: string) => `${prefix}-uploads-${accountId}-${region}`,
+    /** enableBatchOperations: the role S3 Batch Operations jobs run as, and the bucket of their manifests and reports. */
+    batchOperationsRoleName: `${prefix}-batch-operations-${config.region}`,
+    operationsBucketName: (accountId: string, region: string) => `${prefix}-operations-${accountId}-${region}`,
     /** Local state, in the project folder: one file per environment and region. */
     localStateFile: `terraform.${prefix}-${config.region}.tfstate`,
     /** Remote state key when stateKey is not set. */

@@ -27,6 +27,8 @@ export interface TapConfig {
   readonly tags: Readonly<Record<string, string>>;
   readonly tableReadCapacity: number;
   readonly tableWriteCapacity: number;
+  /** tableWriteCapacity unless set; never below it (checked at synth). */
+  readonly tableMaxWriteCapacity: number;
   readonly enableDeletionProtection: boolean;
   readonly lambdaMemoryMb: number;
   readonly lambdaTimeoutSeconds: number;
@@ -58,6 +60,7 @@ export interface TapConfig {
   readonly eventDelivery: EventDelivery;
   readonly existingBucketName: string;
   readonly existingBucketKmsKeyArns: readonly string[];
+  readonly enableBatchOperations: boolean;
 }
 
 /** Thrown when configuration is invalid; the message names every bad setting and what it accepts. */
@@ -192,6 +195,12 @@ export const SETTINGS: {
   },
   tableReadCapacity: { description: 'provisioned RCU, 1 to 40000', default: 100, parse: integer(1, 40000) },
   tableWriteCapacity: { description: 'provisioned WCU, 1 to 40000', default: 100, parse: integer(1, 40000) },
+  tableMaxWriteCapacity: {
+    description:
+      'the most WCU write autoscaling may reach (see below); the default, tableWriteCapacity, adds no autoscaling',
+    default: 100,
+    parse: integer(1, 40000),
+  },
   enableDeletionProtection: { description: 'DynamoDB deletion protection', default: true, parse: boolean },
   lambdaMemoryMb: {
     description: 'function memory in MB (chosen from measurement, see below)',
@@ -331,6 +340,12 @@ export const SETTINGS: {
       true,
     ),
   },
+  enableBatchOperations: {
+    description:
+      'a role and an operations bucket for S3 Batch Operations jobs that invoke the function (`tap backfill`)',
+    default: false,
+    parse: boolean,
+  },
 };
 
 /** The settings that shape a bucket the stack creates; an existing bucket keeps what its owner set. */
@@ -424,6 +439,8 @@ export function resolveConfig(
       problems.push(`${name} (from ${source}): expected ${error.message}`);
     }
   }
+  // Without a maximum of its own, write capacity stays where tableWriteCapacity puts it: no autoscaling.
+  if (!given.has('tableMaxWriteCapacity')) values.tableMaxWriteCapacity = values.tableWriteCapacity;
   if (problems.length === 0) problems.push(...crossCheck(values as unknown as TapConfig, given));
   if (problems.length > 0) throw new TapConfigError(problems);
   // An existing bucket's notification configuration is its owner's: only EventBridge can deliver from it.
@@ -436,8 +453,19 @@ function crossCheck(config: TapConfig, given: ReadonlySet<keyof TapConfig>): str
   const names = resourceNames(config);
   // Account ids are always 12 digits, so the longest bucket name is known before any account is.
   const bucketName = names.bucketName('<12-digit account>', config.region);
+  const operationsBucket = names.operationsBucketName('<12-digit account>', config.region);
   const longestNames = [
     { what: 'S3 bucket name', name: bucketName, length: bucketName.length - 18 + 12, limit: NAME_LIMITS.s3Bucket },
+    ...(config.enableBatchOperations
+      ? [
+          {
+            what: 'operations bucket name',
+            name: operationsBucket,
+            length: operationsBucket.length - 18 + 12,
+            limit: NAME_LIMITS.s3Bucket,
+          },
+        ]
+      : []),
     { what: 'IAM role name', name: names.roleName, length: names.roleName.length, limit: NAME_LIMITS.iamRole },
     {
       what: 'Lambda function name',
@@ -459,6 +487,12 @@ function crossCheck(config: TapConfig, given: ReadonlySet<keyof TapConfig>): str
   if (config.corsAllowedOrigins.includes('*') && !config.corsAllowAnyOrigin) {
     problems.push(
       'corsAllowedOrigins: "*" lets any web site read the bucket through browsers; set corsAllowAnyOrigin to true to allow it explicitly',
+    );
+  }
+  if (config.tableMaxWriteCapacity < config.tableWriteCapacity) {
+    problems.push(
+      `tableMaxWriteCapacity: ${config.tableMaxWriteCapacity} is below tableWriteCapacity (${config.tableWriteCapacity}), ` +
+        'the least write autoscaling keeps; set it to tableWriteCapacity or more (equal adds no autoscaling)',
     );
   }
   if (config.stateBucket === '' && (config.stateKey !== '' || config.stateRegion !== '')) {

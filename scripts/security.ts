@@ -21,7 +21,7 @@ import { applySuppressions, readSuppressions, runParliament } from './lib/iam/pa
 
 /**
  * The configurations proven here: the default one, one recording tags (its role has one more statement),
- * EventBridge delivery, and an existing bucket with its own key.
+ * EventBridge delivery, an existing bucket with its own key, and write autoscaling with Batch Operations.
  */
 const CONFIGURATIONS: Record<string, string>[] = [
   {},
@@ -31,6 +31,7 @@ const CONFIGURATIONS: Record<string, string>[] = [
     TAP_EXISTING_BUCKET_NAME: 'team-archive',
     TAP_EXISTING_BUCKET_KMS_KEY_ARNS: `arn:aws:kms:us-east-1:${EXAMPLE_DEPLOYMENT.account}:key/0000aaaa-11bb-22cc-33dd-444455556666`,
   },
+  { TAP_TABLE_MAX_WRITE_CAPACITY: '1000', TAP_ENABLE_BATCH_OPERATIONS: 'true' },
 ];
 
 export interface CheckovSkip {

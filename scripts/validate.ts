@@ -18,8 +18,8 @@ import {
 export const REQUIRED_TAGS = ['Project', 'Environment', 'Owner', 'ManagedBy'];
 
 /**
- * The configurations validated and planned: the default one, and EventBridge delivery with the options it
- * changes (tags, prefix and suffix). An existing bucket's plan needs an S3 that knows the bucket (its data
+ * The configurations validated and planned: the default one, EventBridge delivery with the options it
+ * changes (tags, prefix and suffix), and write autoscaling with Batch Operations. An existing bucket's plan needs an S3 that knows the bucket (its data
  * source reads it): e2e plans and deploys that configuration on moto.
  */
 export const VALIDATED: Readonly<Record<string, Readonly<Record<string, string>>>> = {
@@ -28,6 +28,7 @@ export const VALIDATED: Readonly<Record<string, Readonly<Record<string, string>>
     ...{ TAP_EVENT_DELIVERY: 'eventbridge', TAP_RECORD_OBJECT_TAGS: 'true' },
     ...{ TAP_NOTIFICATION_PREFIX: 'in/', TAP_NOTIFICATION_SUFFIX: '.pdf' },
   },
+  'TapStack-scale': { TAP_TABLE_MAX_WRITE_CAPACITY: '1000', TAP_ENABLE_BATCH_OPERATIONS: 'true' },
 };
 
 export interface ValidatedStack {

@@ -79,7 +79,7 @@ export function stackUnderProof(synthEnv: Readonly<Record<string, string>>, depl
     return { name, kind: 'key', attachedTo: keyArn, document: defaultKeyPolicy(deployment) };
   });
   const policies = { ...stackPolicies(parsed, deployment), ...Object.fromEntries(ownersKeys.map((p) => [p.name, p])) };
-  const role = Object.values(policies).find((p) => p.kind === 'trust');
+  const role = policies['aws_iam_role.function_role'];
   if (!role) throw new Error('The stack has no IAM role');
   const { region, account } = deployment;
   const bucket = config.existingBucketName || names.bucketName(account, region);
@@ -116,14 +116,17 @@ const ADMIN_LIKE: PolicyDocument = {
 export const uploadersDocument = (stack: StackUnderProof): PolicyDocument =>
   terraform(stack.parsed, stack.deployment).policy(stack.parsed.resource?.aws_iam_policy?.uploaders?.policy);
 
+/** The identity policies the stack attaches to a role; the Batch Operations role, with enableBatchOperations. */
+const identityOf = (stack: StackUnderProof, roleArn: string) =>
+  Object.values(stack.policies).filter((p) => p.kind === 'identity' && p.attachedTo === roleArn);
+const batchRole = ({ deployment: d, names, config }: StackUnderProof) =>
+  config.enableBatchOperations ? arn(d.partition, 'iam', '', d.account, `role/${names.batchOperationsRoleName}`) : '';
+const BATCH = 'batchoperations.s3.amazonaws.com';
+
 /** Who makes a caller's calls: the function's role, or a tap user's role with its identity policy. */
 function callerOf(stack: StackUnderProof, caller: Caller): { arn: string; identity: PolicyRef[] } {
-  const { roleArn, policies, deployment: d } = stack;
-  if (caller === 'function')
-    return {
-      arn: roleArn,
-      identity: Object.values(policies).filter((p) => p.kind === 'identity' && p.attachedTo === roleArn),
-    };
+  const { roleArn, deployment: d } = stack;
+  if (caller === 'function') return { arn: roleArn, identity: identityOf(stack, roleArn) };
   const document = caller === 'operator' ? ADMIN_LIKE : uploadersDocument(stack);
   return {
     arn: arn(d.partition, 'iam', '', d.account, `role/tap-${caller}`),
@@ -153,7 +156,7 @@ export interface CallCheck {
   readonly line: string;
 }
 
-/** Every call evaluated as `caller`'s (implied calls with a principal as that service's); unmapped calls are denied, never skipped. */
+/** Every call evaluated as `caller`'s (implied calls as their principal's, a service or a role); unmapped calls are denied, never skipped. */
 export function checkCalls(
   stack: StackUnderProof,
   calls: readonly RecordedCall[],
@@ -174,12 +177,13 @@ export function checkCalls(
       const decision: Decision = { decision: 'ImplicitDeny', allowed: false, statements: [], reason };
       return { call, decision, line: `UNMAPPED ${call.service} ${call.operation}: ${reason}` };
     }
-    const principal = call.principal ? servicePrincipal(call.principal) : rolePrincipal(who.arn);
+    const role = call.principal?.startsWith('arn:') ? call.principal : undefined;
+    const principal = role || !call.principal ? rolePrincipal(role ?? who.arn) : servicePrincipal(call.principal);
     const resource = aliases.get(call.resource) ?? call.resource;
     const request: Request = { principal, action: call.action, resource, context: call.context };
     const decision: Decision = call.noPermissionRequired
       ? { decision: 'Allow', allowed: true, statements: [], reason: 'AWS requires no permission' }
-      : decide(stack, request, who.identity);
+      : decide(stack, request, role ? identityOf(stack, role) : who.identity);
     return { call, request, decision, line: describeDecision(request, decision) };
   });
 }
@@ -241,6 +245,7 @@ export function platformCalls(stack: StackUnderProof): RecordedCall[] {
           }),
         ]
       : eventBridgeCalls(stack, byService)),
+    ...batchOperationsCalls(stack, byService),
     // CloudWatch publishes alarm state changes (AlarmThatSendsEmail.html) and, the topic being encrypted,
     // uses its key itself (sns-key-management.html).
     ...Object.keys(parsed.resource?.aws_cloudwatch_metric_alarm ?? {}).flatMap((alarm) => {
@@ -270,6 +275,30 @@ function eventBridgeCalls(stack: StackUnderProof, byService: (...args: ServiceCa
     ...['kms:GenerateDataKey', 'kms:Decrypt'].map((action) =>
       byService(EVENTS, action, stack.encryption.queues?.[queue] ?? '', 'SQS encrypts the dead letter', kms),
     ),
+  ];
+}
+
+/**
+ * With enableBatchOperations: S3 Batch Operations assumes the job role, which reads the manifest, invokes the
+ * function, writes the report and, generating a manifest, lists the uploads (batch-ops-iam-role-policies.html).
+ */
+function batchOperationsCalls(stack: StackUnderProof, byService: (...a: ServiceCall) => RecordedCall) {
+  const [{ deployment: d, names }, role] = [stack, batchRole(stack)];
+  if (!role) return [];
+  const name = names.operationsBucketName(d.account, d.region);
+  const ops = arn(d.partition, 's3', '', '', name);
+  const job = (action: string, resource: string, context: Context = {}) =>
+    byService(role, action, resource, 'a Batch Operations job, with its role', { 's3:TlsVersion': '1.2', ...context });
+  const viaS3 = { 'kms:ViaService': `s3.${d.region}.amazonaws.com` };
+  return [
+    byService(BATCH, 'sts:AssumeRole', role, 'Batch Operations assumes the job role', {}),
+    job('s3:GetObject', `${ops}/manifests/job.csv`),
+    job('s3:PutObject', `${ops}/reports/job-1/results.csv`),
+    job('s3:PutObject', `${ops}/manifests/generated/manifest.json`),
+    job('s3:GetBucketLocation', ops),
+    job('s3:ListBucket', arn(d.partition, 's3', '', '', stack.bucket)),
+    job('lambda:InvokeFunction', stack.functionArn),
+    ...['kms:GenerateDataKey', 'kms:Decrypt'].map((a) => job(a, stack.encryption.buckets?.[name]?.keyArn ?? '', viaS3)),
   ];
 }
 
@@ -345,7 +374,7 @@ export function refusals(stack: StackUnderProof): Refusal[] {
   const otherGroup = { 'kms:EncryptionContext:aws:logs:arn': regionalArn(d, 'logs', 'log-group:/aws/lambda/x') };
   const [otherKey, tls11] = [regionalArn(d, 'kms', 'key/another-key'), { ...tls, 's3:TlsVersion': '1.1' }];
   const [S3, CW, LOGS] = ['s3.amazonaws.com', 'cloudwatch.amazonaws.com', `logs.${d.region}.amazonaws.com`];
-  const EVENTS = 'events.amazonaws.com';
+  const [EVENTS, batch] = ['events.amazonaws.com', batchRole(stack)];
   const otherRule = from(d.account, regionalArn(d, 'events', 'rule/another-rule'));
   type Row = [name: string, who: string, action: string, resource: string, context?: Context];
   const each = (who: string, label: string, pairs: [action: string, resource: string][]) =>
@@ -409,12 +438,24 @@ export function refusals(stack: StackUnderProof): Refusal[] {
       ['sts:AssumeRole', role],
     ]),
     ['another account using the key through S3', 'stranger', 'kms:Decrypt', key, via('s3')],
+    ...(batch
+      ? ([
+          ...each('batch', 'the Batch Operations role', [
+            ['lambda:InvokeFunction', regionalArn(d, 'lambda', 'function:another-function')],
+            ['lambda:InvokeFunction', `${fn}:1`],
+            ['s3:GetObject', object],
+            ['s3:PutObject', object],
+          ]),
+          ['Batch Operations assuming its role for another account', BATCH, 'sts:AssumeRole', batch, from(other)],
+        ] as Row[])
+      : []),
   ];
   const [own, admin] = [callerOf(stack, 'function'), callerOf(stack, 'operator')];
   const callers: Record<string, [Principal, readonly PolicyRef[]]> = {
     role: [rolePrincipal(own.arn), own.identity],
     operator: [rolePrincipal(admin.arn), admin.identity],
     stranger: [rolePrincipal(arn(d.partition, 'iam', '', other, 'role/admin')), admin.identity],
+    ...(batch && { batch: [rolePrincipal(batch), identityOf(stack, batch)] }),
   };
   return rows.map(([name, who, action, resource, context = tls]) => {
     const [principal, identity] = callers[who] ?? [servicePrincipal(who), []];
