@@ -4,7 +4,7 @@ import { isSequencer, LOWEST_SEQUENCER, normalizeSequencer } from './sequencer';
 /** Sort-key value for objects in a bucket that never had versioning (S3's own name for that version). */
 export const NULL_VERSION = 'null';
 
-/** What an event does to the version it names; each kind is recorded one way (see process.ts). */
+/** What an event does to the version it names; each kind is recorded one way (see records.ts). */
 export type EventKind =
   /** ObjectCreated:*: the version exists; read it. */
   | 'created'
@@ -19,7 +19,9 @@ export type EventKind =
   /** ObjectRestore:Completed: an archived version can be read (until its restored copy expires). */
   | 'restored'
   /** ObjectTagging:Put, ObjectTagging:Delete: the version's tags changed. */
-  | 'tags';
+  | 'tags'
+  /** tap:Reprocess, a Batch Operations task (batch.ts): re-read the version into its stored item. */
+  | 'reprocess';
 
 /** S3's event names (without the "s3:" prefix) for every kind but created, which is any ObjectCreated:*. */
 const EVENT_KINDS: Readonly<Record<string, EventKind>> = {
@@ -125,26 +127,12 @@ function objectFields(
   at: string,
   versionIdName: string,
 ): Pick<ObjectEvent, 'key' | 'hasVersionId' | 'versionId' | 'sequencer' | 'size'> {
-  if (typeof object.key !== 'string' || object.key === '') {
-    throw new InvalidRecordError(`${at}.key is missing or empty`);
-  }
-  const key = decodeS3Key(object.key, `${at}.key`);
-  if (Buffer.byteLength(key) > MAX_KEY_BYTES) {
-    throw new InvalidRecordError(`${at}.key is ${Buffer.byteLength(key)} bytes, S3 keys are at most ${MAX_KEY_BYTES}`);
-  }
+  const key = checkKey(object.key, `${at}.key`);
   const sequenced = SEQUENCED_KINDS.has(kind);
   if (sequenced && !isSequencer(object.sequencer)) {
     throw new InvalidRecordError(
       `${at}.sequencer ${JSON.stringify(object.sequencer)} is not a hex string of 1 to 32 digits`,
     );
-  }
-  const versionId = object[versionIdName];
-  if (
-    versionId !== undefined &&
-    versionId !== null &&
-    (typeof versionId !== 'string' || versionId === '' || versionId.length > 1024)
-  ) {
-    throw new InvalidRecordError(`${at}.${versionIdName} ${JSON.stringify(versionId)} is not a version id`);
   }
   const size = object.size;
   if (size !== undefined && (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0)) {
@@ -152,11 +140,29 @@ function objectFields(
   }
   return {
     key,
-    hasVersionId: typeof versionId === 'string',
-    versionId: typeof versionId === 'string' ? versionId : NULL_VERSION,
+    ...checkVersionId(object[versionIdName], `${at}.${versionIdName}`),
     sequencer: sequenced ? normalizeSequencer(object.sequencer as string) : LOWEST_SEQUENCER,
     size,
   };
+}
+
+/** The decoded key of an event or task (`field` names it in errors): URL-encoded as S3 sends it, at most 1,024 bytes. */
+export function checkKey(raw: unknown, field: string): string {
+  if (typeof raw !== 'string' || raw === '') throw new InvalidRecordError(`${field} is missing or empty`);
+  const key = decodeS3Key(raw, field);
+  if (Buffer.byteLength(key) > MAX_KEY_BYTES) {
+    throw new InvalidRecordError(`${field} is ${Buffer.byteLength(key)} bytes, S3 keys are at most ${MAX_KEY_BYTES}`);
+  }
+  return key;
+}
+
+/** The version an event or task names: a version id, or none (absent or null: the null version). */
+export function checkVersionId(value: unknown, field: string): Pick<ObjectEvent, 'hasVersionId' | 'versionId'> {
+  if (value === undefined || value === null) return { hasVersionId: false, versionId: NULL_VERSION };
+  if (typeof value !== 'string' || value === '' || value.length > 1024) {
+    throw new InvalidRecordError(`${field} ${JSON.stringify(value)} is not a version id`);
+  }
+  return { hasVersionId: true, versionId: value };
 }
 
 /**
@@ -203,8 +209,8 @@ export function parseRecord(record: unknown, index: number, bucketName?: string)
   };
 }
 
-/** The bucket an event names, if it is a bucket name and, given `expected`, that bucket. */
-function checkBucket(name: unknown, field: string, expected: string | undefined): string {
+/** The bucket an event or task names, if it is a bucket name and, given `expected`, that bucket. */
+export function checkBucket(name: unknown, field: string, expected: string | undefined): string {
   if (typeof name !== 'string' || !BUCKET.test(name)) {
     throw new InvalidRecordError(`${field} ${JSON.stringify(name)} is not a bucket name`);
   }

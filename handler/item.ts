@@ -269,7 +269,7 @@ function headAttributes(head: HeadObjectCommandOutput, cause: Cause, asOf: strin
 export function readItem(
   version: VersionRef,
   cause: Cause,
-  read: Exclude<ObjectRead, { state: 'gone' }>,
+  read: Extract<ObjectRead, { state: 'present' | 'unreadable' }>,
   processedAt: Date,
   bounds: ItemBounds = LIMITS,
 ): MetadataItem {

@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Limits, LIMITS } from './env';
-import { Cause, goneItem, MetadataItem, readItem, VersionRef } from './item';
+import { Cause, deleteMarkerItem, goneItem, MetadataItem, readItem, VersionRef } from './item';
 import { objectTarget, readObject } from './s3-object';
 
 export interface ReadVersionOptions {
@@ -14,9 +14,10 @@ export interface ReadVersionOptions {
 
 /**
  * Reads one object version into its item, the way a create event does: HEAD + ranged GET (+ tags),
- * giving a present, unreadable or gone item. `cause` is the event, or what stands in for it: the
- * operator's reconcile passes { eventName: 'tap:Reconcile', eventTime, sequencer: LOWEST_SEQUENCER }.
- * Throws what may pass (throttling, 5xx, AccessDenied on HEAD, a disabled KMS key): retry later.
+ * giving a present, unreadable or gone item, or a delete marker's when the version id names one. `cause`
+ * is the event, or what stands in for it: the operator's reconcile passes { eventName: 'tap:Reconcile',
+ * eventTime, sequencer: LOWEST_SEQUENCER }. Throws what may pass (throttling, 5xx, AccessDenied on HEAD,
+ * a disabled KMS key): retry later.
  */
 export async function readVersionItem(
   s3: S3Client,
@@ -31,5 +32,7 @@ export async function readVersionItem(
     readTags: options.recordObjectTags,
     size: cause.size,
   });
-  return read.state === 'gone' ? goneItem(version, cause, now, limits) : readItem(version, cause, read, now, limits);
+  if (read.state === 'gone') return goneItem(version, cause, now, limits);
+  if (read.state === 'marker') return deleteMarkerItem(version, cause, now, undefined, limits);
+  return readItem(version, cause, read, now, limits);
 }

@@ -6,6 +6,14 @@ import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { HandlerConfig, Limits, LIMITS } from './env';
 import { mapBounded } from './concurrency';
 import { describeError, InvalidEventError, RecordFailure, RecordsFailedError } from './errors';
+import {
+  BatchEvent,
+  BatchResponse,
+  BatchTaskResult,
+  isBatchEvent,
+  parseBatchEvent,
+  TREAT_MISSING_KEYS_AS,
+} from './batch';
 import { describeObject, ObjectEvent, parseS3Event } from './event';
 import { deleteMarkerItem, itemKey, MetadataItem, removedAttributes, tagAttributes, VersionRef } from './item';
 import { readVersionItem } from './read-version';
@@ -118,7 +126,8 @@ export async function processObjectEvent(event: ObjectEvent, deps: Dependencies)
       });
     }
     case 'restored':
-      return recordRestore(event, context);
+    case 'reprocess':
+      return recordReread(event, context);
   }
 }
 
@@ -134,6 +143,7 @@ async function recordRead(event: ObjectEvent, context: RecordContext): Promise<O
 
 /** The outcome of storing a read item, named by its status; an unreadable one is logged as a warning too. */
 function storedReadOutcome(item: MetadataItem, { deps }: RecordContext): Outcome {
+  if (item.deleteMarker) return 'marker';
   if (item.status !== 'unreadable') return item.status === 'gone' ? 'gone' : 'stored';
   deps.logger.warn('Object version recorded as unreadable; it is not retried', {
     bucket: item.bucket,
@@ -168,12 +178,15 @@ async function recordChange(
 }
 
 /**
- * ObjectRestore:Completed: the archived version can be read now, so it is read like a create, and its
- * item becomes present with its detected type. S3 gives the event no sequencer: the item keeps the
- * sequencer and event attributes of the version's own event (so a later delete still wins), and the
- * replacement lands only if that is still what is stored. Restores are ordered by storageClassAsOf.
+ * ObjectRestore:Completed, and a Batch Operations reprocess task: the version is read again like a
+ * create (an archived one that was restored becomes present with its detected type), into the item its
+ * own event wrote. Neither has a sequencer: the item keeps the sequencer and event attributes of the
+ * version's own event (so a later delete still wins), and the replacement lands only if that is still
+ * what is stored, so an event stored in between always wins. A removed version or a delete marker has
+ * nothing to read again. Without an item the version is read as a create (a reprocess then fills it in
+ * as a backfill would). Ordered by storageClassAsOf.
  */
-async function recordRestore(event: ObjectEvent, context: RecordContext): Promise<Outcome> {
+async function recordReread(event: ObjectEvent, context: RecordContext): Promise<Outcome> {
   const { dynamodb, config } = context.deps;
   const stored = await getItem(dynamodb, config.tableName, itemKey(versionOf(event)));
   if (!stored) return recordRead(event, context);
@@ -198,69 +211,143 @@ async function recordRestore(event: ObjectEvent, context: RecordContext): Promis
   return result === 'skipped' ? 'stale' : storedReadOutcome(restored, context);
 }
 
+/** What processing one record gave: its outcome, or why it failed (anything thrown may pass: retry later). */
+type Processed = { readonly outcome: Outcome } | { readonly reason: string };
+
 /**
- * The Lambda handler: every record of the event (an S3 notification's, or the one an EventBridge event
- * from S3 is), a bounded number at once. Failed records never stop the others; once all are done, any
+ * Every record, a bounded number at once, each logged with its outcome or failure; a failure never
+ * stops the others. Counts the outcomes (with `ignored` more) as metrics. EventAge is measured for S3's
+ * events only: a Batch Operations task is as old as its invocation.
+ */
+async function processRecords(
+  records: readonly ObjectEvent[],
+  deps: Dependencies,
+  { ignored = 0, eventAge = true } = {},
+): Promise<{ processed: Processed[]; tally: Record<Outcome, number> }> {
+  const { logger, metrics } = deps;
+  const processed = await mapBounded(
+    records,
+    (deps.limits ?? LIMITS).maxConcurrency,
+    async (record): Promise<Processed> => {
+      const started = Date.now();
+      const where = {
+        bucket: record.bucket,
+        key: record.key,
+        versionId: record.versionId,
+        eventName: record.eventName,
+      };
+      try {
+        const outcome = await processObjectEvent(record, deps);
+        metrics.addMetric('RecordLatency', MetricUnit.Milliseconds, Date.now() - started);
+        if (eventAge) {
+          metrics.addMetric('EventAge', MetricUnit.Milliseconds, Math.max(0, started - Date.parse(record.eventTime)));
+        }
+        logger.info(`Object event ${outcome}`, { ...where, outcome, latencyMs: Date.now() - started });
+        return { outcome };
+      } catch (error) {
+        const reason = describeError(error);
+        logger.error('Failed to process object event', { ...where, reason, error: error as Error });
+        return { reason };
+      }
+    },
+  );
+  const tally = Object.fromEntries(OUTCOMES.map((outcome) => [outcome, 0])) as Record<Outcome, number>;
+  for (const result of processed) if ('outcome' in result) tally[result.outcome]++;
+  tally.ignored += ignored;
+  for (const outcome of OUTCOMES) {
+    if (tally[outcome] > 0) metrics.addMetric(OUTCOME_METRICS[outcome], MetricUnit.Count, tally[outcome]);
+  }
+  return { processed, tally };
+}
+
+/**
+ * S3 notifications and EventBridge events from S3: every record processed; once all are done, any
  * failure fails the invocation with an error naming each failed record, so Lambda retries it and finally
  * hands it to the on-failure destination.
  */
-export function createHandler(deps: Dependencies) {
+async function handleEvent(event: unknown, deps: Dependencies): Promise<InvocationSummary> {
   const { logger, metrics } = deps;
-  const { maxConcurrency } = deps.limits ?? LIMITS;
-  return async (event: unknown, context?: Context): Promise<InvocationSummary> => {
+  const parsed = parseS3Event(event, deps.config.bucketName);
+  const failures: RecordFailure[] = [...parsed.invalid];
+  for (const failure of parsed.invalid) logger.error('Malformed S3 event record', { ...failure });
+  for (const skip of parsed.skipped) logger.warn('Skipped an event the stack does not subscribe to', { ...skip });
+
+  const { records } = parsed;
+  const { processed, tally } = await processRecords(records, deps, { ignored: parsed.skipped.length });
+  processed.forEach((result, i) => {
+    if ('reason' in result)
+      failures.push({ index: records[i].index, record: describeObject(records[i]), reason: result.reason });
+  });
+  const total = records.length + parsed.invalid.length + parsed.skipped.length;
+  if (failures.length > 0) {
+    metrics.addMetric('RecordFailures', MetricUnit.Count, failures.length);
+    failures.sort((a, b) => a.index - b.index);
+    throw new RecordsFailedError(failures, total);
+  }
+  return { records: total, ...tally };
+}
+
+/**
+ * An S3 Batch Operations event (batch.ts): one result per task it names, never an exception for a
+ * well-formed event. Succeeded: the task's outcome is recorded (its name is the resultString);
+ * TemporaryFailure: what was thrown may pass (throttling, 5xx, timeouts: the same errors that fail and
+ * retry a notification), so Batch Operations redrives the task; PermanentFailure: the task cannot be
+ * understood, and no retry changes that. Every failure counts in RecordFailures.
+ */
+async function handleBatch(event: Record<string, unknown>, deps: Dependencies): Promise<BatchResponse> {
+  const { logger, metrics } = deps;
+  const parsed = parseBatchEvent(event, deps.config.bucketName, deps.clock?.() ?? new Date());
+  const { invocationSchemaVersion, invocationId, jobId } = parsed;
+  const understood = parsed.tasks.flatMap((task) => ('record' in task ? [task.record] : []));
+  const { processed } = await processRecords(understood, deps, { eventAge: false });
+  let next = 0;
+  const results = parsed.tasks.map((task): BatchTaskResult => {
+    if ('reason' in task) {
+      logger.error('Malformed Batch Operations task', { jobId, taskId: task.taskId, reason: task.reason });
+      return { taskId: task.taskId, resultCode: 'PermanentFailure', resultString: task.reason };
+    }
+    const result = processed[next++];
+    return 'outcome' in result
+      ? { taskId: task.taskId, resultCode: 'Succeeded', resultString: result.outcome }
+      : { taskId: task.taskId, resultCode: 'TemporaryFailure', resultString: result.reason };
+  });
+  if (parsed.unnamed > 0)
+    logger.error('Batch Operations tasks without a taskId', { jobId, invocationId, count: parsed.unnamed });
+  const failed = results.filter((r) => r.resultCode !== 'Succeeded').length + parsed.unnamed;
+  if (failed > 0) metrics.addMetric('RecordFailures', MetricUnit.Count, failed);
+  return { invocationSchemaVersion, treatMissingKeysAs: TREAT_MISSING_KEYS_AS, invocationId, results };
+}
+
+/** The handler: a Batch Operations event gets its response, an S3 event its summary (see createHandler). */
+export interface TapHandler {
+  (event: BatchEvent, context?: Context): Promise<BatchResponse>;
+  (event: unknown, context?: Context): Promise<InvocationSummary>;
+}
+
+/**
+ * The Lambda handler: an S3 notification, an EventBridge event from S3 (handleEvent) or an S3 Batch
+ * Operations event (handleBatch).
+ */
+export function createHandler(deps: Dependencies): TapHandler {
+  const { logger, metrics } = deps;
+  return (async (event: unknown, context?: Context) => {
     if (context) logger.addContext(context);
+    const batch = isBatchEvent(event);
     try {
-      let parsed;
-      try {
-        parsed = parseS3Event(event, deps.config.bucketName);
-      } catch (error) {
-        if (error instanceof InvalidEventError) {
-          logger.error('Rejected an event that is not an S3 object notification', { reason: error.message });
-          metrics.addMetric('RejectedEvents', MetricUnit.Count, 1);
-        }
-        throw error;
+      return batch ? await handleBatch(event, deps) : await handleEvent(event, deps);
+    } catch (error) {
+      if (error instanceof InvalidEventError) {
+        logger.error(
+          batch
+            ? 'Rejected an S3 Batch Operations event it cannot answer'
+            : 'Rejected an event that is not an S3 object notification',
+          { reason: error.message },
+        );
+        metrics.addMetric('RejectedEvents', MetricUnit.Count, 1);
       }
-      const failures: RecordFailure[] = [...parsed.invalid];
-      for (const failure of parsed.invalid) logger.error('Malformed S3 event record', { ...failure });
-      for (const skip of parsed.skipped) logger.warn('Skipped an event the stack does not subscribe to', { ...skip });
-
-      const outcomes = await mapBounded(parsed.records, maxConcurrency, async (record) => {
-        const started = Date.now();
-        const where = {
-          bucket: record.bucket,
-          key: record.key,
-          versionId: record.versionId,
-          eventName: record.eventName,
-        };
-        try {
-          const outcome = await processObjectEvent(record, deps);
-          metrics.addMetric('RecordLatency', MetricUnit.Milliseconds, Date.now() - started);
-          metrics.addMetric('EventAge', MetricUnit.Milliseconds, Math.max(0, started - Date.parse(record.eventTime)));
-          logger.info(`Object event ${outcome}`, { ...where, outcome, latencyMs: Date.now() - started });
-          return outcome;
-        } catch (error) {
-          const reason = describeError(error);
-          logger.error('Failed to process object event', { ...where, reason, error: error as Error });
-          failures.push({ index: record.index, record: describeObject(record), reason });
-          return undefined;
-        }
-      });
-
-      const tally = Object.fromEntries(OUTCOMES.map((outcome) => [outcome, 0])) as Record<Outcome, number>;
-      for (const outcome of outcomes) if (outcome) tally[outcome]++;
-      tally.ignored += parsed.skipped.length;
-      const total = parsed.records.length + parsed.invalid.length + parsed.skipped.length;
-      for (const outcome of OUTCOMES) {
-        if (tally[outcome] > 0) metrics.addMetric(OUTCOME_METRICS[outcome], MetricUnit.Count, tally[outcome]);
-      }
-      if (failures.length > 0) {
-        metrics.addMetric('RecordFailures', MetricUnit.Count, failures.length);
-        failures.sort((a, b) => a.index - b.index);
-        throw new RecordsFailedError(failures, total);
-      }
-      return { records: total, ...tally };
+      throw error;
     } finally {
       metrics.publishStoredMetrics();
     }
-  };
+  }) as TapHandler;
 }

@@ -50,7 +50,9 @@ export type ObjectRead =
       readonly head?: HeadObjectCommandOutput;
       readonly tags?: Record<string, string>;
     }
-  | { readonly state: 'gone' };
+  | { readonly state: 'gone' }
+  /** The version id names a delete marker, which HEAD answers with 405: only a Batch Operations task names one. */
+  | { readonly state: 'marker' };
 
 export interface ReadOptions {
   /** Bytes read from the start of the object to detect its type. */
@@ -62,6 +64,7 @@ export interface ReadOptions {
 }
 
 const GONE: ObjectRead = { state: 'gone' };
+const MARKER: ObjectRead = { state: 'marker' };
 
 export const isNotFound = (error: unknown): boolean =>
   error instanceof S3ServiceException &&
@@ -119,6 +122,11 @@ export async function readObject(s3: S3Client, target: ObjectTarget, options: Re
   const tagging = options.readTags ? settle(readTags(s3, target)) : undefined;
   const head = await settle(s3.send(new HeadObjectCommand({ ...target, ChecksumMode: 'ENABLED' })));
   if (!head.ok && isNotFound(head.error)) return GONE;
+  // "If the specified version in the request is a delete marker, the response returns a 405 Method Not
+  // Allowed error" (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html).
+  if (!head.ok && head.error instanceof S3ServiceException && head.error.$metadata?.httpStatusCode === 405) {
+    return MARKER;
+  }
   // A zero-byte object sends no GET; when its HEAD is refused, one GET learns why.
   const sniff =
     (await sniffing) ??
