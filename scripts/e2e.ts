@@ -1,7 +1,7 @@
 // npm run e2e: deploy the synthesized TapStack with the real Terraform CLI and hashicorp/aws 5.100.0
 // to a moto server on a free loopback port, check the deployed resources through the AWS SDK against
 // what the resolved configuration says they must be, run the bundled handler against them, then
-// destroy. moto is stopped whatever happens.
+// destroy; then a real adoption of a bucket made before the stack (checkAdoption). moto is stopped whatever happens.
 //   - tap preflight's checks run before the apply (every name free) and after it (every name this stack's);
 //   - Terraform runs as the plain-Terraform way out says (docs/design.md): the literal `terraform -chdir=<dir>`
 //     init / plan / apply / output / destroy commands, on a prepared copy of the synthesized folder;
@@ -11,7 +11,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
+  CreateBucketCommand,
   DeleteBucketPolicyCommand,
+  DeleteObjectCommand,
   DeleteObjectsCommand,
   GetBucketCorsCommand,
   GetBucketPolicyCommand,
@@ -20,10 +22,19 @@ import {
   GetBucketVersioningCommand,
   GetPublicAccessBlockCommand,
   ListObjectVersionsCommand,
+  PutBucketNotificationConfigurationCommand,
+  PutBucketVersioningCommand,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { DescribeTableCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, DescribeTableCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  EventBridgeClient,
+  ListTargetsByRuleCommand,
+  PutTargetsCommand,
+  RemoveTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
 import {
   FunctionConfiguration,
   GetFunctionConfigurationCommand,
@@ -55,6 +66,7 @@ import {
   writeCliConfig,
 } from './lib/terraform';
 import { startMoto } from './lib/moto';
+import { runTap, tapEnvironment } from './lib/soak';
 import { putRecord, s3Event } from '../fixtures/s3-events';
 import { readMetadataItem, runBundleInChild, standInEnvironment } from '../fixtures/standins';
 import { checkCalls, recordOptionsFor, stackUnderProof } from './lib/iam/proof';
@@ -65,7 +77,7 @@ const REGION = 'us-east-1';
 const CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 /** The key ARN recorded for the preflight's calls (made before the key exists: only its format matters). */
 const FAKE_KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
-const SERVICES = ['cloudwatch', 'dynamodb', 'iam', 'kms', 'lambda', 'logs', 's3', 'sns', 'sqs', 'sts'];
+const SERVICES = ['cloudwatch', 'dynamodb', 'events', 'iam', 'kms', 'lambda', 'logs', 's3', 'sns', 'sqs', 'sts'];
 
 /**
  * The environment e2e synthesizes with: a throwaway environment in moto's region, deletion protection
@@ -389,6 +401,190 @@ async function destroy(tf: Terraform, s3: S3Client, bucket: string | undefined) 
   }
 }
 
+/** The bucket the adoption scenario makes before any stack: its owner's, with its own notification. */
+const ADOPTED = 'team-archive-adopted';
+/** Keys with spaces and non-ASCII characters (no `+` or `%`: moto sends EventBridge keys as they are, AWS encodes them). */
+const [REPORT, NOTES, DRAFT] = ['reports/été 2024/q1 résumé.pdf', 'notes/read me.txt', 'drafts/naïve plan.txt'];
+/**
+ * The item attributes that say which event wrote it and when it was processed, left out where moto's EventBridge
+ * events and S3 notifications are compared: moto's differ from AWS's there (reason `ObjectCreated` gives the
+ * eventName ObjectCreated:ObjectCreated, one constant sequencer, constant request id, requester and source IP).
+ */
+const EVENT_ATTRIBUTES = [
+  'eventName',
+  'eventTime',
+  'sequencer',
+  'requester',
+  'sourceIp',
+  'requestId',
+  'processedAt',
+  'storageClassAsOf',
+];
+
+/** What destroy must leave as it was: versioning, the notification configuration, every version and marker. */
+async function bucketState(s3: S3Client) {
+  const versioning = await s3.send(new GetBucketVersioningCommand({ Bucket: ADOPTED }));
+  const { $metadata: _, ...notification } = await s3.send(
+    new GetBucketNotificationConfigurationCommand({ Bucket: ADOPTED }),
+  );
+  const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: ADOPTED }));
+  const versions = [...(listed.Versions ?? []), ...(listed.DeleteMarkers ?? [])].map((v) => `${v.Key} ${v.VersionId}`);
+  return { versioning: versioning.Status, notification, versions: sorted(versions) };
+}
+
+/**
+ * A real adoption (docs/operating.md, "Adopting an existing bucket"): a versioned bucket holding objects and its
+ * own notification to its owner's queue, then the stack in existing-bucket mode, tap eventbridge enable, the
+ * events moto itself sends through the stack's rule run through the bundled handler, tap reconcile --repair for
+ * the objects that predate the stack, and destroy, which leaves the bucket as it was.
+ */
+async function checkAdoption(endpoint: string, clients: Clients, synthEnv: NodeJS.ProcessEnv) {
+  const clientConfig = { region: REGION, credentials: CREDENTIALS, endpoint };
+  const [sqs, events] = [new SQSClient(clientConfig), new EventBridgeClient(clientConfig)];
+  const { s3, dynamodb } = clients;
+  const queueArn = async (QueueName: string) => {
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName }));
+    const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
+    return { url: QueueUrl ?? '', arn: Attributes?.QueueArn ?? '' };
+  };
+  const put = (Key: string, Body: string) => s3.send(new PutObjectCommand({ Bucket: ADOPTED, Key, Body }));
+
+  step(`Adoption: bucket ${ADOPTED}, versioned, with objects and its own notification, made before the stack`);
+  await s3.send(new CreateBucketCommand({ Bucket: ADOPTED }));
+  await s3.send(new PutBucketVersioningCommand({ Bucket: ADOPTED, VersioningConfiguration: { Status: 'Enabled' } }));
+  const ownerQueue = await queueArn('team-archive-owner-events');
+  await s3.send(
+    new PutBucketNotificationConfigurationCommand({
+      Bucket: ADOPTED,
+      NotificationConfiguration: {
+        QueueConfigurations: [{ Id: 'owner-queue', QueueArn: ownerQueue.arn, Events: ['s3:ObjectCreated:*'] }],
+      },
+    }),
+  );
+  for (const [key, body] of [
+    [REPORT, 'first draft'],
+    [REPORT, 'final'],
+    [NOTES, 'read me'],
+  ])
+    await put(key, body);
+  await s3.send(new DeleteObjectCommand({ Bucket: ADOPTED, Key: NOTES }));
+  const owned = await bucketState(s3);
+  info(`${owned.versions.length} versions and markers; notification ${JSON.stringify(owned.notification)}`);
+
+  const dir = path.join(root, '.work', 'e2e-adoption');
+  const tf = await prepareDeployment(endpoint, dir, { ...synthEnv, TAP_EXISTING_BUCKET_NAME: ADOPTED });
+  let deployed: Outputs | undefined;
+  try {
+    deployed = await apply(tf);
+    check('the stack indexes the existing bucket', deployed.bucket === ADOPTED, deployed.bucket);
+    const env = tapEnvironment({ s3: endpoint, dynamodb: endpoint, sqs: endpoint }, CREDENTIALS);
+    const on = ['--bucket', ADOPTED, '--table', deployed.tableName];
+    const tap = <T>(...args: string[]) => runTap<T>([...args, '--json', ...on], env, dir);
+
+    step('tap eventbridge enable: --dry-run writes nothing, then the bucket gains EventBridge and nothing else');
+    const dry = await tap<{ changed: boolean }>('eventbridge', 'enable', '--dry-run');
+    checkEqual(
+      'the dry run would change it and wrote nothing',
+      [dry.code, dry.json.changed, await bucketState(s3)],
+      [0, true, owned],
+    );
+    const enabled = await tap<{ changed: boolean }>('eventbridge', 'enable');
+    checkEqual(
+      'enabled: the owner’s configuration plus EventBridgeConfiguration',
+      [enabled.code, await bucketState(s3)],
+      [0, { ...owned, notification: { ...owned.notification, EventBridgeConfiguration: {} } }],
+    );
+
+    step(
+      'The events moto sends through the stack’s rule, captured by a test-only SQS target, run through the bundled handler',
+    );
+    // moto cannot invoke a Lambda target without Docker (and its failure stops the targets after it): the
+    // capture queue stands in for the function, which receives each event as the queue does.
+    const Rule = resourceNames(projectConfig({ ...synthEnv, TAP_EXISTING_BUCKET_NAME: ADOPTED })).ruleName;
+    const { Targets = [] } = await events.send(new ListTargetsByRuleCommand({ Rule }));
+    await events.send(new RemoveTargetsCommand({ Rule, Ids: Targets.map((t) => t.Id ?? '') }));
+    const capture = await queueArn('tap-e2e-capture');
+    await events.send(new PutTargetsCommand({ Rule, Targets: [{ Id: 'e2e-capture', Arn: capture.arn }] }));
+    const uploads = [await put(DRAFT, 'plan'), await put(REPORT, 'amended')].map((answer, i) => ({
+      request: { Bucket: ADOPTED, Key: [DRAFT, REPORT][i], Body: ['plan', 'amended'][i] },
+      put: answer,
+    }));
+    // moto sends no event for a delete marker, and one without deletion-type for a permanent delete: the
+    // removals' EventBridge path is the documented events' (__tests__/handler/eventbridge.test.ts).
+    const sent: unknown[] = [];
+    for (let empty = 0; empty < 2;) {
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: capture.url,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+          VisibilityTimeout: 600,
+        }),
+      );
+      sent.push(...Messages.map((m) => JSON.parse(m.Body ?? '{}') as unknown));
+      empty = Messages.length === 0 ? empty + 1 : 0;
+    }
+    const functionEnv =
+      (await clients.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: deployed.functionName })))
+        .Environment?.Variables ?? {};
+    const handlerEnv = {
+      ...standInEnvironment(functionEnv, { endpoints: endpoint, region: REGION, credentials: CREDENTIALS }),
+      NODE_TLS_REJECT_UNAUTHORIZED: '0',
+    };
+    const outcomes = await Promise.all(sent.map((event) => runBundleInChild(event, handlerEnv)));
+    info(
+      `moto sent ${sent.length} event(s): ${sent.map((e) => (e as Record<string, string>)['detail-type']).join(', ')}`,
+    );
+    info(`handler: ${JSON.stringify(outcomes)}`);
+    check('moto sent one event for each upload', sent.length === uploads.length, String(sent.length));
+    for (const { request, put: answer } of uploads) {
+      const versionId = answer.VersionId ?? 'null';
+      const fromEventBridge = await readMetadataItem(dynamodb, deployed.tableName, request.Key, versionId);
+      await dynamodb.send(
+        new DeleteItemCommand({
+          TableName: deployed.tableName,
+          Key: { [TABLE_KEY_SCHEMA.partitionKey]: { S: request.Key }, [TABLE_KEY_SCHEMA.sortKey]: { S: versionId } },
+        }),
+      );
+      await runBundleInChild(s3Event(putRecord(request, answer)), handlerEnv);
+      const fromNotification = await readMetadataItem(dynamodb, deployed.tableName, request.Key, versionId);
+      const content = (item: Record<string, unknown> | undefined) =>
+        Object.fromEntries(Object.entries(item ?? {}).filter(([k]) => !EVENT_ATTRIBUTES.includes(k)));
+      checkEqual(
+        `"${request.Key}": the same item from moto’s EventBridge event as from an S3 notification`,
+        content(fromEventBridge),
+        content(fromNotification),
+      );
+    }
+
+    step('tap reconcile --repair: the objects that predate the stack, then a second reconcile finds nothing');
+    const repaired = await tap<{ repaired: number; remaining: number }>('reconcile', '--repair');
+    check(
+      'reconcile --repair backfills what predates the stack',
+      repaired.code === 0 && repaired.json.repaired >= owned.versions.length && repaired.json.remaining === 0,
+      JSON.stringify(repaired.json),
+    );
+    const again = await tap<{ missing: number; extra: number; stale: number }>('reconcile');
+    check(
+      'a second reconcile finds no drift',
+      again.code === 0 && again.json.missing + again.json.extra + again.json.stale === 0,
+      JSON.stringify(again.json),
+    );
+    await events.send(new RemoveTargetsCommand({ Rule, Ids: ['e2e-capture'] }));
+  } finally {
+    const before = await bucketState(s3);
+    await destroy(tf, s3, undefined);
+    // tap eventbridge enable was the operator's change to the bucket, not the stack's: destroy leaves it on.
+    checkEqual(
+      `destroy leaves ${ADOPTED}, its versions and its configuration as they were`,
+      await bucketState(s3),
+      before,
+    );
+    sqs.destroy();
+    events.destroy();
+  }
+}
+
 async function main() {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   // moto serves TLS with a self-signed certificate made at start-up: the bucket policy denies
@@ -426,6 +622,9 @@ async function main() {
     );
     const fn = await checkResources(clients, config, deployed);
     await checkDataPath(clients, moto.endpoint, deployed, fn.Environment?.Variables ?? {});
+    await destroy(tf, clients.s3, deployed.bucket);
+    tf = undefined;
+    await checkAdoption(moto.endpoint, clients, synthEnv);
   } finally {
     if (tf) await destroy(tf, clients.s3, deployed?.bucket);
     for (const c of Object.values(clients)) c.destroy();
