@@ -150,6 +150,17 @@ const eventRuleArn = (names: ResourceNames, account: Account) => account.arnOf('
 const policyDocument = (scope: Construct, id: string, statement: Statement[]) =>
   new DataAwsIamPolicyDocument(scope, id, { statement });
 
+/** A role's trust policy: the one AWS service may assume it, for this account only (the confused-deputy guard). */
+const assumedBy = (scope: Construct, role: string, sid: string, service: string, account: Account) =>
+  policyDocument(scope, `${role}_assume_role`, [
+    {
+      sid,
+      principals: [{ type: 'Service', identifiers: [service] }],
+      actions: ['sts:AssumeRole'],
+      condition: [{ test: 'StringEquals', variable: 'aws:SourceAccount', values: [account.accountId] }],
+    },
+  ]).json;
+
 /** State backend, providers with the required tags, and the account the stack lands in. */
 function stateProviderAndAccount(scope: TerraformStack, config: TapConfig, names: ResourceNames): Account {
   if (config.stateBucket) {
@@ -530,14 +541,7 @@ function metadataFunction(
   const role = new IamRole(scope, 'function_role', {
     name: names.roleName,
     description: `Execution role of ${names.functionName}`,
-    assumeRolePolicy: policyDocument(scope, 'function_assume_role', [
-      {
-        sid: 'LambdaAssumesThisRole',
-        principals: [{ type: 'Service', identifiers: ['lambda.amazonaws.com'] }],
-        actions: ['sts:AssumeRole'],
-        condition: [{ test: 'StringEquals', variable: 'aws:SourceAccount', values: [account.accountId] }],
-      },
-    ]).json,
+    assumeRolePolicy: assumedBy(scope, 'function', 'LambdaAssumesThisRole', 'lambda.amazonaws.com', account),
   });
   const rolePolicy = new IamRolePolicy(scope, 'function_role_policy', {
     name: 'least-privilege',
@@ -749,15 +753,13 @@ function batchOperations(
   const role = new IamRole(scope, 'batch_operations_role', {
     name: names.batchOperationsRoleName,
     description: `Runs the S3 Batch Operations jobs that invoke ${names.functionName}`,
-    assumeRolePolicy: policyDocument(scope, 'batch_operations_assume_role', [
-      {
-        sid: 'BatchOperationsAssumesThisRole',
-        principals: [{ type: 'Service', identifiers: ['batchoperations.s3.amazonaws.com'] }],
-        actions: ['sts:AssumeRole'],
-        // The confused-deputy guard: only jobs of this account.
-        condition: [{ test: 'StringEquals', variable: 'aws:SourceAccount', values: [account.accountId] }],
-      },
-    ]).json,
+    assumeRolePolicy: assumedBy(
+      scope,
+      'batch_operations',
+      'BatchOperationsAssumesThisRole',
+      'batchoperations.s3.amazonaws.com',
+      account,
+    ),
   });
   new IamRolePolicy(scope, 'batch_operations_role_policy', {
     name: 'least-privilege',
