@@ -25,14 +25,16 @@ export function notificationConfiguration(
   return eventBridge ? { ...kept, EventBridgeConfiguration: {} } : kept;
 }
 
-/** Pure: `after` against `before`, line by line of their JSON: `+` added, `-` removed, the rest as it is. */
+/**
+ * Pure: `after` against `before`, line by line of their JSON: `+` added, `-` removed, the rest as it is (a line
+ * that only gained or lost its trailing comma, as the last part's `]` does when a part follows it, is the same).
+ */
 export function configurationDiff(before: NotificationConfiguration, after: NotificationConfiguration): string {
   const lines = (value: unknown) => JSON.stringify(value, null, 2).split('\n');
-  const old = lines(before);
-  const next = lines(after);
-  const unmatched = [...old];
-  const shown = next.map((line) => {
-    const at = unmatched.indexOf(line);
+  const bare = (line: string) => line.replace(/,$/, '');
+  const unmatched = lines(before);
+  const shown = lines(after).map((line) => {
+    const at = unmatched.findIndex((old) => bare(old) === bare(line));
     if (at < 0) return `+ ${line}`;
     unmatched.splice(at, 1);
     return `  ${line}`;
