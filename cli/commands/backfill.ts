@@ -46,9 +46,10 @@ export interface BackfillFlags {
   readonly json?: boolean;
 }
 
-export const NOT_ENABLED =
-  'this stack has no S3 Batch Operations role (enableBatchOperations is false): set TAP_ENABLE_BATCH_OPERATIONS=true ' +
-  '(or "enableBatchOperations": true in cdktf.json context "tap"), then npx cdktf deploy';
+/** How a stack gets its Batch Operations role and operations bucket. */
+const TURN_ON =
+  'set TAP_ENABLE_BATCH_OPERATIONS=true (or "enableBatchOperations": true in cdktf.json context "tap"), then npx cdktf deploy';
+export const NOT_ENABLED = `this stack has no S3 Batch Operations role (enableBatchOperations is false): ${TURN_ON}`;
 
 /** The stack's role, function and buckets for a job; a CliError saying how to turn it on when it has none. */
 export async function jobTarget(stack: DeployedStack): Promise<JobTarget> {
@@ -63,7 +64,7 @@ export async function jobTarget(stack: DeployedStack): Promise<JobTarget> {
       throw explainAwsError(error, { kind: 'S3 bucket', name: operationsBucket });
     }
     throw new CliError(
-      `operations bucket "${operationsBucket}" does not exist: the deployed stack has no Batch Operations role yet; ${NOT_ENABLED.split(': ')[1]}`,
+      `operations bucket "${operationsBucket}" does not exist: the deployed stack has no Batch Operations role yet; ${TURN_ON}`,
       2,
       { cause: error },
     );
@@ -298,11 +299,13 @@ export function statusLines(json: StatusJson): string[] {
       lines.push(`  ${e.errorCode || e.httpStatus} ${e.key}@${e.versionId || 'null'}: ${e.result}`);
     }
   }
-  lines.push(
-    statusExitCode(json) === 0
-      ? 'no failed tasks'
-      : 'failures remain: fix the cause, then run a job over the failed versions again (the report lists them)',
-  );
+  if (json.failed > 0) {
+    lines.push(
+      `${count(json.failed)} task(s) failed: fix the cause, then run the job again (a backfill writes only what is still missing)`,
+    );
+  } else if (json.status === 'Failed')
+    lines.push('the job failed: fix what its failure reasons say, then submit it again');
+  else lines.push('no failed tasks');
   return lines;
 }
 
@@ -338,9 +341,10 @@ export function registerBackfill(program: Command, stackOf: (options: DeployedSt
       "a job's progress and, once it ended, its completion report's failures by code; exit 1 while failures remain",
     )
     .argument('<job-id>', 'the id tap backfill printed')
-    .option('--json', 'print one JSON object')
-    .action(async (jobId: string, options: { json?: boolean }, command: Command) => {
-      const stack = stackOf(command.optsWithGlobals<DeployedStackOptions>());
+    // --json is backfill's own option, which commander also takes after `status`.
+    .action(async (jobId: string, _options: unknown, command: Command) => {
+      const options = command.optsWithGlobals<DeployedStackOptions & { json?: boolean }>();
+      const stack = stackOf(options);
       try {
         const json = await jobStatus(stack, jobId);
         if (options.json) printJson(json);
