@@ -46,6 +46,9 @@ export interface JobTarget {
 export const partitionOf = (region: string): string =>
   region.startsWith('cn-') ? 'aws-cn' : region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
 
+/** The bucket an S3 ARN names ("arn:aws:s3:::name"), or the name itself: AWS gives either in manifests and reports. */
+export const bucketOf = (arnOrName: string): string => arnOrName.replace(/^arn:[^:]+:s3:::/, '');
+
 /** s3://bucket/key, or a CliError naming the flag. */
 export function parseS3Url(value: string, flag: string): S3Location {
   const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(value);

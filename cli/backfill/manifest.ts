@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CliError, explainAwsError } from '../errors';
-import type { ManifestObject, S3Location } from './job';
+import { bucketOf, type ManifestObject, S3Location } from './job';
 
 const NEWLINE = 0x0a;
 
@@ -40,7 +40,7 @@ export function inventoryFiles(manifestJson: string, where: string): S3Location[
       `${where}: fileFormat ${JSON.stringify(fileFormat)}; Batch Operations takes CSV inventories only`,
     );
   }
-  const bucket = typeof destinationBucket === 'string' ? destinationBucket.replace(/^arn:[^:]+:s3:::/, '') : '';
+  const bucket = typeof destinationBucket === 'string' ? bucketOf(destinationBucket) : '';
   if (!bucket || !Array.isArray(files) || !files.every((f) => typeof f?.key === 'string')) {
     throw new CliError(`${where} is not an S3 Inventory manifest.json: it needs destinationBucket and files[].key`);
   }

@@ -9,7 +9,7 @@
 // Pure: the caller reads the files (the stand-in job runner writes them: scripts/lib/batch-job.ts).
 import { decodeS3Key } from '../../handler/event';
 import { CliError } from '../errors';
-import type { S3Location } from './job';
+import { bucketOf, type S3Location } from './job';
 
 export const REPORT_FORMAT = 'Report_CSV_20180820';
 /** Examples kept per failure code. */
@@ -79,7 +79,7 @@ function parseManifest(manifestJson: string): { Format?: unknown; Results?: unkn
 /** The result files the report's manifest.json lists (Bucket a name or an ARN). */
 export function reportFiles(manifestJson: string): S3Location[] {
   return (parseManifest(manifestJson).Results as { Bucket?: string; Key?: string }[]).map((r) => ({
-    bucket: (r.Bucket ?? '').replace(/^arn:[^:]+:s3:::/, ''),
+    bucket: bucketOf(r.Bucket ?? ''),
     key: r.Key ?? '',
   }));
 }

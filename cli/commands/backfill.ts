@@ -21,6 +21,7 @@ import { CliError, explainAwsError, explainingAwsErrors } from '../errors';
 import { printJson } from '../output';
 import { ratesOf } from '../reconcile/pacing';
 import {
+  bucketOf,
   checkManifestPlace,
   createJobRequest,
   JobTarget,
@@ -31,7 +32,14 @@ import {
   partitionOf,
   REPORTS_PREFIX,
 } from '../backfill/job';
-import { Estimate, estimate, Eta, formatDuration, UTILIZATION } from '../backfill/estimate';
+import {
+  Estimate,
+  estimate,
+  Eta,
+  formatDuration,
+  OBJECTS_PER_INSTANCE_SECOND,
+  UTILIZATION,
+} from '../backfill/estimate';
 import { countInventoryRows, countRows, headManifest, readText } from '../backfill/manifest';
 import { CompletionCounts, parseCompletionReport, reportFiles } from '../backfill/report';
 import { BACKFILL_PRICES } from '../backfill/prices';
@@ -139,7 +147,8 @@ const etaLine = (e: Eta, what: string) =>
   (e.boundBy === 'reads'
     ? `, bounded by the read capacity: reprocess reads each item (~${count(e.objectsPerSecond)} objects/s)`
     : e.boundBy === 'function'
-      ? `, bounded by lambdaReservedConcurrency (~${count(e.objectsPerSecond)} objects/s): raise it for more`
+      ? `, bounded by lambdaReservedConcurrency (~${count(e.objectsPerSecond)} objects/s): ` +
+        `${Math.ceil(e.writeCapacity / OBJECTS_PER_INSTANCE_SECOND)} would keep up`
       : '');
 
 function manifestLine(request: CreateJobCommandInput): string {
@@ -170,10 +179,13 @@ export function planLines(request: CreateJobCommandInput, figures: Estimate): st
     `  manifest   ${manifestLine(request)}`,
     `  invokes    ${invoke?.FunctionArn} (schema ${invoke?.InvocationSchemaVersion}, mode ${invoke?.UserArguments?.mode})`,
     `  runs as    ${request.RoleArn}`,
-    `  report     ${request.Report?.ReportScope === 'FailedTasksOnly' ? 'failed tasks' : 'all tasks'} to ${request.Report?.Bucket}/${REPORTS_PREFIX}/job-<id>/`,
+    `  report     ${request.Report?.ReportScope === 'FailedTasksOnly' ? 'failed tasks' : 'all tasks'} to ` +
+      `s3://${bucketOf(request.Report?.Bucket ?? '')}/${REPORTS_PREFIX}/job-<id>/`,
     `  objects    ${objects}`,
     `  ETA        ${etaLine(eta.atWriteCapacity, "the table's write capacity")}`,
-    `             ${etaLine(eta.atMaxWriteCapacity, 'tableMaxWriteCapacity')}`,
+    ...(eta.atMaxWriteCapacity.writeCapacity > eta.atWriteCapacity.writeCapacity
+      ? [`             ${etaLine(eta.atMaxWriteCapacity, 'tableMaxWriteCapacity')}`]
+      : []),
     `             (1 WCU an object, at ${percent(UTILIZATION.low)} to ${percent(UTILIZATION.high)} of the capacity)`,
     `  cost       ${dollars(cost.total)}: Batch Operations ${dollars(cost.batchOperations)}, Lambda ${dollars(cost.lambda)}, ` +
       `S3 requests ${dollars(cost.s3Requests)}, DynamoDB ${dollars(cost.dynamodb)} (provisioned: the capacity-hours ` +
@@ -246,7 +258,7 @@ export const statusExitCode = (json: Pick<StatusJson, 'status' | 'failed'>): num
 /** The completion report of an ended job, read from where the job wrote it; null when there is none. */
 async function completionReport(stack: DeployedStack, job: JobDescriptor): Promise<CompletionCounts | null> {
   if (!ENDED.has(job.Status ?? '') || !job.Report?.Enabled || !job.Report.Bucket) return null;
-  const bucket = job.Report.Bucket.replace(/^arn:[^:]+:s3:::/, '');
+  const bucket = bucketOf(job.Report.Bucket);
   const key = `${job.Report.Prefix ? `${job.Report.Prefix}/` : ''}job-${job.JobId}/manifest.json`;
   let manifest: string;
   try {
