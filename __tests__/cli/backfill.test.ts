@@ -3,6 +3,7 @@
 // to ask on, no Batch Operations role, a manifest the role cannot read), and tap backfill status reading a
 // completion report in AWS's documented layout.
 import { readFileSync } from 'node:fs';
+import readline from 'node:readline/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
@@ -293,6 +294,35 @@ describe('tap backfill refuses', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('tap: not creating a Batch Operations job unasked: no terminal to ask on; pass --yes');
     expect(s3control.commandCalls(CreateJobCommand)).toHaveLength(0);
+  });
+
+  it('to create a job when the person at the terminal does not answer yes, and creates it when they do', async () => {
+    // Prepare
+    const tty = [process.stdin.isTTY, process.stderr.isTTY];
+    process.stdin.isTTY = process.stderr.isTTY = true;
+    const answers = ['n', 'y'];
+    const asked: string[] = [];
+    const prompt = jest.spyOn(readline, 'createInterface').mockImplementation(
+      () =>
+        ({
+          question: async (q: string) => (asked.push(q), answers.shift()),
+          close: () => undefined,
+        }) as unknown as readline.Interface,
+    );
+    // Act
+    const declined = await runTap(['backfill'], program());
+    const accepted = await runTap(['backfill'], program()).finally(() => {
+      prompt.mockRestore();
+      [process.stdin.isTTY, process.stderr.isTTY] = tty;
+    });
+    // Assess
+    expect(asked).toEqual([
+      'Create this S3 Batch Operations job? [y/N] ',
+      'Create this S3 Batch Operations job? [y/N] ',
+    ]);
+    expect(declined).toMatchObject({ code: 1, stderr: 'tap: not confirmed: nothing created' });
+    expect(accepted.code).toBe(0);
+    expect(s3control.commandCalls(CreateJobCommand)).toHaveLength(1);
   });
 
   it('on a stack without Batch Operations, saying how to turn them on', async () => {

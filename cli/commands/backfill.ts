@@ -193,14 +193,14 @@ export function planLines(request: CreateJobCommandInput, figures: Estimate): st
   ];
 }
 
-/** y/N on a terminal; without one, a refusal (a job is not created unasked). */
+/** y/N on a terminal (asked on stderr, so --json output stays one document); without one, a refusal. */
 async function confirmed(question: string): Promise<boolean> {
-  if (!process.stdin.isTTY || !process.stdout.isTTY) {
+  if (!process.stdin.isTTY || !process.stderr.isTTY) {
     throw new CliError(
       'not creating a Batch Operations job unasked: no terminal to ask on; pass --yes (see it first with --dry-run)',
     );
   }
-  const prompt = createInterface({ input: process.stdin, output: process.stdout });
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
   try {
     return /^y(es)?$/i.test((await prompt.question(`${question} [y/N] `)).trim());
   } finally {
