@@ -50,7 +50,11 @@ const s3 = mockClient(S3Client);
 const sts = mockClient(STSClient);
 const dynamodb = mockClient(DynamoDBClient);
 
-const stream = (bytes: Buffer) => Readable.from([bytes]) as unknown as GetObjectCommandOutput['Body'];
+/** A body as the SDK gives it: a stream with transformToString. */
+const stream = (bytes: Buffer) =>
+  Object.assign(Readable.from([bytes]), {
+    transformToString: async () => bytes.toString('utf8'),
+  }) as unknown as GetObjectCommandOutput['Body'];
 /** Serves `text` (gzipped when the key ends in .gz) at s3://bucket/key, a fresh stream each call. */
 function object(bucket: string, key: string, text: string) {
   const bytes = key.endsWith('.gz') ? gzipSync(text) : Buffer.from(text);
@@ -356,7 +360,7 @@ describe('tap backfill refuses', () => {
     expect(elsewhere.code).toBe(2);
     expect(elsewhere.stderr).toContain(`the Batch Operations role reads manifests only under s3://${OPS}/manifests/`);
     expect(both.stderr).toBe('tap: --inventory and --manifest: give one of them, not both');
-    expect(notUrl.stderr).toBe('tap: --manifest "missing.csv": expected s3://bucket/key');
+    expect(notUrl.stderr).toBe('tap: --manifest expects an s3://bucket/key URL, got "missing.csv"');
   });
 });
 

@@ -49,10 +49,12 @@ export const partitionOf = (region: string): string =>
 /** The bucket an S3 ARN names ("arn:aws:s3:::name"), or the name itself: AWS gives either in manifests and reports. */
 export const bucketOf = (arnOrName: string): string => arnOrName.replace(/^arn:[^:]+:s3:::/, '');
 
-/** s3://bucket/key, or a CliError naming the flag. */
-export function parseS3Url(value: string, flag: string): S3Location {
-  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(value);
-  if (!match) throw new CliError(`${flag} ${JSON.stringify(value)}: expected s3://bucket/key`);
+export const s3Url = ({ bucket, key }: S3Location): string => `s3://${bucket}/${key}`;
+
+/** s3://bucket/key (key may be empty for a folder); a CliError naming `flag` otherwise. */
+export function parseS3Url(url: string, flag: string): S3Location {
+  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
+  if (!match) throw new CliError(`${flag} expects an s3://bucket/key URL, got "${url}"`);
   return { bucket: match[1], key: match[2] };
 }
 
@@ -63,7 +65,7 @@ export function parseS3Url(value: string, flag: string): S3Location {
 export function checkManifestPlace(location: S3Location, operationsBucket: string, flag: string): void {
   if (location.bucket === operationsBucket && location.key.startsWith(MANIFESTS_PREFIX)) return;
   throw new CliError(
-    `${flag} s3://${location.bucket}/${location.key}: the Batch Operations role reads manifests only under ` +
+    `${flag} ${s3Url(location)}: the Batch Operations role reads manifests only under ` +
       `s3://${operationsBucket}/${MANIFESTS_PREFIX}: copy it there (aws s3 cp), or for an inventory set its destination there`,
   );
 }
@@ -116,7 +118,7 @@ function manifestOf(
 const describeSource = (source: ManifestSource) =>
   source.kind === 'generator'
     ? `objects created before ${source.createdBefore.toISOString()}${source.prefix ? ` under ${source.prefix}` : ''}`
-    : `the ${source.kind === 'inventory' ? 'inventory' : 'CSV manifest'} s3://${source.bucket}/${source.key}`;
+    : `the ${source.kind === 'inventory' ? 'inventory' : 'CSV manifest'} ${s3Url(source)}`;
 
 /**
  * The whole CreateJob request. ClientRequestToken is a hash of everything else: the same manifest version

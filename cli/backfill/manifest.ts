@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CliError, explainAwsError } from '../errors';
-import { bucketOf, type ManifestObject, S3Location } from './job';
+import { bucketOf, type ManifestObject, type S3Location, s3Url } from './job';
 
 const NEWLINE = 0x0a;
 
@@ -47,8 +47,6 @@ export function inventoryFiles(manifestJson: string, where: string): S3Location[
   return files.map((f: { key: string }) => ({ bucket, key: f.key }));
 }
 
-const url = (at: S3Location) => `s3://${at.bucket}/${at.key}`;
-
 /** One S3 call about an object; its absence (404, NoSuchKey) a CliError naming it, other AWS errors explained. */
 async function about<T>(at: S3Location, call: () => Promise<T>): Promise<T> {
   try {
@@ -56,16 +54,16 @@ async function about<T>(at: S3Location, call: () => Promise<T>): Promise<T> {
   } catch (error) {
     const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
     if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) {
-      throw new CliError(`${url(at)} does not exist`, 2, { cause: error });
+      throw new CliError(`${s3Url(at)} does not exist`, 2, { cause: error });
     }
-    throw explainAwsError(error, { kind: 'S3 object', name: url(at) });
+    throw explainAwsError(error, { kind: 'S3 object', name: s3Url(at) });
   }
 }
 
 /** The manifest's ETag (without quotes, as CreateJob takes it) and version, for the job to pin. */
 export async function headManifest(s3: S3Client, at: S3Location): Promise<ManifestObject> {
   const head = await about(at, () => s3.send(new HeadObjectCommand({ Bucket: at.bucket, Key: at.key })));
-  if (!head.ETag) throw new CliError(`${url(at)}: HeadObject returned no ETag`);
+  if (!head.ETag) throw new CliError(`${s3Url(at)}: HeadObject returned no ETag`);
   return { ...at, etag: head.ETag.replace(/"/g, ''), ...(head.VersionId && { versionId: head.VersionId }) };
 }
 
@@ -73,9 +71,8 @@ const body = async (s3: S3Client, at: S3Location): Promise<Readable> =>
   (await about(at, () => s3.send(new GetObjectCommand({ Bucket: at.bucket, Key: at.key })))).Body as Readable;
 
 export async function readText(s3: S3Client, at: S3Location): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of await body(s3, at)) chunks.push(Buffer.from(chunk as Uint8Array));
-  return Buffer.concat(chunks).toString('utf8');
+  const read = await about(at, () => s3.send(new GetObjectCommand({ Bucket: at.bucket, Key: at.key })));
+  return read.Body!.transformToString();
 }
 
 /** The rows of one CSV object, gunzipped on the way when its key ends in .gz (inventory data files). */
@@ -88,14 +85,14 @@ export async function countRows(s3: S3Client, at: S3Location): Promise<number> {
   try {
     await (at.key.endsWith('.gz') ? pipeline(stream, createGunzip(), count) : pipeline(stream, count));
   } catch (error) {
-    throw new CliError(`${url(at)}: cannot read it to the end: ${(error as Error).message}`, 2, { cause: error });
+    throw new CliError(`${s3Url(at)}: cannot read it to the end: ${(error as Error).message}`, 2, { cause: error });
   }
   return counter.rows();
 }
 
 /** The objects an inventory lists: the rows of all its data files. */
 export async function countInventoryRows(s3: S3Client, manifest: S3Location): Promise<number> {
-  const files = inventoryFiles(await readText(s3, manifest), url(manifest));
+  const files = inventoryFiles(await readText(s3, manifest), s3Url(manifest));
   let rows = 0;
   for (const file of files) rows += await countRows(s3, file);
   return rows;

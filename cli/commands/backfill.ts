@@ -31,6 +31,7 @@ import {
   parseS3Url,
   partitionOf,
   REPORTS_PREFIX,
+  s3Url,
 } from '../backfill/job';
 import {
   Estimate,
@@ -180,7 +181,7 @@ export function planLines(request: CreateJobCommandInput, figures: Estimate): st
     `  invokes    ${invoke?.FunctionArn} (schema ${invoke?.InvocationSchemaVersion}, mode ${invoke?.UserArguments?.mode})`,
     `  runs as    ${request.RoleArn}`,
     `  report     ${request.Report?.ReportScope === 'FailedTasksOnly' ? 'failed tasks' : 'all tasks'} to ` +
-      `s3://${bucketOf(request.Report?.Bucket ?? '')}/${REPORTS_PREFIX}/job-<id>/`,
+      s3Url({ bucket: bucketOf(request.Report?.Bucket ?? ''), key: `${REPORTS_PREFIX}/job-<id>/` }),
     `  objects    ${objects}`,
     `  ETA        ${etaLine(eta.atWriteCapacity, "the table's write capacity")}`,
     ...(eta.atMaxWriteCapacity.writeCapacity > eta.atWriteCapacity.writeCapacity
