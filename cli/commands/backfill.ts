@@ -214,18 +214,17 @@ export async function runBackfill(stack: DeployedStack, flags: BackfillFlags, no
   const { source, objects } = await manifestSource(stack, target, flags, now);
   const request = createJobRequest(target, source, flags.mode);
   const figures = await estimateFor(stack, flags, objects, source.kind === 'generator');
-  if (flags.dryRun) {
-    if (flags.json) return printJson({ dryRun: true, request, estimate: figures });
+  if (flags.dryRun && flags.json) return printJson({ dryRun: true, request, estimate: figures });
+  if (!flags.json) {
+    const job = `${flags.mode} of ${target.uploadsBucket}`;
     console.log(
-      `Dry run, nothing created: tap backfill would submit this job (${flags.mode} of ${target.uploadsBucket})`,
+      flags.dryRun
+        ? `Dry run, nothing created: tap backfill would submit this job (${job})`
+        : `tap backfill: this job (${job})`,
     );
     for (const line of planLines(request, figures)) console.log(line);
-    return;
   }
-  if (!flags.json) {
-    console.log(`tap backfill: this job (${flags.mode} of ${target.uploadsBucket})`);
-    for (const line of planLines(request, figures)) console.log(line);
-  }
+  if (flags.dryRun) return;
   if (!flags.yes && !(await confirmed('Create this S3 Batch Operations job?'))) {
     throw new CliError('not confirmed: nothing created', 1);
   }
