@@ -10,6 +10,7 @@ import { registerPreflight } from './commands/preflight';
 import { registerUpload } from './commands/upload';
 import { registerReconcile } from './commands/reconcile';
 import { registerEventBridge } from './commands/eventbridge';
+import { registerBackfill } from './commands/backfill';
 
 export function buildProgram(
   stackOf: (options: DeployedStackOptions) => DeployedStack = (options) => new DeployedStack(options),
@@ -28,6 +29,7 @@ export function buildProgram(
   registerUpload(program, stackOf);
   registerReconcile(program, stackOf);
   registerEventBridge(program, stackOf);
+  registerBackfill(program, stackOf);
   return program;
 }
 

@@ -1,0 +1,99 @@
+// The manifests a job can be given, read for what the dry run says: a CSV manifest (one task a row), or an
+// S3 Inventory report, whose manifest.json lists its data files (gzipped CSV) in the inventory's destination
+// bucket (https://docs.aws.amazon.com/AmazonS3/latest/userguide/storage-inventory-location.html). Rows are
+// counted as the objects stream in, never held: an inventory of 100 million objects is gigabytes.
+import { createGunzip } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CliError, explainAwsError } from '../errors';
+import { bucketOf, type ManifestObject, type S3Location, s3Url } from './job';
+
+const NEWLINE = 0x0a;
+
+/** Counts the rows of CSV text given in chunks: its lines, the last one whether or not a newline ends it. */
+export function rowCounter() {
+  let newlines = 0;
+  let last: number | undefined;
+  return {
+    add(chunk: Uint8Array): void {
+      for (const byte of chunk) if (byte === NEWLINE) newlines++;
+      if (chunk.length > 0) last = chunk[chunk.length - 1];
+    },
+    rows: (): number => newlines + (last !== undefined && last !== NEWLINE ? 1 : 0),
+  };
+}
+
+/** The data files an inventory's manifest.json names, or a CliError saying why Batch Operations cannot take it. */
+export function inventoryFiles(manifestJson: string, where: string): S3Location[] {
+  let manifest: { destinationBucket?: unknown; fileFormat?: unknown; files?: unknown };
+  try {
+    manifest = JSON.parse(manifestJson);
+  } catch (error) {
+    throw new CliError(`${where} is not an S3 Inventory manifest.json: ${(error as Error).message}`, 2, {
+      cause: error,
+    });
+  }
+  const { destinationBucket, fileFormat, files } = manifest;
+  if (fileFormat !== 'CSV') {
+    throw new CliError(
+      `${where}: fileFormat ${JSON.stringify(fileFormat)}; Batch Operations takes CSV inventories only`,
+    );
+  }
+  const bucket = typeof destinationBucket === 'string' ? bucketOf(destinationBucket) : '';
+  if (!bucket || !Array.isArray(files) || !files.every((f) => typeof f?.key === 'string')) {
+    throw new CliError(`${where} is not an S3 Inventory manifest.json: it needs destinationBucket and files[].key`);
+  }
+  return files.map((f: { key: string }) => ({ bucket, key: f.key }));
+}
+
+/** One S3 call about an object; its absence (404, NoSuchKey) a CliError naming it, other AWS errors explained. */
+async function about<T>(at: S3Location, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+    if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) {
+      throw new CliError(`${s3Url(at)} does not exist`, 2, { cause: error });
+    }
+    throw explainAwsError(error, { kind: 'S3 object', name: s3Url(at) });
+  }
+}
+
+/** The manifest's ETag (without quotes, as CreateJob takes it) and version, for the job to pin. */
+export async function headManifest(s3: S3Client, at: S3Location): Promise<ManifestObject> {
+  const head = await about(at, () => s3.send(new HeadObjectCommand({ Bucket: at.bucket, Key: at.key })));
+  if (!head.ETag) throw new CliError(`${s3Url(at)}: HeadObject returned no ETag`);
+  return { ...at, etag: head.ETag.replace(/"/g, ''), ...(head.VersionId && { versionId: head.VersionId }) };
+}
+
+const body = async (s3: S3Client, at: S3Location): Promise<Readable> =>
+  (await about(at, () => s3.send(new GetObjectCommand({ Bucket: at.bucket, Key: at.key })))).Body as Readable;
+
+export async function readText(s3: S3Client, at: S3Location): Promise<string> {
+  const read = await about(at, () => s3.send(new GetObjectCommand({ Bucket: at.bucket, Key: at.key })));
+  return read.Body!.transformToString();
+}
+
+/** The rows of one CSV object, gunzipped on the way when its key ends in .gz (inventory data files). */
+export async function countRows(s3: S3Client, at: S3Location): Promise<number> {
+  const counter = rowCounter();
+  const count = async (source: AsyncIterable<Uint8Array>) => {
+    for await (const chunk of source) counter.add(chunk);
+  };
+  const stream = await body(s3, at);
+  try {
+    await (at.key.endsWith('.gz') ? pipeline(stream, createGunzip(), count) : pipeline(stream, count));
+  } catch (error) {
+    throw new CliError(`${s3Url(at)}: cannot read it to the end: ${(error as Error).message}`, 2, { cause: error });
+  }
+  return counter.rows();
+}
+
+/** The objects an inventory lists: the rows of all its data files. */
+export async function countInventoryRows(s3: S3Client, manifest: S3Location): Promise<number> {
+  const files = inventoryFiles(await readText(s3, manifest), s3Url(manifest));
+  let rows = 0;
+  for (const file of files) rows += await countRows(s3, file);
+  return rows;
+}
