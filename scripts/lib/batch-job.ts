@@ -71,6 +71,8 @@ export interface JobCounts {
   readonly tasks: number;
   readonly succeeded: number;
   readonly failed: number;
+  /** Succeeded tasks by the function's resultString (the handler's outcome). */
+  readonly outcomes: Readonly<Record<string, number>>;
   /** Failed tasks by their final error code. */
   readonly failedByCode: Readonly<Record<string, number>>;
   readonly invocations: number;
@@ -227,14 +229,20 @@ export async function runJob(request: CreateJobCommandInput, deps: JobDependenci
   );
 
   const failed = results.filter((r) => r.status === 'failed');
-  const failedByCode: Record<string, number> = {};
-  for (const r of failed) failedByCode[r.errorCode] = (failedByCode[r.errorCode] ?? 0) + 1;
+  const tally = (values: string[]) => {
+    const counts: Record<string, number> = {};
+    for (const v of values) counts[v] = (counts[v] ?? 0) + 1;
+    return counts;
+  };
+  const outcomes = tally(results.filter((r) => r.status === 'succeeded').map((r) => r.message));
+  const failedByCode = tally(failed.map((r) => r.errorCode));
   const report = request.Report?.Enabled ? await writeReport(deps.s3, request.Report, jobId, results) : undefined;
   return {
     jobId,
     tasks: tasks.length,
     succeeded: results.length - failed.length,
     failed: failed.length,
+    outcomes,
     failedByCode,
     ...counts,
     report,
