@@ -97,7 +97,7 @@ const FAULT_RATE = 0.05;
 const TIMEOUT_RATE = 0.01;
 /** The function's reserved concurrency. */
 const CONCURRENCY = 10;
-const OPERATIONS_BUCKET = 'tap-job-soak-operations';
+export const OPERATIONS_BUCKET = 'tap-job-soak-operations';
 const ITEM_OPERATIONS = new Set(['PutItem', 'UpdateItem', 'GetItem']);
 
 /** Object names as users choose them: spaces, "+", non-ASCII. */
@@ -121,7 +121,7 @@ function s3Timeouts(seed: number, rate: number): FaultRule {
 }
 
 /** The bundled handler loaded afresh with `env` set (as local-pipeline.ts loads it); restore() puts the environment back. */
-function bundledFunction(env: Record<string, string>) {
+export function bundledFunction(env: Record<string, string>) {
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
   Object.assign(process.env, env);
   delete require.cache[HANDLER_BUNDLE];
@@ -136,7 +136,7 @@ function bundledFunction(env: Record<string, string>) {
 }
 
 /** A LambdaInvoke job as `tap backfill` submits it (what `manifest` says), reporting to the operations bucket. */
-function jobRequest(
+export function jobRequest(
   manifest: Pick<CreateJobCommandInput, 'Manifest' | 'ManifestGenerator'>,
   mode: string,
   scope: JobRun['scope'],
