@@ -1,4 +1,5 @@
-// The backfill job's benchmark (npm run bench, or `npx tsx bench/backfill-job.ts [objects]` alone): a
+// The backfill job's benchmark (npm run bench, which also runs the 2,000-object job soak first, or
+// `npx tsx bench/backfill-job.ts [objects]` alone, the capacity run only): a
 // Batch Operations backfill job on the stand-in (scripts/lib/batch-job.ts) invoking the bundled handler
 // in this process, against moto's S3 and dynalite behind the capacity proxy at the stack's write
 // capacity. Goal: the job sustains at least 90% of that capacity with nothing lost to throttling (every
@@ -13,7 +14,8 @@ import { JobCounts, runJob } from '../scripts/lib/batch-job';
 import { startCapacityProxy } from '../scripts/lib/capacity';
 import { runMain } from '../scripts/lib/cli';
 import { startMoto } from '../scripts/lib/moto';
-import { bundledFunction, jobRequest, OPERATIONS_BUCKET } from '../scripts/lib/soak-job';
+import { bundledFunction, jobRequest, jobSoakVerdict, OPERATIONS_BUCKET, runJobSoak } from '../scripts/lib/soak-job';
+import { jobSoakLines } from '../scripts/lib/soak-report';
 import {
   createPipelineStorage,
   scanItems,
@@ -29,6 +31,8 @@ import prices from './prices.json';
 
 /** Objects the job backfills: at 100 WCU, about 30 s of writes. */
 const OBJECTS = Number(process.env.BENCH_JOB_OBJECTS ?? 3000);
+/** Objects of the job soak npm run bench runs. */
+const JOB_SOAK_OBJECTS = Number(process.env.BENCH_JOB_SOAK_OBJECTS ?? 2000);
 /** Invocations at once: the stack's reserved concurrency. */
 const CONCURRENCY = 10;
 /** The share of the write capacity the job must sustain. */
@@ -196,6 +200,32 @@ export function backfillJobLines(
       );
     }
   return lines;
+}
+
+/**
+ * npm run bench's part: the job soak at JOB_SOAK_OBJECTS and the capacity run, as Markdown for
+ * BENCHMARKS.md; throws when either misses its goal.
+ */
+export async function backfillJobSection(
+  config: TapConfig,
+  settings: StackSettings,
+  ioFloorMs: number,
+): Promise<string[]> {
+  const soak = await runJobSoak({ objects: JOB_SOAK_OBJECTS, log: (line) => console.log(`[bench]   ${line}`) });
+  const soakProblems = jobSoakVerdict(soak);
+  if (soakProblems.length > 0) throw new Error(`job soak: ${soakProblems.join('; ')}`);
+  const run = await measureBackfillJob(config);
+  const problems = backfillJobVerdict(run);
+  if (problems.length > 0) throw new Error(`backfill job: ${problems.join('; ')}`);
+  return [
+    '## Backfill jobs',
+    '',
+    `The job soak (\`scripts/lib/soak-job.ts\`, ${n(JOB_SOAK_OBJECTS)} objects; npm test runs 200): Batch Operations jobs on the stand-in through the bundled handler, 5% S3 and DynamoDB faults, 1% timed-out invocations, the table's capacity enforced, users' events for the same keys delivered while the backfill runs.`,
+    '',
+    ...jobSoakLines(soak),
+    '',
+    ...backfillJobLines(run, settings, ioFloorMs),
+  ];
 }
 
 async function main() {
