@@ -25,13 +25,7 @@ import { HANDLER_BUNDLE } from '../build-handler';
 import { JobCounts, readReport, runJob } from './batch-job';
 import { startCapacityProxy } from './capacity';
 import { deliverAsync } from './delivery';
-import {
-  dynamodbOperation,
-  faultInjector,
-  randomDynamodbFaults,
-  randomS3Faults,
-  seededRandom,
-} from './faults';
+import { dynamodbOperation, faultInjector, randomDynamodbFaults, randomS3Faults, seededRandom } from './faults';
 import { startMoto } from './moto';
 import { checkMirror, everyVersion, MirrorCheck } from './soak-mirror';
 import { Driver } from './soak-scenario';
