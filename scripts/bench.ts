@@ -420,7 +420,7 @@ async function main() {
   // measurePlan's last validate left the synthesized stack: the models read its settings.
   const stackFile = path.join(root, 'cdktf.out', 'stacks', 'TapStack', 'cdk.tf.json');
   const settings = stackSettings(JSON.parse(fs.readFileSync(stackFile, 'utf8')) as SynthesizedStackJson);
-  const backfillJobs = await backfillJobSection(config, settings, IO_FLOOR_MS);
+  const backfillJobs = await backfillJobSection(settings, IO_FLOOR_MS);
   const report = renderReport({
     date: new Date().toISOString().slice(0, 10),
     machine,

@@ -1,31 +1,27 @@
 // A stand-in for S3 Batch Operations running one LambdaInvoke job (moto has no S3 Control CreateJob):
-// the job is the CreateJobCommandInput `tap backfill` submits, the function is whatever `invoke` calls
-// (the bundled handler in process, in the soak and the bench), and the completion report is written to
-// the stand-in S3 in AWS's layout. What AWS documents, and what is assumed here:
-// - Manifests (S3 User Guide, "Specifying a manifest"): a CSV manifest (S3BatchOperations_CSV_20180820)
-//   with Spec.Fields Bucket,Key[,VersionId], keys URL-encoded; an S3 Inventory report
-//   (S3InventoryReport_CSV_20161130): its manifest.json, whose fileSchema names the columns of its gzip
-//   CSV files (every row is a task: with versions included, delete markers too); Location.ETag must be
-//   the manifest object's. The manifest generator (S3JobManifestGenerator, API_control_
-//   JobManifestGeneratorFilter): the source bucket listed with KeyNameConstraint, CreatedAfter and
-//   CreatedBefore (on LastModified). Assumed, the pages not saying: it yields each key's current
-//   version with its version id, never a delete marker, nor noncurrent versions. Other filters, and
-//   EnableManifestOutput (a generated manifest written out), are refused by name.
-// - Tasks (batch-ops-invoke-lambda.html): one task per invocation, in the request's
-//   InvocationSchemaVersion (fixtures/batch-events.ts builds the event), userArguments from
-//   Operation.LambdaInvoke.UserArguments; a task the response leaves out gets its treatMissingKeysAs
-//   (TemporaryFailure when absent); TemporaryFailure is retried, PermanentFailure is final. Assumed
-//   (AWS documents neither count nor timing): a TemporaryFailure or a function error (the invocation
-//   threw) is retried MAX_RETRIES times, BACKOFF_MS x 2^n apart, without holding an invocation slot;
-//   a function error whose retries are exhausted is failed with PermanentFailure and "Lambda returned
-//   function error: {...}", as in AWS's example report.
-// - Completion report (batch-ops-examples-reports.html): <Prefix>/job-<id>/manifest.json (Format
-//   Report_CSV_20180820, Results[] of TaskExecutionStatus succeeded|failed, Bucket, MD5Checksum, Key,
-//   ReportSchema) and one CSV per status under <Prefix>/job-<id>/results/. Rows are written as AWS's
-//   example rows are: Bucket, Key (URL-encoded), VersionId, TaskStatus, HTTP status 200, the error
-//   code (empty when succeeded), ResultMessage; AWS's ReportSchema string names ErrorCode before
-//   HTTPStatusCode, and it is written verbatim. FailedTasksOnly leaves the succeeded file out.
-// Manifests and reports are read and written whole: stand-in jobs are small.
+// the job is the CreateJobCommandInput `tap backfill` submits, the function whatever `invoke` calls, the
+// completion report written to the stand-in S3 in AWS's layout. What AWS documents, and what is assumed:
+// - Manifests (https://docs.aws.amazon.com/AmazonS3/latest/userguide/batch-ops-create-job.html): CSV
+//   (S3BatchOperations_CSV_20180820, Spec.Fields Bucket,Key[,VersionId], keys URL-encoded) or an S3
+//   Inventory report (S3InventoryReport_CSV_20161130: manifest.json, whose fileSchema names the columns
+//   of its gzip CSV files; every row a task, delete markers too); Location.ETag must be the object's.
+//   The generator (.../API/API_control_JobManifestGeneratorFilter.html): the source bucket listed with
+//   KeyNameConstraint, CreatedAfter, CreatedBefore (on LastModified). Assumed, the pages not saying:
+//   it yields each key's current version with its id, no delete marker, no noncurrent version. Other
+//   filters, and EnableManifestOutput, are refused by name.
+// - Tasks (.../userguide/batch-ops-invoke-lambda.html): one per invocation, in the request's
+//   InvocationSchemaVersion, userArguments from Operation.LambdaInvoke.UserArguments; a task the answer
+//   leaves out gets its treatMissingKeysAs (TemporaryFailure when absent); PermanentFailure is final.
+//   Assumed (AWS documents neither count nor timing): TemporaryFailure and function errors (a throw)
+//   are retried MAX_RETRIES times, BACKOFF_MS x 2^n apart, off their invocation slot; a function error
+//   left at the end is failed with PermanentFailure, "Lambda returned function error: {...}", as in
+//   AWS's example report.
+// - Report (.../userguide/batch-ops-examples-reports.html): <Prefix>/job-<id>/manifest.json (Format
+//   Report_CSV_20180820, Results[] of TaskExecutionStatus, Bucket, MD5Checksum, Key; ReportSchema) and
+//   a CSV per status under <Prefix>/job-<id>/results/ (FailedTasksOnly: the failed one). Rows as AWS's
+//   example rows: Bucket, Key (percent-encoded), VersionId, TaskStatus, HTTP status 200, error code
+//   (empty when succeeded), ResultMessage; the ReportSchema string, which names ErrorCode before
+//   HTTPStatusCode, is written verbatim. Manifests and reports are read and written whole.
 import { createHash, randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
@@ -60,11 +56,7 @@ export interface JobDependencies {
 }
 
 /** One task's end, as the completion report records it. */
-export interface TaskResult extends TaskInput {
-  readonly status: 'succeeded' | 'failed';
-  readonly errorCode: string;
-  readonly message: string;
-}
+type TaskResult = TaskInput & { status: 'succeeded' | 'failed'; errorCode: string; message: string };
 
 export interface JobCounts {
   readonly jobId: string;

@@ -99,8 +99,9 @@ export function jobSoakLines(r: JobSoakReport): string[] {
     ],
     [
       'durations',
-      `setup ${s(r.durationsMs.setup)}, backfill ${s(r.durationsMs.backfill)}, reprocess ${s(r.durationsMs.reprocess)}, ` +
-        `again ${s(r.durationsMs.again)}, total ${s(r.durationsMs.total)}`,
+      Object.entries(r.durationsMs)
+        .map(([phase, ms]) => `${phase} ${s(ms)}`)
+        .join(', '),
     ],
   ];
   return ['| job soak | figures |', '|---|---|', ...rows.map(([what, value]) => `| ${what} | ${value} |`)];
