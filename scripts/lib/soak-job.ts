@@ -178,19 +178,19 @@ export async function runJobSoak(options: { objects: number; log?: (line: string
   try {
     const driver = new Driver(s3, bucket, SEED);
     const keyOf = (record: S3EventRecord) => decodeS3Key(record.s3.object.key);
-    const { first, latest } = await timed('setup', async () => {
+    const first = await timed('setup', async () => {
       const name = (i: number) => `legacy/${NAMES[i % NAMES.length].replace('{i}', String(i).padStart(5, '0'))}`;
       const indexes = Array.from({ length: options.objects }, (_, i) => i);
       const first = await mapBounded(indexes, CONCURRENCY, (i) => driver.upload(name(i), 'docs'));
       // A fifth overwritten and one in twenty behind a delete marker, before the stack: no events.
-      const latest = await mapBounded(first, CONCURRENCY, async (record, i) =>
+      await mapBounded(first, CONCURRENCY, async (record, i) =>
         i % 5 === 1
           ? driver.upload(keyOf(record), 'docs')
           : i % 20 === 3
             ? driver.deleteMarker(keyOf(record), false)
             : record,
       );
-      return { first, latest };
+      return first;
     });
 
     // The backfill's manifest: an S3 Inventory report of every version and delete marker.
@@ -212,17 +212,15 @@ export async function runJobSoak(options: { objects: number; log?: (line: string
     };
     const inventoryManifest = await putOperations('inventory/manifest.json', JSON.stringify(inventory));
 
-    // Users go on while the job runs, each on a key of its own: late create events of manifest
-    // versions, overwrites, delete markers, permanent deletes of an old version (each with its event).
-    const random = seededRandom(SEED + 3);
+    // Users go on while the job runs, each on a key of its own: late create events of manifest versions
+    // (10%), overwrites (5%), delete markers (2.5%), permanent deletes of an old version (4%), with events.
     const live = { lateCreates: 0, overwrites: 0, deleteMarkers: 0, deletes: 0, duringJob: 0, failedDeliveries: 0 };
     const actions = first.flatMap((record, i): (() => Promise<S3EventRecord>)[] => {
-      const roll = random();
-      if (roll < 0.1) return [async () => (live.lateCreates++, record)];
-      if (roll < 0.15) return [async () => (live.overwrites++, driver.upload(keyOf(record), 'docs'))];
-      if (roll < 0.18 && latest[i].eventName === 'ObjectCreated:Put')
-        return [async () => (live.deleteMarkers++, driver.deleteMarker(keyOf(record), false))];
-      if (roll < 0.2 && latest[i] !== record)
+      if (i % 10 === 0) return [async () => (live.lateCreates++, record)];
+      if (i % 20 === 2) return [async () => (live.overwrites++, driver.upload(keyOf(record), 'docs'))];
+      if (i % 40 === 4) return [async () => (live.deleteMarkers++, driver.deleteMarker(keyOf(record), false))];
+      // An overwritten key (i % 5 === 1) loses its first version.
+      if (i % 25 === 6)
         return [async () => (live.deletes++, driver.deleteVersion(keyOf(record), record.s3.object.versionId!, false))];
       return [];
     });
