@@ -58,23 +58,6 @@ export interface JobDependencies {
 /** One task's end, as the completion report records it. */
 type TaskResult = TaskInput & { status: 'succeeded' | 'failed'; errorCode: string; message: string };
 
-export interface JobCounts {
-  readonly jobId: string;
-  readonly tasks: number;
-  readonly succeeded: number;
-  readonly failed: number;
-  /** Succeeded tasks by the function's resultString (the handler's outcome). */
-  readonly outcomes: Readonly<Record<string, number>>;
-  /** Failed tasks by their final error code. */
-  readonly failedByCode: Readonly<Record<string, number>>;
-  readonly invocations: number;
-  /** Invocations again after a TemporaryFailure or a function error. */
-  readonly retries: number;
-  /** Where the report's manifest.json went (s3://bucket/key), when a report was asked for. */
-  readonly report?: string;
-  readonly ms: number;
-}
-
 /** "arn:aws:s3:::bucket[/key]" as its bucket and key. */
 function fromArn(arn: string | undefined, what: string): { bucket: string; key: string } {
   const match = /^arn:[\w-]+:s3:[^:]*:[^:]*:([^/]+)(?:\/(.*))?$/.exec(arn ?? '');
@@ -171,8 +154,8 @@ async function generatedTasks(s3: S3Client, generator: Generator): Promise<TaskI
   return tasks;
 }
 
-/** Runs the job to its end: every task invoked (and retried) at `concurrency`, then the report. */
-export async function runJob(request: CreateJobCommandInput, deps: JobDependencies): Promise<JobCounts> {
+/** Runs the job to its end: every task invoked (and retried) at `concurrency`, then the report; its counts. */
+export async function runJob(request: CreateJobCommandInput, deps: JobDependencies) {
   const started = Date.now();
   const jobId = deps.jobId ?? randomUUID();
   const lambda = request.Operation?.LambdaInvoke;
@@ -226,18 +209,18 @@ export async function runJob(request: CreateJobCommandInput, deps: JobDependenci
     for (const v of values) counts[v] = (counts[v] ?? 0) + 1;
     return counts;
   };
-  const outcomes = tally(results.filter((r) => r.status === 'succeeded').map((r) => r.message));
-  const failedByCode = tally(failed.map((r) => r.errorCode));
-  const report = request.Report?.Enabled ? await writeReport(deps.s3, request.Report, jobId, results) : undefined;
+  // invocations and retries (after a TemporaryFailure or a function error) in counts; succeeded tasks
+  // by the function's resultString (the handler's outcome), failed ones by their last error code; the
+  // report's manifest.json as an s3:// URL, when a report was asked for.
   return {
     jobId,
     tasks: tasks.length,
     succeeded: results.length - failed.length,
     failed: failed.length,
-    outcomes,
-    failedByCode,
+    outcomes: tally(results.filter((r) => r.status === 'succeeded').map((r) => r.message)),
+    failedByCode: tally(failed.map((r) => r.errorCode)),
     ...counts,
-    report,
+    report: request.Report?.Enabled ? await writeReport(deps.s3, request.Report, jobId, results) : undefined,
     ms: Date.now() - started,
   };
 }
