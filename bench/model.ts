@@ -171,3 +171,43 @@ export const largestItems = (items: readonly CostItem[], count = 2): string[] =>
     .sort((a, b) => b.usd - a.usd)
     .slice(0, count)
     .map((i) => i.item);
+
+/**
+ * A backfill job of `objects` through the function: the table's write capacity is the limit (the
+ * function at the default reserved concurrency outpaces 100 WCU; 1,000 WCU needs about 100 reserved),
+ * so it takes objects x WCU each / WCU per second. It costs the Batch Operations job, what the pipeline
+ * pays per object (costPerMillionFiles), and the write capacity above the table's own for as long as
+ * the job runs; beside it, S3 Metadata's published backfill price for the same objects.
+ */
+export function backfillProjection(
+  job: { readonly objects: number; readonly writeUnitsPerSecond: number; readonly wcuPerObject: number },
+  measured: Measured,
+  settings: StackSettings,
+  ioFloorMs: number,
+  prices: Prices,
+): { hours: number; items: CostItem[]; s3Metadata: number } {
+  const hours = (job.objects * job.wcuPerObject) / job.writeUnitsPerSecond / 3600;
+  const millions = job.objects / 1e6;
+  const perObject = costPerMillionFiles(measured, settings, ioFloorMs, prices).map((i) => ({
+    ...i,
+    usd: i.usd * millions,
+  }));
+  const extraUnits = Math.max(0, job.writeUnitsPerSecond - settings.writeCapacity);
+  return {
+    hours,
+    items: [
+      {
+        item: 'Batch Operations',
+        detail: `$${prices.batchOperationsJob} a job + $${prices.batchOperationsPerMillionObjects} per million objects`,
+        usd: prices.batchOperationsJob + millions * prices.batchOperationsPerMillionObjects,
+      },
+      ...perObject,
+      {
+        item: "DynamoDB write capacity above the table's",
+        detail: `${extraUnits} WCU for ${hours.toFixed(1)} h`,
+        usd: extraUnits * hours * prices.dynamodbWcuHour,
+      },
+    ],
+    s3Metadata: millions * prices.s3MetadataBackfillPerMillionObjects,
+  };
+}

@@ -12,6 +12,7 @@ import { text } from 'node:stream/consumers';
 import { PutBucketVersioningCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { functionEnvironment, HANDLER_BUNDLE_DIR, projectConfig, resourceNames, TapConfig } from '../config';
+import { backfillJobSection } from '../bench/backfill-job';
 import { prepareBaselineApp } from '../bench/baseline-app';
 import type { WorkerContext, WorkerResult } from '../bench/invoke-worker';
 import { stackSettings, SynthesizedStackJson } from '../bench/model';
@@ -419,6 +420,7 @@ async function main() {
   // measurePlan's last validate left the synthesized stack: the models read its settings.
   const stackFile = path.join(root, 'cdktf.out', 'stacks', 'TapStack', 'cdk.tf.json');
   const settings = stackSettings(JSON.parse(fs.readFileSync(stackFile, 'utf8')) as SynthesizedStackJson);
+  const backfillJobs = await backfillJobSection(settings, IO_FLOOR_MS);
   const report = renderReport({
     date: new Date().toISOString().slice(0, 10),
     machine,
@@ -436,7 +438,7 @@ async function main() {
     prices,
   });
   fs.writeFileSync(path.join(root, 'BENCHMARKS.md'), report);
-  console.log(`\n${report}`);
+  console.log(`\n${report}\n${backfillJobs.join('\n')}`);
   log('wrote BENCHMARKS.md');
 }
 

@@ -20,10 +20,12 @@ export interface MirrorCheck {
 
 interface Listed {
   readonly marker: boolean;
+  readonly latest: boolean;
   readonly storageClass?: string;
 }
 
-async function everyVersion(s3: S3Client, bucket: string): Promise<Map<string, Listed>> {
+/** Every version and delete marker of `bucket`, by key@versionId. */
+export async function everyVersion(s3: S3Client, bucket: string): Promise<Map<string, Listed>> {
   const listed = new Map<string, Listed>();
   let page: ListObjectVersionsCommandOutput | undefined;
   do {
@@ -36,8 +38,13 @@ async function everyVersion(s3: S3Client, bucket: string): Promise<Map<string, L
       }),
     );
     for (const v of page.Versions ?? [])
-      listed.set(`${v.Key}@${v.VersionId}`, { marker: false, storageClass: v.StorageClass });
-    for (const m of page.DeleteMarkers ?? []) listed.set(`${m.Key}@${m.VersionId}`, { marker: true });
+      listed.set(`${v.Key}@${v.VersionId}`, {
+        marker: false,
+        latest: Boolean(v.IsLatest),
+        storageClass: v.StorageClass,
+      });
+    for (const m of page.DeleteMarkers ?? [])
+      listed.set(`${m.Key}@${m.VersionId}`, { marker: true, latest: Boolean(m.IsLatest) });
   } while (page.IsTruncated);
   return listed;
 }

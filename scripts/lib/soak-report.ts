@@ -1,5 +1,6 @@
-// The soak's figures as a Markdown table, for scripts/soak.ts and BENCHMARKS.md. Formatting only.
+// The soaks' figures as Markdown tables, for scripts/soak.ts and BENCHMARKS.md. Formatting only.
 import type { SoakReport } from './soak';
+import type { JobRun, JobSoakReport } from './soak-job';
 
 const n = (value: number | undefined) => (value ?? 0).toLocaleString('en-US');
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -66,4 +67,42 @@ export function soakLines(r: SoakReport): string[] {
     ],
   ];
   return ['| soak | figures |', '|---|---|', ...rows.map(([what, value]) => `| ${what} | ${value} |`)];
+}
+
+/** The job soak's figures (scripts/lib/soak-job.ts) as a Markdown table. */
+export function jobSoakLines(r: JobSoakReport): string[] {
+  const run = (j: JobRun) =>
+    `${n(j.tasks)} tasks: succeeded ${n(j.succeeded)} (${listed(j.outcomes)}), failed ${n(j.failed)}; ` +
+    `${n(j.invocations)} invocations, ${n(j.retries)} retries; report (${j.scope}) rows succeeded ${n(j.reportRows.succeeded)}, ` +
+    `failed ${n(j.reportRows.failed)}, MD5 ${j.reportMd5Matches ? 'matches' : 'DIFFERS'} (${s(j.ms)})`;
+  const l = r.live;
+  const rows: [string, string][] = [
+    [
+      'objects that predate the stack; versions and delete markers in the inventory',
+      `${n(r.objects)}; ${n(r.manifested)}`,
+    ],
+    [
+      'live events during the backfill: late creates / overwrites / delete markers / deletes',
+      `${n(l.lateCreates)} / ${n(l.overwrites)} / ${n(l.deleteMarkers)} / ${n(l.deletes)} (${n(l.duringJob)} delivered while the job ran, ${n(l.failedDeliveries)} failed)`,
+    ],
+    ['backfill job (S3 Inventory manifest)', run(r.backfill)],
+    ['reprocess job (manifest generator, current versions)', run(r.reprocess)],
+    ["backfill of the events' versions (CSV manifest)", run(r.again)],
+    [
+      'faults injected: S3; DynamoDB; timed-out invocations; capacity throttles',
+      `${listed(r.faults.s3)}; ${listed(r.faults.dynamodb)}; ${n(r.faults.functionTimeouts)}; ${n(r.faults.capacityThrottles)} (${n(r.faults.consumedWriteUnits)} WCU consumed)`,
+    ],
+    [
+      'listing vs table; items written over a newer event',
+      `${n(r.mirror.versions)} versions, ${n(r.mirror.items)} items (${listed(r.mirror.byStatus)}): without item ${n(r.mirror.unmirrored.length)}, ` +
+        `of absent versions ${n(r.mirror.unlisted.length)}; ${n(r.overwritten.length)}`,
+    ],
+    [
+      'durations',
+      Object.entries(r.durationsMs)
+        .map(([phase, ms]) => `${phase} ${s(ms)}`)
+        .join(', '),
+    ],
+  ];
+  return ['| job soak | figures |', '|---|---|', ...rows.map(([what, value]) => `| ${what} | ${value} |`)];
 }
