@@ -39,7 +39,7 @@ export async function measureBackfillJob(objects = OBJECTS) {
       (logBytes += Buffer.byteLength(chunk)),
       true
     )) as typeof write;
-    const request = generatedJob(bucket, 'before/', 'backfill', 'FailedTasksOnly');
+    const request = generatedJob(bucket, 'before/', 'backfill');
     const job = await runJob(request, { s3: direct.s3, invoke, concurrency: CONCURRENCY }).finally(
       () => (process.stdout.write = write),
     );

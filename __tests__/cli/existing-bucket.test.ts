@@ -298,11 +298,8 @@ describe('configurationDiff', () => {
   });
 
   it('keeps a line that only gained its trailing comma', () => {
-    // Prepare
-    const queue = { QueueConfigurations: [{ QueueArn: 'arn:aws:sqs:eu-west-1:123456789012:q', Events: ['s3:*'] }] };
-
     // Act
-    const diff = configurationDiff(queue, { ...queue, EventBridgeConfiguration: {} });
+    const diff = configurationDiff(QUEUE_CONSUMER, { ...QUEUE_CONSUMER, EventBridgeConfiguration: {} });
 
     // Assess
     expect(diff.split('\n').filter((line) => !line.startsWith('  '))).toEqual(['+   "EventBridgeConfiguration": {}']);

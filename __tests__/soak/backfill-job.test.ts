@@ -6,12 +6,11 @@
 // the projection bench/backfill-job.ts prints.
 import { mockClient } from 'aws-sdk-client-mock';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { CreateJobCommandInput } from '@aws-sdk/client-s3-control';
 import { backfillProjection } from '../../bench/model';
 import prices from '../../bench/prices.json';
 import type { BatchEvent, BatchResponse } from '../../handler/batch';
 import { MAX_RETRIES, runJob } from '../../scripts/lib/batch-job';
-import { jobRequest, jobSoakVerdict, JobSoakReport, runJobSoak } from '../../scripts/lib/soak-job';
+import { generatedJob, jobSoakVerdict, standInJob, JobSoakReport, runJobSoak } from '../../scripts/lib/soak-job';
 
 const VENV_AND_SOAK_MS = 300_000;
 
@@ -57,18 +56,12 @@ describe('the stand-in job runner, on a mocked S3', () => {
   // Keys as S3 URL-encodes them: "+" a space, %2B a "+" (the first key is "a+b cé.txt").
   const csv =
     '"tap-uploads","a%2Bb+c%C3%A9.txt","v1"\ntap-uploads,plain.txt,v2\ntap-uploads,weird.txt,v3\ntap-uploads,bad.txt,v4\n';
-  const request: CreateJobCommandInput = {
-    ...jobRequest(
-      {
-        Manifest: {
-          Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key', 'VersionId'] },
-          Location: { ObjectArn: 'arn:aws:s3:::ops/manifests/m.csv', ETag: '"etag-1"' },
-        },
-      },
-      'reprocess',
-      'AllTasks',
-    ),
-  };
+  const request = standInJob(
+    'tap-uploads',
+    { kind: 'csv', bucket: 'ops', key: 'manifests/m.csv', etag: 'etag-1' },
+    'reprocess',
+    'AllTasks',
+  );
   const body = (text: string) => ({ transformToByteArray: async () => new Uint8Array(Buffer.from(text)) });
   const puts = () =>
     Object.fromEntries(
@@ -150,25 +143,14 @@ describe('the stand-in job runner, on a mocked S3', () => {
     // Prepare
     s3Mock.reset();
     s3Mock.on(GetObjectCommand).resolves({ ETag: '"other"', Body: body(csv) } as never);
-    const generated = jobRequest(
-      {
-        ManifestGenerator: {
-          S3JobManifestGenerator: {
-            SourceBucket: 'arn:aws:s3:::tap-uploads',
-            EnableManifestOutput: true,
-            Filter: { ObjectSizeGreaterThanBytes: 5 },
-          },
-        },
-      },
-      'backfill',
-      'AllTasks',
-    );
+    const generated = generatedJob('tap-uploads', 'legacy/', 'backfill');
+    generated.ManifestGenerator!.S3JobManifestGenerator!.Filter!.ObjectSizeGreaterThanBytes = 5;
     // Act
     const deps = { s3, invoke: async () => ({}) as BatchResponse, concurrency: 1 };
     // Assess
-    await expect(runJob(request, deps)).rejects.toThrow('the job names "etag-1"');
+    await expect(runJob(request, deps)).rejects.toThrow('the job names etag-1');
     await expect(runJob(generated, deps)).rejects.toThrow(
-      "the stand-in's manifest generator does not do ObjectSizeGreaterThanBytes, EnableManifestOutput",
+      "the stand-in's manifest generator does not do ObjectSizeGreaterThanBytes",
     );
   });
 });

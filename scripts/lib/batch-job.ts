@@ -8,7 +8,8 @@
 //   The generator (.../API/API_control_JobManifestGeneratorFilter.html): the source bucket listed with
 //   KeyNameConstraint, CreatedAfter, CreatedBefore (on LastModified). Assumed, the pages not saying:
 //   it yields each key's current version with its id, no delete marker, no noncurrent version. Other
-//   filters, and EnableManifestOutput, are refused by name.
+//   filters are refused by name; EnableManifestOutput (S3's copy of the list, which tap backfill asks
+//   for so an operator can see what a job covered) is not written: nothing here reads it back.
 // - Tasks (.../userguide/batch-ops-invoke-lambda.html): one per invocation, in the request's
 //   InvocationSchemaVersion, userArguments from Operation.LambdaInvoke.UserArguments; a task the answer
 //   leaves out gets its treatMissingKeysAs (TemporaryFailure when absent); PermanentFailure is final.
@@ -128,7 +129,6 @@ type Generator = NonNullable<NonNullable<CreateJobCommandInput['ManifestGenerato
 async function generatedTasks(s3: S3Client, generator: Generator): Promise<TaskInput[]> {
   const { KeyNameConstraint: names, CreatedAfter, CreatedBefore, ...other } = generator.Filter ?? {};
   const unsupported = Object.keys(other).filter((k) => other[k as keyof typeof other] !== undefined);
-  if (generator.EnableManifestOutput) unsupported.push('EnableManifestOutput');
   if (unsupported.length > 0)
     throw new Error(`the stand-in's manifest generator does not do ${unsupported.join(', ')}`);
   const bucket = fromArn(generator.SourceBucket, 'ManifestGenerator SourceBucket').bucket;

@@ -11,7 +11,6 @@
 // wrote, which must change nothing. Judged: every listed version has its item and no item claims an
 // absent one (soak-mirror.ts), every item an event wrote keeps that event's name and sequencer, and
 // each completion report counts what its job did.
-import { randomUUID } from 'node:crypto';
 import zlib from 'node:zlib';
 import { CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { CreateJobCommandInput } from '@aws-sdk/client-s3-control';
@@ -22,6 +21,7 @@ import { mapBounded } from '../../handler/concurrency';
 import { decodeS3Key } from '../../handler/event';
 import { normalizeSequencer } from '../../handler/sequencer';
 import { HANDLER_BUNDLE } from '../build-handler';
+import { createJobRequest, ManifestSource, Mode } from '../../cli/backfill/job';
 import { readReport, runJob } from './batch-job';
 import { startCapacityProxy } from './capacity';
 import { deliverAsync } from './delivery';
@@ -103,49 +103,34 @@ export async function startJobStandIns(options: { faultRate: number; timeoutRate
   return { config, bucket, table, direct, s3Proxy, ddbProxy, s3Faults, ddbFaults, invoke, timeouts, close };
 }
 
-/** A LambdaInvoke job as `tap backfill` submits one, over `manifest`, its report to the operations bucket. */
-export const jobRequest = (
-  manifest: Pick<CreateJobCommandInput, 'Manifest' | 'ManifestGenerator'>,
-  mode: string,
-  scope: 'AllTasks' | 'FailedTasksOnly',
-): CreateJobCommandInput => ({
-  AccountId: STANDIN_ACCOUNT_ID,
-  ConfirmationRequired: false,
-  ClientRequestToken: randomUUID(),
-  Priority: 10,
-  RoleArn: `arn:aws:iam::${STANDIN_ACCOUNT_ID}:role/tap-batch-operations`,
-  Operation: {
-    LambdaInvoke: {
-      FunctionArn: `arn:aws:lambda:${STANDIN_REGION}:${STANDIN_ACCOUNT_ID}:function:tap-metadata-extractor`,
-      InvocationSchemaVersion: '2.0',
-      UserArguments: { mode },
+/**
+ * The job `tap backfill` submits (cli/backfill/job.ts, the same function) for the stand-ins' names, over
+ * `source`; `scope` AllTasks (tap backfill asks for FailedTasksOnly) to check a report row per task.
+ */
+export const standInJob = (
+  uploadsBucket: string,
+  source: ManifestSource,
+  mode: Mode,
+  scope: 'AllTasks' | 'FailedTasksOnly' = 'FailedTasksOnly',
+): CreateJobCommandInput => {
+  const request = createJobRequest(
+    {
+      account: STANDIN_ACCOUNT_ID,
+      partition: 'aws',
+      functionArn: `arn:aws:lambda:${STANDIN_REGION}:${STANDIN_ACCOUNT_ID}:function:tap-metadata-extractor`,
+      roleArn: `arn:aws:iam::${STANDIN_ACCOUNT_ID}:role/tap-batch-operations`,
+      uploadsBucket,
+      operationsBucket: OPERATIONS_BUCKET,
     },
-  },
-  Report: {
-    Enabled: true,
-    Bucket: `arn:aws:s3:::${OPERATIONS_BUCKET}`,
-    Prefix: 'reports',
-    Format: 'Report_CSV_20180820',
-    ReportScope: scope,
-  },
-  ...manifest,
-});
+    source,
+    mode,
+  );
+  return { ...request, Report: { ...request.Report!, ReportScope: scope } };
+};
 
 /** A job over the current versions under `prefix` of `bucket` the manifest generator yields (created before now). */
-export const generatedJob = (bucket: string, prefix: string, mode: string, scope: 'AllTasks' | 'FailedTasksOnly') =>
-  jobRequest(
-    {
-      ManifestGenerator: {
-        S3JobManifestGenerator: {
-          SourceBucket: `arn:aws:s3:::${bucket}`,
-          EnableManifestOutput: false,
-          Filter: { KeyNameConstraint: { MatchAnyPrefix: [prefix] }, CreatedBefore: new Date() },
-        },
-      },
-    },
-    mode,
-    scope,
-  );
+export const generatedJob = (bucket: string, prefix: string, mode: Mode) =>
+  standInJob(bucket, { kind: 'generator', prefix, suffix: '', createdBefore: new Date() }, mode);
 
 /** Keys in manifests, URL-encoded ("/" kept). */
 const encodeKey = (key: string) => encodeURIComponent(key).replace(/%2F/g, '/');
@@ -170,9 +155,10 @@ export async function runJobSoak(options: { objects: number; log?: (line: string
     const reportRows = { succeeded: tally('succeeded'), failed: tally('failed') };
     return { ...counts, reportRows, reportMd5Matches: md5Matches, scope: request.Report!.ReportScope! };
   };
+  /** A manifest in the operations bucket, pinned as tap backfill pins it (headManifest). */
   const putOperations = async (key: string, body: string | Buffer) => {
     const { ETag } = await s3.send(new PutObjectCommand({ Bucket: OPERATIONS_BUCKET, Key: key, Body: body }));
-    return { ObjectArn: `arn:aws:s3:::${OPERATIONS_BUCKET}/${key}`, ETag };
+    return { bucket: OPERATIONS_BUCKET, key, etag: ETag!.replace(/"/g, '') };
   };
 
   try {
@@ -199,7 +185,7 @@ export async function runJobSoak(options: { objects: number; log?: (line: string
       const fields = [bucket, encodeKey(id.slice(0, at)), id.slice(at + 1), String(v.latest), String(v.marker)];
       return fields.map((f) => `"${f}"`).join(',');
     });
-    const data = 'inventory/data/part-0.csv.gz';
+    const data = 'manifests/inventory/data/part-0.csv.gz';
     await putOperations(data, zlib.gzipSync(`${rows.join('\n')}\n`));
     const inventory = {
       sourceBucket: bucket,
@@ -210,7 +196,7 @@ export async function runJobSoak(options: { objects: number; log?: (line: string
       fileSchema: 'Bucket, Key, VersionId, IsLatest, IsDeleteMarker',
       files: [{ key: data }],
     };
-    const inventoryManifest = await putOperations('inventory/manifest.json', JSON.stringify(inventory));
+    const inventoryManifest = await putOperations('manifests/inventory/manifest.json', JSON.stringify(inventory));
 
     // Users go on while the job runs, each on a key of its own: late create events of manifest versions
     // (10%), overwrites (5%), delete markers (2.5%), permanent deletes of an old version (4%), with events.
@@ -233,25 +219,18 @@ export async function runJobSoak(options: { objects: number; log?: (line: string
         if (jobRunning) live.duringJob++;
         delivered.push(record);
       });
-      const spec = { Format: 'S3InventoryReport_CSV_20161130' as const };
-      const run = await job(
-        jobRequest({ Manifest: { Spec: spec, Location: inventoryManifest } }, 'backfill', 'AllTasks'),
-      );
+      const run = await job(standInJob(bucket, { kind: 'inventory', ...inventoryManifest }, 'backfill', 'AllTasks'));
       jobRunning = false;
       await traffic;
       return run;
     });
-    const reprocess = await timed('reprocess', () =>
-      job(generatedJob(bucket, 'legacy/', 'reprocess', 'FailedTasksOnly')),
-    );
+    const reprocess = await timed('reprocess', () => job(generatedJob(bucket, 'legacy/', 'reprocess')));
     // Every version an event wrote, as a CSV manifest: a backfill of them changes nothing.
     const csv = delivered.map((r) => `${bucket},${encodeKey(keyOf(r))},${r.s3.object.versionId}`).join('\n');
-    const Location = await putOperations('manifests/events.csv', csv);
-    const Spec = {
-      Format: 'S3BatchOperations_CSV_20180820' as const,
-      Fields: ['Bucket' as const, 'Key' as const, 'VersionId' as const],
-    };
-    const again = await timed('again', () => job(jobRequest({ Manifest: { Spec, Location } }, 'backfill', 'AllTasks')));
+    const manifest = await putOperations('manifests/events.csv', csv);
+    const again = await timed('again', () =>
+      job(standInJob(bucket, { kind: 'csv', ...manifest }, 'backfill', 'AllTasks')),
+    );
 
     const mirror = await checkMirror(s3, direct.dynamodb, bucket, table);
     const itemOf = (key: string, versionId?: string) => readMetadataItem(direct.dynamodb, table, key, versionId);
