@@ -7,6 +7,7 @@
 // example rows give the HTTP status before the code ("failed,200,PermanentFailure,..."), against its
 // ReportSchema's order; the numeric one of the two is taken as the HTTP status, so either order reads the same.
 // Pure: the caller reads the files (the stand-in job runner writes them: scripts/lib/batch-job.ts).
+import { parse } from 'csv-parse/sync';
 import { decodeS3Key } from '../../handler/event';
 import { CliError } from '../errors';
 import { bucketOf, type S3Location } from './job';
@@ -34,35 +35,9 @@ export interface CompletionCounts {
   readonly examples: readonly ReportRow[];
 }
 
-/** RFC 4180 CSV: fields quoted or not, "" inside quotes, newlines inside quotes kept; blank lines skipped. */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  const endField = () => {
-    row.push(field);
-    field = '';
-  };
-  const endRow = () => {
-    endField();
-    if (row.length > 1 || row[0] !== '') rows.push(row);
-    row = [];
-  };
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') field += text[++i];
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') endField();
-    else if (c === '\n') endRow();
-    else if (c !== '\r') field += c;
-  }
-  endRow();
-  return rows;
-}
+/** RFC 4180 CSV (csv-parse): fields quoted or not, newlines inside quotes kept, LF or CRLF, blank lines skipped. */
+export const parseCsv = (text: string): string[][] =>
+  parse(text, { relax_column_count: true, skip_empty_lines: true, record_delimiter: ['\r\n', '\n'] });
 
 function parseManifest(manifestJson: string): { Format?: unknown; Results?: unknown } {
   try {

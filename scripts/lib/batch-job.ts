@@ -35,6 +35,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { CreateJobCommandInput } from '@aws-sdk/client-s3-control';
 import type { BatchEvent, BatchResponse } from '../../handler/batch';
+import { parseCompletionReport, parseCsv, reportFiles } from '../../cli/backfill/report';
 import { decodeS3Key } from '../../handler/event';
 import { batchEvent, TaskInput } from '../../fixtures/batch-events';
 import { errorPayload, limiter } from './delivery';
@@ -66,12 +67,6 @@ function fromArn(arn: string | undefined, what: string): { bucket: string; key: 
   return { bucket: match[1], key: match[2] ?? '' };
 }
 
-/** The fields of one CSV line (quoted fields may hold commas and doubled quotes). */
-export const csvFields = (line: string): string[] =>
-  [...line.matchAll(/(?:^|,)("(?:[^"]|"")*"|[^,]*)/g)].map(([, f]) =>
-    f.startsWith('"') ? f.slice(1, -1).replace(/""/g, '"') : f,
-  );
-
 const csvField = (value: string) => (/[",\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
 
 /** Keys as the report writes them: percent-encoded, "/" kept. */
@@ -85,14 +80,15 @@ async function getObject(s3: S3Client, bucket: string, key: string, etag?: strin
 }
 
 /** Rows of `columns` as tasks (keys URL-encoded, as manifests and inventories hold them). */
-function tasksOf(lines: string[], columns: readonly string[]): TaskInput[] {
+function tasksOf(csv: string, columns: readonly string[]): TaskInput[] {
   const at = (name: string) => columns.indexOf(name);
   const [b, k, v] = [at('Bucket'), at('Key'), at('VersionId')];
   if (b < 0 || k < 0) throw new Error(`the manifest's columns ${columns.join(',')} lack Bucket or Key`);
-  return lines
-    .filter((line) => line.trim() !== '')
-    .map(csvFields)
-    .map((f) => ({ bucket: f[b], key: decodeS3Key(f[k], 'manifest Key'), versionId: v >= 0 && f[v] ? f[v] : null }));
+  return parseCsv(csv).map((f) => ({
+    bucket: f[b],
+    key: decodeS3Key(f[k], 'manifest Key'),
+    versionId: v >= 0 && f[v] ? f[v] : null,
+  }));
 }
 
 /** The tasks a job's manifest names, or its manifest generator yields. */
@@ -103,7 +99,7 @@ export async function jobTasks(s3: S3Client, request: CreateJobCommandInput): Pr
   const where = fromArn(Location?.ObjectArn, 'Manifest.Location.ObjectArn');
   const body = await getObject(s3, where.bucket, where.key, Location?.ETag);
   if (Spec?.Format === 'S3BatchOperations_CSV_20180820') {
-    return tasksOf(body.toString('utf8').split(/\r?\n/), Spec.Fields ?? ['Bucket', 'Key']);
+    return tasksOf(body.toString('utf8'), Spec.Fields ?? ['Bucket', 'Key']);
   }
   if (Spec?.Format === 'S3InventoryReport_CSV_20161130') {
     const inventory = JSON.parse(body.toString('utf8')) as {
@@ -117,8 +113,8 @@ export async function jobTasks(s3: S3Client, request: CreateJobCommandInput): Pr
     const destination = fromArn(inventory.destinationBucket, 'the inventory destinationBucket').bucket;
     const files = await Promise.all(inventory.files.map((f) => getObject(s3, destination, f.key)));
     const gunzip = promisify(zlib.gunzip);
-    const lines = (await Promise.all(files.map((f) => gunzip(f)))).flatMap((f) => f.toString('utf8').split('\n'));
-    return tasksOf(lines, columns);
+    const texts = await Promise.all(files.map(async (f) => (await gunzip(f)).toString('utf8')));
+    return texts.flatMap((text) => tasksOf(text, columns));
   }
   throw new Error(`Manifest.Spec.Format ${JSON.stringify(Spec?.Format)} is not a manifest format the stand-in reads`);
 }
@@ -268,18 +264,15 @@ async function writeReport(
   return `s3://${bucket}/${key}`;
 }
 
-/** A completion report read back (for checks): its manifest.json and every row of its result files. */
+/**
+ * A completion report read back as `tap backfill status` reads it (cli/backfill/report.ts), so the
+ * stand-in's layout and the command's reading are checked against each other; and its MD5 checksums.
+ */
 export async function readReport(s3: S3Client, url: string) {
   const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(url) ?? [];
-  const manifest = JSON.parse((await getObject(s3, bucket, key)).toString('utf8')) as {
-    Format: string;
-    Results: { TaskExecutionStatus: string; Bucket: string; MD5Checksum: string; Key: string }[];
-    ReportSchema: string;
-  };
-  const files = await Promise.all(manifest.Results.map((r) => getObject(s3, r.Bucket, r.Key)));
-  const rows = files.flatMap((f) => f.toString('utf8').split('\n').filter(Boolean).map(csvFields));
-  const md5Matches = files.every(
-    (f, i) => createHash('md5').update(f).digest('hex') === manifest.Results[i].MD5Checksum,
-  );
-  return { manifest, rows, md5Matches };
+  const manifestJson = (await getObject(s3, bucket, key)).toString('utf8');
+  const { Results } = JSON.parse(manifestJson) as { Results: { MD5Checksum: string }[] };
+  const files = await Promise.all(reportFiles(manifestJson).map((file) => getObject(s3, file.bucket, file.key)));
+  const md5Matches = files.every((f, i) => createHash('md5').update(f).digest('hex') === Results[i].MD5Checksum);
+  return { counts: parseCompletionReport(manifestJson, files.map(String)), md5Matches };
 }

@@ -150,9 +150,8 @@ export async function runJobSoak(options: { objects: number; log?: (line: string
   /** Runs a job; its counts with what its completion report says. */
   const job = async (request: CreateJobCommandInput) => {
     const counts = await runJob(request, { s3, invoke, concurrency: CONCURRENCY });
-    const { rows, md5Matches } = await readReport(s3, counts.report!);
-    const tally = (status: string) => rows.filter((row) => row[3] === status).length;
-    const reportRows = { succeeded: tally('succeeded'), failed: tally('failed') };
+    const { counts: report, md5Matches } = await readReport(s3, counts.report!);
+    const reportRows = { succeeded: report.succeeded, failed: report.failed };
     return { ...counts, reportRows, reportMd5Matches: md5Matches, scope: request.Report!.ReportScope! };
   };
   /** A manifest in the operations bucket, pinned as tap backfill pins it (headManifest). */
