@@ -42,6 +42,10 @@ const MODES = {
   reprocess: { kind: 'reprocess', eventName: 'tap:Reprocess' },
 } as const;
 
+/** The modes a job may name, as `tap backfill --mode` offers them. */
+export type BatchMode = keyof typeof MODES;
+export const BATCH_MODES = Object.keys(MODES) as BatchMode[];
+
 /**
  * Task ids the response leaves out: only tasks without a usable taskId, which no retry can make
  * readable. PermanentFailure records them as failed at once; TemporaryFailure (AWS's default) would

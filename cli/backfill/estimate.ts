@@ -12,7 +12,7 @@
 // - DynamoDB is provisioned: the writes occupy objects/3,600 WCU-hours (reads, for reprocess, as many
 //   RCU-hours), at whatever capacity; within the table's base capacity they are paid whether used or not.
 import { BACKFILL_PRICES as PRICE } from './prices';
-import type { Mode } from './job';
+import type { BatchMode } from '../../handler/batch';
 
 export const OBJECTS_PER_INSTANCE_SECOND = 10;
 export const ASSUMED_TASK_MS = 100;
@@ -23,7 +23,7 @@ export const PER_MILLION = 1_000_000;
 export interface EstimateInput {
   /** undefined: S3's manifest generator counts when it lists the bucket. */
   readonly objects: number | undefined;
-  readonly mode: Mode;
+  readonly mode: BatchMode;
   readonly generator: boolean;
   readonly writeCapacity: number;
   readonly readCapacity: number;

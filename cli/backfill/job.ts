@@ -5,10 +5,8 @@
 import { createHash } from 'node:crypto';
 import type { CreateJobCommandInput, JobManifest, JobManifestGenerator } from '@aws-sdk/client-s3-control';
 import { arn } from '../../config';
+import type { BatchMode } from '../../handler/batch';
 import { CliError } from '../errors';
-
-export const MODES = ['backfill', 'reprocess'] as const;
-export type Mode = (typeof MODES)[number];
 
 /** Where manifests and completion reports live in the operations bucket (main.ts, batchOperations). */
 export const MANIFESTS_PREFIX = 'manifests/';
@@ -128,7 +126,7 @@ const describeSource = (source: ManifestSource) =>
  * already counts the successes; a report of every task would be a row per object (100 million for a
  * large bucket) to store and read for nothing.
  */
-export function createJobRequest(target: JobTarget, source: ManifestSource, mode: Mode): CreateJobCommandInput {
+export function createJobRequest(target: JobTarget, source: ManifestSource, mode: BatchMode): CreateJobCommandInput {
   const request: CreateJobCommandInput = {
     AccountId: target.account,
     ConfirmationRequired: false,

@@ -18,6 +18,7 @@ import {
 import { arn } from '../../config';
 import { DeployedStack, DeployedStackOptions } from '../context';
 import { CliError, explainAwsError, explainingAwsErrors } from '../errors';
+import { BATCH_MODES, BatchMode } from '../../handler/batch';
 import { printJson } from '../output';
 import { ratesOf } from '../reconcile/pacing';
 import {
@@ -26,8 +27,6 @@ import {
   createJobRequest,
   JobTarget,
   ManifestSource,
-  Mode,
-  MODES,
   parseS3Url,
   partitionOf,
   REPORTS_PREFIX,
@@ -46,7 +45,7 @@ import { CompletionCounts, parseCompletionReport, reportFiles } from '../backfil
 import { BACKFILL_PRICES } from '../backfill/prices';
 
 export interface BackfillFlags {
-  readonly mode: Mode;
+  readonly mode: BatchMode;
   readonly prefix?: string;
   readonly inventory?: string;
   readonly manifest?: string;
@@ -327,7 +326,7 @@ export function registerBackfill(program: Command, stackOf: (options: DeployedSt
     .description("an S3 Batch Operations job that runs every object version through the function (AWS's engine)")
     .addOption(
       new Option('--mode <mode>', 'backfill: fill what has no item; reprocess: rewrite items')
-        .choices(MODES)
+        .choices(BATCH_MODES)
         .default('backfill'),
     )
     .option('--prefix <prefix>', "S3's listing: only keys with this prefix (default: the stack's notificationPrefix)")

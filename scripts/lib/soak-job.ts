@@ -21,7 +21,8 @@ import { mapBounded } from '../../handler/concurrency';
 import { decodeS3Key } from '../../handler/event';
 import { normalizeSequencer } from '../../handler/sequencer';
 import { HANDLER_BUNDLE } from '../build-handler';
-import { createJobRequest, ManifestSource, Mode } from '../../cli/backfill/job';
+import { createJobRequest, ManifestSource } from '../../cli/backfill/job';
+import type { BatchMode } from '../../handler/batch';
 import { readReport, runJob } from './batch-job';
 import { startCapacityProxy } from './capacity';
 import { deliverAsync } from './delivery';
@@ -110,7 +111,7 @@ export async function startJobStandIns(options: { faultRate: number; timeoutRate
 export const standInJob = (
   uploadsBucket: string,
   source: ManifestSource,
-  mode: Mode,
+  mode: BatchMode,
   scope: 'AllTasks' | 'FailedTasksOnly' = 'FailedTasksOnly',
 ): CreateJobCommandInput => {
   const request = createJobRequest(
@@ -129,7 +130,7 @@ export const standInJob = (
 };
 
 /** A job over the current versions under `prefix` of `bucket` the manifest generator yields (created before now). */
-export const generatedJob = (bucket: string, prefix: string, mode: Mode) =>
+export const generatedJob = (bucket: string, prefix: string, mode: BatchMode) =>
   standInJob(bucket, { kind: 'generator', prefix, suffix: '', createdBefore: new Date() }, mode);
 
 /** Keys in manifests, URL-encoded ("/" kept). */
