@@ -139,6 +139,29 @@ export async function measureFiles(versions: number): Promise<FilesRun> {
   }
 }
 
+/**
+ * `npm run bench`'s measurement: BENCH_RECONCILE_FILES_VERSIONS (1,000,000 and 10,000,000) one after the
+ * other, each logged, then the goals: the largest in at most 15 minutes, its peak RSS at most 1.5 x the smallest's.
+ */
+export async function measureReconcileFiles(log: (line: string) => void): Promise<FilesRun[]> {
+  const sizes = (process.env.BENCH_RECONCILE_FILES_VERSIONS ?? '1000000,10000000').split(',').map(Number);
+  log(`tap reconcile --inventory --export: ${sizes.join(' and ')} versions (CSV inventory, AWS-layout export)`);
+  const runs: FilesRun[] = [];
+  for (const versions of sizes) {
+    const run = await measureFiles(versions);
+    runs.push(run);
+    log(
+      `  ${versions} versions: ${(run.ms / 1000).toFixed(1)} s, peak RSS ${(run.maxRssKb / 1024).toFixed(0)} MB, ` +
+        `missing ${run.missing}, extra ${run.extra} (files written in ${(run.generateMs / 1000).toFixed(1)} s)`,
+    );
+  }
+  const [small, large] = [runs[0], runs[runs.length - 1]];
+  log(
+    `  goals: ${(large.ms / 60_000).toFixed(1)} min (<= 15), peak RSS ratio ${(large.maxRssKb / small.maxRssKb).toFixed(2)} (<= 1.5)`,
+  );
+  return runs;
+}
+
 async function main() {
   if (process.argv[2] === 'run') return runOn(process.argv[3], process.argv[4], process.argv[5]);
   process.stdout.write(`${JSON.stringify(await measureFiles(Number(process.argv[2])))}\n`);
