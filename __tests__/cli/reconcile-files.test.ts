@@ -318,7 +318,18 @@ describe('tap reconcile from an S3 Inventory report and a DynamoDB export', () =
       '--manifest-out',
       'all.csv',
     );
+    const narrowed = await reconcile(
+      ...on(bucket, table),
+      '--inventory',
+      inventory,
+      '--export',
+      exported.url,
+      '--json',
+      '--prefix',
+      'dir/',
+    );
     // Assess
+    expect(narrowed.json).toMatchObject({ prefix: 'dir/', missing: 1, versionsInBucket: 1, keysInBucket: 1 });
     expect(result.json).toMatchObject({ missing: 5, versionsInBucket: 5, itemsInTable: 0 });
     const rows = fs
       .readFileSync('all.csv', 'utf8')

@@ -21,7 +21,7 @@ import type { MetadataItem, ObjectStatus } from '../../handler/item';
 import { CliError } from '../errors';
 import { Counters, newCounters, newSamples, Samples } from './checkpoint';
 import { classifyKey } from './classify';
-import { InventoryManifest, inventorySql, parseInventoryManifest } from './inventory';
+import { InventoryManifest, inventorySql, parseInventoryManifest, sqlString } from './inventory';
 import type { BucketEntry } from './listing';
 import type { MissingManifest } from './manifest';
 import { foldDrifts, foldEntries, Progress, remainingOf, ReconcileReport } from './run';
@@ -59,8 +59,6 @@ export async function readInventory(s3: S3Client, url: string, bucket: string): 
   }
   return manifest;
 }
-
-const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 /** The merged stream's columns, in order. */
 const COLUMNS = 'key, side, version_id, delete_marker, is_latest, size, e_tag, storage_class, last_modified, status';
@@ -132,7 +130,7 @@ export async function reconcileFiles(
     });
     const connection = await instance.connect();
     try {
-      const inPrefix = options.prefix ? ` WHERE starts_with(key, ${literal(options.prefix)})` : '';
+      const inPrefix = options.prefix ? ` WHERE starts_with(key, ${sqlString(options.prefix)})` : '';
       const result = await connection.stream(
         `SELECT ${COLUMNS} FROM (` +
           `SELECT key, 0 AS side, version_id, delete_marker, is_latest, size, e_tag, storage_class, last_modified, NULL AS status ` +

@@ -76,8 +76,9 @@ export function parseInventoryManifest(json: unknown, at: S3Location): Inventory
   return { sourceBucket, format, columns, files };
 }
 
-const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
-export const fileList = (paths: readonly string[]): string => `[${paths.map(literal).join(', ')}]`;
+/** A string as an SQL literal; a list of files as DuckDB's list of them. */
+export const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+export const fileList = (paths: readonly string[]): string => `[${paths.map(sqlString).join(', ')}]`;
 
 /**
  * SQL for the bucket side from the downloaded data files: key, version_id, delete_marker, is_latest,

@@ -62,7 +62,7 @@ async function dataFilesIn(s3: S3Client, folder: S3Location): Promise<S3Location
   });
 }
 
-/** DescribeExport, checked: COMPLETED, of `table`. */
+/** DescribeExport's description of the export. */
 export async function describeExport(dynamodb: DynamoDBClient, arn: string): Promise<ExportDescription> {
   const { ExportDescription: description } = await dynamodb.send(new DescribeExportCommand({ ExportArn: arn }));
   if (!description) throw new CliError(`DescribeExport of ${arn} returned no description`);
