@@ -43,7 +43,7 @@ export interface FilesOptions {
   readonly manifest?: MissingManifest;
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: Progress) => void;
-  /** DuckDB's memory limit (512MB) and where it spills and the files go (a folder in the OS's temp folder). */
+  /** DuckDB's memory limit (256MB) and where it spills and the files go (a folder in the OS's temp folder). */
   readonly memoryLimit?: string;
   readonly workDirectory?: string;
 }
@@ -122,22 +122,37 @@ export async function reconcileFiles(
       download(clients.s3, inventory.files, path.join(work, 'inventory'), 'inventory', extension),
       download(clients.s3, exported, path.join(work, 'export'), 'export', '.json.gz'),
     ]);
-    const instance = await DuckDBInstance.create(':memory:', {
-      memory_limit: options.memoryLimit ?? '512MB',
-      threads: String(Math.max(1, Math.min(os.cpus().length, 4))),
+    const threads = Math.max(1, Math.min(os.cpus().length, 4));
+    // A database file, not memory: the loaded rows are pages DuckDB can evict, so the sort stays in its limit
+    // (a sort streamed straight from the files ran out of memory at 10 million versions).
+    const instance = await DuckDBInstance.create(path.join(work, 'reconcile.duckdb'), {
+      memory_limit: options.memoryLimit ?? '256MB',
+      threads: String(threads),
       temp_directory: path.join(work, 'spill'),
       preserve_insertion_order: 'false',
     });
     const connection = await instance.connect();
     try {
       const inPrefix = options.prefix ? ` WHERE starts_with(key, ${sqlString(options.prefix)})` : '';
+      progress(`loading the inventory`, tally.counters);
+      await connection.run(
+        `CREATE TABLE entries AS SELECT key, 0 AS side, version_id, delete_marker, is_latest, size, e_tag, ` +
+          `storage_class, last_modified, CAST(NULL AS VARCHAR) AS status FROM (${inventorySql(inventory, inventoryPaths)})${inPrefix}`,
+      );
+      // The JSON reader buffers per thread and ran out of memory with two (3 million items at 128 MB): one
+      // thread, one data file at a time, then all of them again for the sort.
+      await connection.run('SET threads = 1');
+      for (const [n, file] of exportPaths.entries()) {
+        progress(`loading export file ${n + 1} of ${exportPaths.length}`, tally.counters);
+        await connection.run(
+          `INSERT INTO entries SELECT key, 1, version_id, delete_marker, NULL, size, e_tag, storage_class, NULL, status ` +
+            `FROM (${exportSql([file])})${inPrefix}`,
+        );
+      }
+      await connection.run(`SET threads = ${threads}`);
+      progress(`sorting`, tally.counters);
       const result = await connection.stream(
-        `SELECT ${COLUMNS} FROM (` +
-          `SELECT key, 0 AS side, version_id, delete_marker, is_latest, size, e_tag, storage_class, last_modified, NULL AS status ` +
-          `FROM (${inventorySql(inventory, inventoryPaths)})${inPrefix} UNION ALL ` +
-          `SELECT key, 1, version_id, delete_marker, NULL, size, e_tag, storage_class, NULL, status ` +
-          `FROM (${exportSql(exportPaths)})${inPrefix}` +
-          `) ORDER BY key, side, last_modified DESC NULLS LAST, version_id`,
+        `SELECT ${COLUMNS} FROM entries ORDER BY key, side, last_modified DESC NULLS LAST, version_id`,
       );
       let key: string | undefined;
       let entries: BucketEntry[] = [];
