@@ -17,6 +17,7 @@ import { prepareBaselineApp } from '../bench/baseline-app';
 import type { WorkerContext, WorkerResult } from '../bench/invoke-worker';
 import { stackSettings, SynthesizedStackJson } from '../bench/model';
 import prices from '../bench/prices.json';
+import { measureReconcileFiles } from '../bench/reconcile-files';
 import type { MemoryRun } from '../bench/reconcile-memory';
 import { BenchResults, ReconcileResults, renderReport, Timed } from '../bench/report';
 import type { ReconcileJson } from '../cli/commands/reconcile';
@@ -415,6 +416,7 @@ async function main() {
   const throughput = await measureThroughput(config, await buildWorker());
   const planMs = await measurePlan();
   const reconcile = { memory: await measureReconcileMemory(), capacity: await measureReconcileCapacity(config) };
+  await measureReconcileFiles(log);
   const soak = await measureSoak();
 
   // measurePlan's last validate left the synthesized stack: the models read its settings.

@@ -31,6 +31,7 @@ import {
 import { classifyKey, Drift, EXISTS, needsSecondLook } from './classify';
 import { KeySet, newSeed } from './key-set';
 import { BucketEntry, listKey, listKeys } from './listing';
+import type { MissingManifest } from './manifest';
 import type { Clock } from './pacing';
 import { repairDrift, RepairResult } from './repair';
 import { queryKeyItems, scanPage } from './table';
@@ -52,6 +53,8 @@ export interface ReconcileOptions extends RunIdentity {
   /** Stop at the next key, save the checkpoint and return (Ctrl-C). */
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: Progress) => void;
+  /** --manifest-out: every drift found goes here (it keeps the missing ones); opened to append on resume. */
+  readonly manifest?: MissingManifest;
 }
 
 export interface ReconcileClients {
@@ -61,7 +64,8 @@ export interface ReconcileClients {
 }
 
 export interface Progress {
-  readonly phase: 'listing' | 'scan';
+  /** files: reconcile from an inventory and an export (cli/reconcile/files.ts). */
+  readonly phase: 'listing' | 'scan' | 'files';
   readonly counters: Readonly<Counters>;
   /** The key the listing has reached. */
   readonly at?: string;
@@ -87,6 +91,37 @@ interface KeyOutcome {
   readonly entries: readonly BucketEntry[];
   readonly drifts: readonly Drift[];
   readonly repairs: readonly (RepairResult | { failed: string })[];
+}
+
+/** Counts one key's versions and delete markers in. */
+export function foldEntries(c: Counters, entries: readonly BucketEntry[]): void {
+  c.keysInBucket += 1;
+  c.versionsInBucket += entries.length;
+  c.deleteMarkers += entries.filter((e) => e.deleteMarker).length;
+}
+
+/** Counts one key's drift and its repairs in (the first SAMPLES_PER_KIND of each kind sampled); `manifest` gets each drift. */
+export function foldDrifts(
+  { counters: c, samples }: { counters: Counters; samples: Samples },
+  drifts: readonly Drift[],
+  repairs: KeyOutcome['repairs'],
+  manifest?: Pick<MissingManifest, 'add'>,
+): void {
+  const sample = (list: Samples[keyof Samples], drift: Drift, reason?: string) => {
+    if (list.length < SAMPLES_PER_KIND) list.push(sampleOf(drift, reason));
+  };
+  drifts.forEach((drift, i) => {
+    c[drift.kind] += 1;
+    if (drift.reason) c.staleByReason[drift.reason] += 1;
+    sample(samples[drift.kind], drift);
+    manifest?.add(drift);
+    const repair = repairs[i];
+    if (repair === undefined) return;
+    if (typeof repair === 'object') {
+      c.failed += 1;
+      sample(samples.failed, drift, repair.failed);
+    } else c[repair] += 1;
+  });
 }
 
 /** Drift found and not (yet) written right. */
@@ -127,6 +162,7 @@ class Reconciliation {
     };
     this.keys = loaded.checkpoint ? loaded.keys : new KeySet(this.state.seed);
     this.savedAt = this.clients.clock.now();
+    options.manifest?.open(Boolean(loaded.checkpoint));
     let interrupted = false;
     try {
       if (this.state.phase === 'listing') interrupted = await this.listing();
@@ -207,10 +243,7 @@ class Reconciliation {
   }
 
   private foldKey(outcome: KeyOutcome): void {
-    const c = this.state.counters;
-    c.keysInBucket += 1;
-    c.versionsInBucket += outcome.entries.length;
-    c.deleteMarkers += outcome.entries.filter((e) => e.deleteMarker).length;
+    foldEntries(this.state.counters, outcome.entries);
     this.foldDrift(outcome);
     this.keys.add(outcome.key);
     this.state.lastKey = outcome.key;
@@ -221,21 +254,7 @@ class Reconciliation {
   }
 
   private foldDrift({ drifts, repairs }: Pick<KeyOutcome, 'drifts' | 'repairs'>): void {
-    const { counters: c, samples } = this.state;
-    const sample = (list: Samples[keyof Samples], drift: Drift, reason?: string) => {
-      if (list.length < SAMPLES_PER_KIND) list.push(sampleOf(drift, reason));
-    };
-    drifts.forEach((drift, i) => {
-      c[drift.kind] += 1;
-      if (drift.reason) c.staleByReason[drift.reason] += 1;
-      sample(samples[drift.kind], drift);
-      const repair = repairs[i];
-      if (repair === undefined) return;
-      if (typeof repair === 'object') {
-        c.failed += 1;
-        sample(samples.failed, drift, repair.failed);
-      } else c[repair] += 1;
-    });
+    foldDrifts(this.state, drifts, repairs, this.options.manifest);
   }
 
   /** One key: its items against its entries, a second look if needed, then the repairs (one at a time). */

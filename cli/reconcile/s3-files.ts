@@ -1,0 +1,85 @@
+// The files reconcile reads instead of listing the bucket and reading the table (an S3 Inventory report,
+// a DynamoDB export): s3:// URLs, small JSON files read whole, data files streamed to a local folder
+// (DuckDB reads them there: no httpfs extension, so the stand-ins serve them like S3 does).
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { mapBounded } from '../../handler/concurrency';
+import { CliError, explainingAwsErrors } from '../errors';
+
+export interface S3Location {
+  readonly bucket: string;
+  readonly key: string;
+}
+
+export const s3Url = ({ bucket, key }: S3Location): string => `s3://${bucket}/${key}`;
+
+/** s3://bucket/key (key may be empty for a folder); a CliError naming `flag` otherwise. */
+export function parseS3Url(url: string, flag: string): S3Location {
+  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
+  if (!match) throw new CliError(`${flag} expects an s3://bucket/key URL, got "${url}"`);
+  return { bucket: match[1], key: match[2] };
+}
+
+/** The object, or undefined if it does not exist (NoSuchKey); other errors name its bucket. */
+const getObject = (s3: S3Client, at: S3Location) =>
+  explainingAwsErrors({ kind: 'S3 bucket', name: at.bucket }, () =>
+    s3.send(new GetObjectCommand({ Bucket: at.bucket, Key: at.key })).catch((error: unknown) => {
+      if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
+      throw error;
+    }),
+  );
+
+const absent = (at: S3Location) => new CliError(`${s3Url(at)} does not exist (NoSuchKey)`);
+
+/** A small object's text, or undefined when `optional` and it does not exist. */
+export async function readText(s3: S3Client, at: S3Location, optional = false): Promise<string | undefined> {
+  const object = await getObject(s3, at);
+  if (object) return object.Body!.transformToString();
+  if (optional) return undefined;
+  throw absent(at);
+}
+
+/** A small JSON object, parsed; a CliError naming the URL if it is not JSON. */
+export async function readJson(s3: S3Client, at: S3Location): Promise<unknown> {
+  const text = (await readText(s3, at))!;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new CliError(`${s3Url(at)} is not JSON: ${(error as Error).message}`, 2, { cause: error });
+  }
+}
+
+/** Streams each object to `directory` (4 at once); the local paths, in order, named `<name>-<n><extension>`. */
+export async function download(
+  s3: S3Client,
+  objects: readonly S3Location[],
+  directory: string,
+  name: string,
+  extension: string,
+): Promise<string[]> {
+  fs.mkdirSync(directory, { recursive: true });
+  return mapBounded([...objects.entries()], 4, async ([n, at]) => {
+    const local = path.join(directory, `${name}-${n}${extension}`);
+    const object = await getObject(s3, at);
+    if (!object) throw absent(at);
+    await pipeline(object.Body as Readable, fs.createWriteStream(local));
+    return local;
+  });
+}
+
+/** Keys under a prefix (ListObjectsV2; only for an export folder without a manifest, as moto writes it). */
+export async function keysUnder(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await explainingAwsErrors({ kind: 'S3 bucket', name: bucket }, () =>
+      s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token })),
+    );
+    keys.push(...(page.Contents ?? []).flatMap((o) => (o.Key ? [o.Key] : [])));
+    token = page.NextContinuationToken;
+  } while (token);
+  return keys;
+}
