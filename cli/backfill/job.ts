@@ -7,17 +7,13 @@ import type { CreateJobCommandInput, JobManifest, JobManifestGenerator } from '@
 import { arn } from '../../config';
 import type { BatchMode } from '../../handler/batch';
 import { CliError } from '../errors';
+import { type S3Location, s3Url } from '../s3-files';
 
 /** Where manifests and completion reports live in the operations bucket (main.ts, batchOperations). */
 export const MANIFESTS_PREFIX = 'manifests/';
 export const REPORTS_PREFIX = 'reports';
 /** Among the jobs of the account, higher runs first; nothing else of ours competes, so any fixed value does. */
 export const JOB_PRIORITY = 10;
-
-export interface S3Location {
-  readonly bucket: string;
-  readonly key: string;
-}
 
 /** A manifest object, pinned to the version and ETag HeadObject saw (a job refuses a manifest that changed). */
 export interface ManifestObject extends S3Location {
@@ -46,15 +42,6 @@ export const partitionOf = (region: string): string =>
 
 /** The bucket an S3 ARN names ("arn:aws:s3:::name"), or the name itself: AWS gives either in manifests and reports. */
 export const bucketOf = (arnOrName: string): string => arnOrName.replace(/^arn:[^:]+:s3:::/, '');
-
-export const s3Url = ({ bucket, key }: S3Location): string => `s3://${bucket}/${key}`;
-
-/** s3://bucket/key (key may be empty for a folder); a CliError naming `flag` otherwise. */
-export function parseS3Url(url: string, flag: string): S3Location {
-  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
-  if (!match) throw new CliError(`${flag} expects an s3://bucket/key URL, got "${url}"`);
-  return { bucket: match[1], key: match[2] };
-}
 
 /**
  * The job's role reads manifests only under manifests/ of the operations bucket (main.ts): a manifest

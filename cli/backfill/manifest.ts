@@ -3,11 +3,11 @@
 // bucket (https://docs.aws.amazon.com/AmazonS3/latest/userguide/storage-inventory-location.html). Rows are
 // counted as the objects stream in, never held: an inventory of 100 million objects is gigabytes.
 import { createGunzip } from 'node:zlib';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CliError, explainAwsError } from '../errors';
-import { bucketOf, type ManifestObject, type S3Location, s3Url } from './job';
+import { openObject, readText, type S3Location, s3Url } from '../s3-files';
+import { bucketOf, type ManifestObject } from './job';
 
 const NEWLINE = 0x0a;
 
@@ -47,32 +47,18 @@ export function inventoryFiles(manifestJson: string, where: string): S3Location[
   return files.map((f: { key: string }) => ({ bucket, key: f.key }));
 }
 
-/** One S3 call about an object; its absence (404, NoSuchKey) a CliError naming it, other AWS errors explained. */
-async function about<T>(at: S3Location, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-    if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) {
-      throw new CliError(`${s3Url(at)} does not exist`, 2, { cause: error });
-    }
-    throw explainAwsError(error, { kind: 'S3 object', name: s3Url(at) });
-  }
-}
-
 /** The manifest's ETag (without quotes, as CreateJob takes it) and version, for the job to pin. */
 export async function headManifest(s3: S3Client, at: S3Location): Promise<ManifestObject> {
-  const head = await about(at, () => s3.send(new HeadObjectCommand({ Bucket: at.bucket, Key: at.key })));
+  let head;
+  try {
+    head = await s3.send(new HeadObjectCommand({ Bucket: at.bucket, Key: at.key }));
+  } catch (error) {
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status === 404) throw new CliError(`${s3Url(at)} does not exist`, 2, { cause: error });
+    throw explainAwsError(error, { kind: 'S3 object', name: s3Url(at) });
+  }
   if (!head.ETag) throw new CliError(`${s3Url(at)}: HeadObject returned no ETag`);
   return { ...at, etag: head.ETag.replace(/"/g, ''), ...(head.VersionId && { versionId: head.VersionId }) };
-}
-
-const body = async (s3: S3Client, at: S3Location): Promise<Readable> =>
-  (await about(at, () => s3.send(new GetObjectCommand({ Bucket: at.bucket, Key: at.key })))).Body as Readable;
-
-export async function readText(s3: S3Client, at: S3Location): Promise<string> {
-  const read = await about(at, () => s3.send(new GetObjectCommand({ Bucket: at.bucket, Key: at.key })));
-  return read.Body!.transformToString();
 }
 
 /** The rows of one CSV object, gunzipped on the way when its key ends in .gz (inventory data files). */
@@ -81,7 +67,7 @@ export async function countRows(s3: S3Client, at: S3Location): Promise<number> {
   const count = async (source: AsyncIterable<Uint8Array>) => {
     for await (const chunk of source) counter.add(chunk);
   };
-  const stream = await body(s3, at);
+  const stream = await openObject(s3, at);
   try {
     await (at.key.endsWith('.gz') ? pipeline(stream, createGunzip(), count) : pipeline(stream, count));
   } catch (error) {
@@ -92,7 +78,7 @@ export async function countRows(s3: S3Client, at: S3Location): Promise<number> {
 
 /** The objects an inventory lists: the rows of all its data files. */
 export async function countInventoryRows(s3: S3Client, manifest: S3Location): Promise<number> {
-  const files = inventoryFiles(await readText(s3, manifest), s3Url(manifest));
+  const files = inventoryFiles((await readText(s3, manifest))!, s3Url(manifest));
   let rows = 0;
   for (const file of files) rows += await countRows(s3, file);
   return rows;

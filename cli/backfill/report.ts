@@ -10,7 +10,8 @@
 import { parse } from 'csv-parse/sync';
 import { decodeS3Key } from '../../handler/event';
 import { CliError } from '../errors';
-import { bucketOf, type S3Location } from './job';
+import type { S3Location } from '../s3-files';
+import { bucketOf } from './job';
 
 export const REPORT_FORMAT = 'Report_CSV_20180820';
 /** Examples kept per failure code. */

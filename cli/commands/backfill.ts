@@ -27,10 +27,8 @@ import {
   createJobRequest,
   JobTarget,
   ManifestSource,
-  parseS3Url,
   partitionOf,
   REPORTS_PREFIX,
-  s3Url,
 } from '../backfill/job';
 import {
   Estimate,
@@ -40,7 +38,8 @@ import {
   OBJECTS_PER_INSTANCE_SECOND,
   UTILIZATION,
 } from '../backfill/estimate';
-import { countInventoryRows, countRows, headManifest, readText } from '../backfill/manifest';
+import { countInventoryRows, countRows, headManifest } from '../backfill/manifest';
+import { parseS3Url, readText, s3Url } from '../s3-files';
 import { CompletionCounts, parseCompletionReport, reportFiles } from '../backfill/report';
 import { BACKFILL_PRICES } from '../backfill/prices';
 
@@ -259,16 +258,11 @@ async function completionReport(stack: DeployedStack, job: JobDescriptor): Promi
   if (!ENDED.has(job.Status ?? '') || !job.Report?.Enabled || !job.Report.Bucket) return null;
   const bucket = bucketOf(job.Report.Bucket);
   const key = `${job.Report.Prefix ? `${job.Report.Prefix}/` : ''}job-${job.JobId}/manifest.json`;
-  let manifest: string;
-  try {
-    manifest = await readText(stack.s3, { bucket, key });
-  } catch (error) {
-    // S3 writes a report once a task ran; a job that failed before any did has none.
-    if ((error as { cause?: { name?: string } }).cause?.name === 'NoSuchKey') return null;
-    throw error;
-  }
+  // S3 writes a report once a task ran; a job that failed before any did has none.
+  const manifest = await readText(stack.s3, { bucket, key }, true);
+  if (manifest === undefined) return null;
   const texts: string[] = [];
-  for (const file of reportFiles(manifest)) texts.push(await readText(stack.s3, file));
+  for (const file of reportFiles(manifest)) texts.push((await readText(stack.s3, file))!);
   return parseCompletionReport(manifest, texts);
 }
 

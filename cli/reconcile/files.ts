@@ -25,7 +25,7 @@ import { InventoryManifest, inventorySql, parseInventoryManifest, sqlString } fr
 import type { BucketEntry } from './listing';
 import type { MissingManifest } from './manifest';
 import { foldDrifts, foldEntries, Progress, remainingOf, ReconcileReport } from './run';
-import { download, parseS3Url, readJson, S3Location } from './s3-files';
+import { download, parseS3Url, readJson, S3Location } from '../s3-files';
 import { exportDataFiles, exportSql } from './table-export';
 
 export interface FileSources {

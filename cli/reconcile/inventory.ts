@@ -13,7 +13,7 @@
 // - ORC: refused (no reader here), naming the format.
 // What reconcile compares needs every version (VersionId, IsDeleteMarker) and Size, ETag, StorageClass.
 import { CliError } from '../errors';
-import { S3Location, s3Url } from './s3-files';
+import { S3Location, s3Url } from '../s3-files';
 
 export type InventoryFormat = 'CSV' | 'Parquet';
 

@@ -19,7 +19,7 @@ import { TABLE_KEY_SCHEMA } from '../../config';
 import { CliError } from '../errors';
 import type { Clock } from './pacing';
 import { fileList } from './inventory';
-import { keysUnder, parseS3Url, readJson, readText, S3Location, s3Url } from './s3-files';
+import { keysUnder, parseS3Url, readJson, readText, S3Location, s3Url } from '../s3-files';
 
 const folderOf = (bucket: string, ...parts: (string | undefined)[]): S3Location => ({
   bucket,

@@ -1,13 +1,13 @@
-// The files reconcile reads instead of listing the bucket and reading the table (an S3 Inventory report,
-// a DynamoDB export): s3:// URLs, small JSON files read whole, data files streamed to a local folder
-// (DuckDB reads them there: no httpfs extension, so the stand-ins serve them like S3 does).
+// Objects the commands read by s3:// URL: manifests, inventory reports, exports, completion reports.
+// Small JSON and CSV files are read whole; data files are streamed (to a local folder for DuckDB, which
+// reads them there: no httpfs extension, so the stand-ins serve them like S3 does).
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { mapBounded } from '../../handler/concurrency';
-import { CliError, explainingAwsErrors } from '../errors';
+import { mapBounded } from '../handler/concurrency';
+import { CliError, explainingAwsErrors } from './errors';
 
 export interface S3Location {
   readonly bucket: string;
@@ -25,14 +25,23 @@ export function parseS3Url(url: string, flag: string): S3Location {
 
 /** The object, or undefined if it does not exist (NoSuchKey); other errors name its bucket. */
 const getObject = (s3: S3Client, at: S3Location) =>
-  explainingAwsErrors({ kind: 'S3 bucket', name: at.bucket }, () =>
-    s3.send(new GetObjectCommand({ Bucket: at.bucket, Key: at.key })).catch((error: unknown) => {
+  explainingAwsErrors({ kind: 'S3 bucket', name: at.bucket }, async () => {
+    try {
+      return await s3.send(new GetObjectCommand({ Bucket: at.bucket, Key: at.key }));
+    } catch (error) {
       if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
       throw error;
-    }),
-  );
+    }
+  });
 
 const absent = (at: S3Location) => new CliError(`${s3Url(at)} does not exist (NoSuchKey)`);
+
+/** The object's body, streamed; a CliError naming it if it does not exist. */
+export async function openObject(s3: S3Client, at: S3Location): Promise<Readable> {
+  const object = await getObject(s3, at);
+  if (!object) throw absent(at);
+  return object.Body as Readable;
+}
 
 /** A small object's text, or undefined when `optional` and it does not exist. */
 export async function readText(s3: S3Client, at: S3Location, optional = false): Promise<string | undefined> {
@@ -63,9 +72,7 @@ export async function download(
   fs.mkdirSync(directory, { recursive: true });
   return mapBounded([...objects.entries()], 4, async ([n, at]) => {
     const local = path.join(directory, `${name}-${n}${extension}`);
-    const object = await getObject(s3, at);
-    if (!object) throw absent(at);
-    await pipeline(object.Body as Readable, fs.createWriteStream(local));
+    await pipeline(await openObject(s3, at), fs.createWriteStream(local));
     return local;
   });
 }
