@@ -14,6 +14,9 @@ export interface S3Location {
   readonly key: string;
 }
 
+/** The bucket an S3 ARN names ("arn:aws:s3:::name"), or the name itself: AWS gives either in manifests and reports. */
+export const bucketOf = (arnOrName: string): string => arnOrName.replace(/^arn:[^:]+:s3:::/, '');
+
 export const s3Url = ({ bucket, key }: S3Location): string => `s3://${bucket}/${key}`;
 
 /** s3://bucket/key (key may be empty for a folder); a CliError naming `flag` otherwise. */

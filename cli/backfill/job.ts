@@ -40,9 +40,6 @@ export interface JobTarget {
 export const partitionOf = (region: string): string =>
   region.startsWith('cn-') ? 'aws-cn' : region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
 
-/** The bucket an S3 ARN names ("arn:aws:s3:::name"), or the name itself: AWS gives either in manifests and reports. */
-export const bucketOf = (arnOrName: string): string => arnOrName.replace(/^arn:[^:]+:s3:::/, '');
-
 /**
  * The job's role reads manifests only under manifests/ of the operations bucket (main.ts): a manifest
  * anywhere else would make the job fail once it runs, so it is refused here, with the way to fix it.

@@ -6,8 +6,9 @@ import { createGunzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CliError, explainAwsError } from '../errors';
-import { openObject, readText, type S3Location, s3Url } from '../s3-files';
-import { bucketOf, type ManifestObject } from './job';
+import { parseInventoryManifest } from '../reconcile/inventory';
+import { openObject, readJson, type S3Location, s3Url } from '../s3-files';
+import type { ManifestObject } from './job';
 
 const NEWLINE = 0x0a;
 
@@ -22,29 +23,6 @@ export function rowCounter() {
     },
     rows: (): number => newlines + (last !== undefined && last !== NEWLINE ? 1 : 0),
   };
-}
-
-/** The data files an inventory's manifest.json names, or a CliError saying why Batch Operations cannot take it. */
-export function inventoryFiles(manifestJson: string, where: string): S3Location[] {
-  let manifest: { destinationBucket?: unknown; fileFormat?: unknown; files?: unknown };
-  try {
-    manifest = JSON.parse(manifestJson);
-  } catch (error) {
-    throw new CliError(`${where} is not an S3 Inventory manifest.json: ${(error as Error).message}`, 2, {
-      cause: error,
-    });
-  }
-  const { destinationBucket, fileFormat, files } = manifest;
-  if (fileFormat !== 'CSV') {
-    throw new CliError(
-      `${where}: fileFormat ${JSON.stringify(fileFormat)}; Batch Operations takes CSV inventories only`,
-    );
-  }
-  const bucket = typeof destinationBucket === 'string' ? bucketOf(destinationBucket) : '';
-  if (!bucket || !Array.isArray(files) || !files.every((f) => typeof f?.key === 'string')) {
-    throw new CliError(`${where} is not an S3 Inventory manifest.json: it needs destinationBucket and files[].key`);
-  }
-  return files.map((f: { key: string }) => ({ bucket, key: f.key }));
 }
 
 /** The manifest's ETag (without quotes, as CreateJob takes it) and version, for the job to pin. */
@@ -78,7 +56,10 @@ export async function countRows(s3: S3Client, at: S3Location): Promise<number> {
 
 /** The objects an inventory lists: the rows of all its data files. */
 export async function countInventoryRows(s3: S3Client, manifest: S3Location): Promise<number> {
-  const files = inventoryFiles((await readText(s3, manifest))!, s3Url(manifest));
+  const { format, files } = parseInventoryManifest(await readJson(s3, manifest), manifest, ['bucket', 'key']);
+  if (format !== 'CSV') {
+    throw new CliError(`${s3Url(manifest)}: fileFormat ${format}; Batch Operations takes CSV inventories only`);
+  }
   let rows = 0;
   for (const file of files) rows += await countRows(s3, file);
   return rows;

@@ -10,8 +10,7 @@
 import { parse } from 'csv-parse/sync';
 import { decodeS3Key } from '../../handler/event';
 import { CliError } from '../errors';
-import type { S3Location } from '../s3-files';
-import { bucketOf } from './job';
+import { bucketOf, type S3Location } from '../s3-files';
 
 export const REPORT_FORMAT = 'Report_CSV_20180820';
 /** Examples kept per failure code. */

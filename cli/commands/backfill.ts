@@ -22,7 +22,6 @@ import { BATCH_MODES, BatchMode } from '../../handler/batch';
 import { printJson } from '../output';
 import { ratesOf } from '../reconcile/pacing';
 import {
-  bucketOf,
   checkManifestPlace,
   createJobRequest,
   JobTarget,
@@ -39,7 +38,7 @@ import {
   UTILIZATION,
 } from '../backfill/estimate';
 import { countInventoryRows, countRows, headManifest } from '../backfill/manifest';
-import { parseS3Url, readText, s3Url } from '../s3-files';
+import { bucketOf, parseS3Url, readText, s3Url } from '../s3-files';
 import { CompletionCounts, parseCompletionReport, reportFiles } from '../backfill/report';
 import { BACKFILL_PRICES } from '../backfill/prices';
 

@@ -13,7 +13,7 @@
 // - ORC: refused (no reader here), naming the format.
 // What reconcile compares needs every version (VersionId, IsDeleteMarker) and Size, ETag, StorageClass.
 import { CliError } from '../errors';
-import { S3Location, s3Url } from '../s3-files';
+import { bucketOf, S3Location, s3Url } from '../s3-files';
 
 export type InventoryFormat = 'CSV' | 'Parquet';
 
@@ -41,7 +41,11 @@ function columnsOf(format: InventoryFormat, schema: string): string[] {
 }
 
 /** manifest.json, checked: a CliError naming the field that is missing or wrong. */
-export function parseInventoryManifest(json: unknown, at: S3Location): InventoryManifest {
+export function parseInventoryManifest(
+  json: unknown,
+  at: S3Location,
+  needed: readonly string[] = NEEDED,
+): InventoryManifest {
   const where = s3Url(at);
   const fail = (what: string): never => {
     throw new CliError(`inventory manifest ${where}: ${what}`);
@@ -58,7 +62,7 @@ export function parseInventoryManifest(json: unknown, at: S3Location): Inventory
   if (fileFormat !== 'CSV' && fileFormat !== 'Parquet') fail(`fileFormat "${fileFormat}" is not CSV or Parquet`);
   const format = fileFormat as InventoryFormat;
   const columns = columnsOf(format, text('fileSchema'));
-  const lacking = NEEDED.filter((c) => !columns.includes(c));
+  const lacking = needed.filter((c) => !columns.includes(c));
   if (lacking.length > 0) {
     fail(
       `"fileSchema" lacks ${lacking.join(', ')}: reconcile needs an inventory of all versions ` +
@@ -67,11 +71,12 @@ export function parseInventoryManifest(json: unknown, at: S3Location): Inventory
   }
   const bad = columns.find((c) => !/^[a-z_][a-z0-9_]*$/.test(c));
   if (bad !== undefined) fail(`"fileSchema" has a column name reconcile cannot read: "${bad}"`);
-  // The data files are in the destination bucket: the bucket the manifest is in.
+  // The data files are in the destination bucket (an ARN), where the manifest is too.
+  const bucket = typeof m.destinationBucket === 'string' ? bucketOf(m.destinationBucket) : at.bucket;
   if (!Array.isArray(m.files) || m.files.length === 0) fail('"files" is missing or empty');
   const files = (m.files as unknown[]).map((file, i) => {
     const key = (file as { key?: unknown } | null)?.key;
-    return typeof key === 'string' && key !== '' ? { bucket: at.bucket, key } : fail(`"files[${i}].key" is missing`);
+    return typeof key === 'string' && key !== '' ? { bucket, key } : fail(`"files[${i}].key" is missing`);
   });
   return { sourceBucket, format, columns, files };
 }
