@@ -6,6 +6,7 @@ import type { SoakReport } from '../scripts/lib/soak';
 import { soakLines } from '../scripts/lib/soak-report';
 import type { WorkerResult } from './invoke-worker';
 import type { MemoryRun } from './reconcile-memory';
+import type { FilesRun } from './reconcile-files';
 import type { CostItem, Measured, Prices, StackSettings } from './model';
 import { chooseMemory, costPerMillionFiles, fixedMonthlyCost, largestItems, memoryModel, totalUsd } from './model';
 
@@ -57,7 +58,11 @@ export interface BenchResults {
       readonly proxyThrottledWrites: number;
       readonly peakWriteUnitsPerSecond: number;
     };
+    /** From an S3 Inventory report and a DynamoDB export (bench/reconcile-files.ts), smallest first. */
+    readonly files: readonly FilesRun[];
   };
+  /** The backfill jobs' section (bench/backfill-job.ts). */
+  readonly backfillJobs: readonly string[];
   readonly soak?: SoakReport;
   readonly ioFloorMs: number;
   readonly settings: StackSettings;
@@ -200,6 +205,30 @@ function reconcileSection(r: BenchResults): string[] {
     '',
     `Capacity: \`tap reconcile --repair\` backfilling ${c.objects.toLocaleString('en-US')} objects that predate the stack (moto's S3) into an empty table behind the capacity proxy (dynalite, the stack's 100 WCU / 100 RCU enforced with 1 s of burst), while live writes took ${c.liveWritesPerSecond} WCU/s: ${c.json.repaired} items written in ${fmt(c.ms / 1000, 1)} s at ${fmt(c.json.capacity.sustainedWriteUnitsPerSecond ?? 0, 1)} WCU/s against its limit of ${c.json.capacity.writeUnitsPerSecond} (--write-share 0.5), ${c.json.capacity.throttled} of its writes throttled, ${c.liveThrottled} of ${c.liveWrites} live writes throttled, the table's busiest second ${c.peakWriteUnitsPerSecond} WCU of 100.`,
     '',
+    ...filesLines(r.reconcile.files),
+  ];
+}
+
+/** Reconcile from files against its goals: the largest run in 15 minutes, its peak RSS within 1.5 x the smallest's. */
+function filesLines(runs: readonly FilesRun[]): string[] {
+  const [small, large] = [runs[0], runs[runs.length - 1]];
+  const mb = (run: FilesRun) => `${fmt(run.maxRssKb / 1024, 0)} MB`;
+  return [
+    `From files (\`tap reconcile --inventory --export\`, \`bench/reconcile-files.ts\`): a CSV inventory of all versions and an export in AWS's layout (1,000,000 rows a file), written in the documented formats from \`bench/fake-aws.ts\`'s data, each run in a process of its own; 0 LIST requests, 0 RCU.`,
+    '',
+    ...table(
+      ['versions', 'time', 'peak RSS', 'missing / extra found', 'files written in'],
+      runs.map((run) => [
+        run.versions.toLocaleString('en-US'),
+        `${fmt(run.ms / 1000, 1)} s`,
+        mb(run),
+        `${run.missing.toLocaleString('en-US')} / ${run.extra.toLocaleString('en-US')}`,
+        `${fmt(run.generateMs / 1000, 0)} s`,
+      ]),
+    ),
+    '',
+    `Goals: ${large.versions.toLocaleString('en-US')} versions in ${fmt(large.ms / 60_000, 1)} min (at most 15); peak RSS ${mb(large)} against ${mb(small)}, ${fmt(large.maxRssKb / small.maxRssKb, 2)} x (at most 1.5).`,
+    '',
   ];
 }
 
@@ -238,6 +267,8 @@ export function renderReport(results: BenchResults): string {
     '',
     ...reconcileSection(r),
     ...soakSection(r),
+    '',
+    ...r.backfillJobs,
   ]
     .join('\n')
     .replace(/\n*$/, '\n');

@@ -143,6 +143,7 @@ describe('the report', () => {
     const timed = (s: number) => ({ ms: s * 1000, maxRssMb: 100 });
     return {
       date: '2026-11-29',
+      backfillJobs: [],
       machine: { cores: 2, memoryGiB: 24, node: 'v20' },
       runs: 3,
       synth: { ours: timed(4), base: timed(20), oursApp: timed(1), baseApp: timed(10) },
