@@ -28,8 +28,6 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import {
   GetObjectCommand,
-  ListObjectVersionsCommandOutput,
-  ListObjectVersionsCommand,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
@@ -39,6 +37,7 @@ import { parseCompletionReport, parseCsv, reportFiles } from '../../cli/backfill
 import { decodeS3Key } from '../../handler/event';
 import { batchEvent, TaskInput } from '../../fixtures/batch-events';
 import { errorPayload, limiter } from './delivery';
+import { everyVersion } from './soak-mirror';
 
 /** Retries of a task after its first invocation (assumed: AWS documents no count). */
 export const MAX_RETRIES = 3;
@@ -134,20 +133,9 @@ async function generatedTasks(s3: S3Client, generator: Generator): Promise<TaskI
     (!names?.MatchAnySubstring?.length || names.MatchAnySubstring.some((s) => key.includes(s))) &&
     (!CreatedAfter || at > CreatedAfter) &&
     (!CreatedBefore || at < CreatedBefore);
-  const tasks: TaskInput[] = [];
-  let page: ListObjectVersionsCommandOutput | undefined;
-  do {
-    page = await s3.send(
-      new ListObjectVersionsCommand({
-        Bucket: bucket,
-        KeyMarker: page?.NextKeyMarker,
-        VersionIdMarker: page?.NextVersionIdMarker,
-      }),
-    );
-    for (const v of page.Versions ?? [])
-      if (v.IsLatest && passes(v.Key!, v.LastModified!)) tasks.push({ bucket, key: v.Key!, versionId: v.VersionId });
-  } while (page.IsTruncated);
-  return tasks;
+  return [...(await everyVersion(s3, bucket)).values()]
+    .filter((v) => v.latest && !v.marker && passes(v.key, v.lastModified))
+    .map((v) => ({ bucket, key: v.key, versionId: v.versionId }));
 }
 
 /** Runs the job to its end: every task invoked (and retried) at `concurrency`, then the report; its counts. */

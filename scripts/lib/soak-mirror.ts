@@ -19,6 +19,9 @@ export interface MirrorCheck {
 }
 
 interface Listed {
+  readonly key: string;
+  readonly versionId: string;
+  readonly lastModified: Date;
   readonly marker: boolean;
   readonly latest: boolean;
   readonly storageClass?: string;
@@ -39,12 +42,21 @@ export async function everyVersion(s3: S3Client, bucket: string): Promise<Map<st
     );
     for (const v of page.Versions ?? [])
       listed.set(`${v.Key}@${v.VersionId}`, {
+        key: v.Key!,
+        versionId: v.VersionId!,
+        lastModified: v.LastModified!,
         marker: false,
         latest: Boolean(v.IsLatest),
         storageClass: v.StorageClass,
       });
     for (const m of page.DeleteMarkers ?? [])
-      listed.set(`${m.Key}@${m.VersionId}`, { marker: true, latest: Boolean(m.IsLatest) });
+      listed.set(`${m.Key}@${m.VersionId}`, {
+        key: m.Key!,
+        versionId: m.VersionId!,
+        lastModified: m.LastModified!,
+        marker: true,
+        latest: Boolean(m.IsLatest),
+      });
   } while (page.IsTruncated);
   return listed;
 }
