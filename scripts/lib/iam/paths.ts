@@ -1,8 +1,8 @@
-// Every path of the real handler (createHandler, the code the bundle is built from), driven in-process
-// with real SDK clients whose only fake part is the wire: each answer is what S3 or DynamoDB sends for
-// that path (a 404 HEAD, a 403 InvalidObjectState GET, a failed condition without the old item...).
-// The recorder sits in the clients, so each path yields the exact calls, ARNs and request context the
-// deployed function sends for it, over https to AWS's endpoints, with the stack's own names.
+// Every path of the real handler (createHandler, the code the bundle is built from), S3 Batch Operations
+// tasks among them, driven in-process with real SDK clients whose only fake part is the wire: each answer
+// is what S3 or DynamoDB sends for that path (a 404 HEAD, a 403 InvalidObjectState GET, a failed condition
+// without the old item...). The recorder sits in the clients, so each path yields the exact calls, ARNs and
+// request context the deployed function sends for it, over https to AWS's endpoints, with the stack's names.
 import { Readable } from 'node:stream';
 import type { HttpRequest, HttpResponse } from '@smithy/types';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -12,8 +12,9 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { S3EventRecord } from 'aws-lambda';
 import { readConfig } from '../../../handler/env';
-import { createHandler, InvocationSummary, Outcome } from '../../../handler/records';
+import { createHandler, Outcome } from '../../../handler/records';
 import { functionEnvironment } from '../../../config';
+import { batchEvent } from '../../../fixtures/batch-events';
 import { s3Record } from '../../../fixtures/s3-events';
 import { SSE_C_MESSAGE, KMS_DENIED_MESSAGE } from '../faults';
 import { recordCalls, RecordedCall } from './recorder';
@@ -26,34 +27,25 @@ interface Answer {
 }
 type Answers = (operation: string) => Answer;
 
-/** One path: the event that takes it and what S3 and DynamoDB answer along it (by default: readable, ok). */
+/** One path: the event that takes it, what the handler must report for it, what S3 and DynamoDB answer (by default: readable, ok). */
 export interface HandlerPath {
   readonly name: string;
-  /** What the handler must report for it. */
   readonly outcome: Outcome;
+  /** The S3 event's name, or "batch:<mode>" for a Batch Operations task of a job in that mode. */
   readonly eventName: string;
   /** tags: needs a stack with recordObjectTags on; versionId null: an event without one (versioning suspended). */
-  readonly options?: {
-    tags?: true;
-    versionId?: null;
-    extra?: Record<string, unknown>;
-    s3?: Answers;
-    dynamodb?: Answers;
-  };
+  readonly options?: { tags?: true; versionId?: null; extra?: object; s3?: Answers; dynamodb?: Answers };
 }
 
 export interface DrivenPath {
   readonly path: HandlerPath;
-  readonly summary: InvocationSummary;
+  /** What the handler reported: the outcome its summary counts, or the task's resultString. */
+  readonly outcome?: string;
   readonly calls: RecordedCall[];
 }
 
-const [KEY, VERSION, SEQUENCER, TIME] = [
-  'uploads/photo 1.png',
-  '3HL4kqtJvjVBH40Nrjfkd',
-  '0066F1A2B3C4D5E6F7',
-  '2026-11-28T10:00:00.000Z',
-];
+const [KEY, VERSION, SEQUENCER] = ['uploads/photo 1.png', '3HL4kqtJvjVBH40Nrjfkd', '0066F1A2B3C4D5E6F7'];
+const TIME = '2026-11-28T10:00:00.000Z';
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489', 'hex');
 const XML = '<?xml version="1.0" encoding="UTF-8"?>';
 const xmlType = { 'content-type': 'application/xml' };
@@ -79,17 +71,16 @@ const head = (status = 200, storageClass?: string): Answer => ({
 });
 const tags = `${XML}<Tagging><TagSet><Tag><Key>team</Key><Value>blue</Value></Tag></TagSet></Tagging>`;
 const range = { 'content-range': `bytes 0-${PNG.length - 1}/${PNG.length}`, 'content-type': 'image/png' };
-const readable: Answers = (op) =>
-  ({
-    HeadObject: head(),
-    GetObjectTagging: { status: 200, headers: xmlType, body: tags },
-    GetObject: { status: 206, headers: { 'content-length': String(PNG.length), ...range }, body: PNG },
-  })[op]!;
-/** S3 answers `other` for every operation but HEAD. */
+/** S3 answers `headAnswer` for HEAD, `other` (by default: the tags, or the object's first bytes) for the rest. */
 const s3 =
-  (headAnswer: Answer, other: Answer): Answers =>
+  (headAnswer = head(), other?: Answer): Answers =>
   (op) =>
-    op === 'HeadObject' ? headAnswer : other;
+    op === 'HeadObject'
+      ? headAnswer
+      : (other ??
+        (op === 'GetObjectTagging'
+          ? { status: 200, headers: xmlType, body: tags }
+          : { status: 206, headers: { 'content-length': String(PNG.length), ...range }, body: PNG }));
 const json = (value: unknown, status = 200): Answer => ({
   status,
   headers: { 'content-type': 'application/x-amz-json-1.0' },
@@ -103,13 +94,14 @@ const stored = (attributes: Record<string, unknown>) => {
 const never: Answers = (op) => {
   throw new Error(`this path must not send ${op}`);
 };
-/** A failed condition without the old item (as some stores answer), so the handler reads it with GetItem. */
-const failedPut =
-  (item: Record<string, unknown>): Answers =>
+/** DynamoDB answers GetItem with the item, and `put` (by default: ok) for the rest. */
+const withItem =
+  (item: Record<string, unknown>, put = json({})): Answers =>
   (op) =>
-    op === 'PutItem'
-      ? json({ __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException' }, 400)
-      : stored(item);
+    op === 'GetItem' ? stored(item) : put;
+/** A failed condition without the old item (as some stores answer), so the handler reads it with GetItem. */
+const failedPut = (item: Record<string, unknown>) =>
+  withItem(item, json({ __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException' }, 400));
 const path = (name: string, outcome: Outcome, eventName: string, options?: HandlerPath['options']): HandlerPath => ({
   ...{ name, outcome, eventName },
   ...(options ? { options } : {}),
@@ -155,8 +147,12 @@ export const HANDLER_PATHS: readonly HandlerPath[] = [
   }),
   path('restore (GetItem, HEAD + GET, PutItem if unchanged)', 'stored', 'ObjectRestore:Completed', {
     extra: { glacierEventData: { restoreEventData: { lifecycleRestorationExpiryTime: '2026-12-05T00:00:00.000Z' } } },
-    s3: (op) => (op === 'HeadObject' ? head(200, 'GLACIER') : readable(op)),
-    dynamodb: (op) => (op === 'GetItem' ? stored({ status: 'unreadable', storageClass: 'GLACIER' }) : ok(op)),
+    s3: s3(head(200, 'GLACIER')),
+    dynamodb: withItem({ status: 'unreadable', storageClass: 'GLACIER' }),
+  }),
+  path('Batch Operations backfill task (HEAD + ranged GET + conditional PutItem)', 'stored', 'batch:backfill'),
+  path('Batch Operations reprocess task (GetItem, HEAD + GET, PutItem if unchanged)', 'stored', 'batch:reprocess', {
+    dynamodb: withItem({}),
   }),
 ];
 
@@ -171,41 +167,45 @@ const wire = (answer: (request: HttpRequest) => Answer) => ({
   },
 });
 
-/** The handler sends HEAD (HeadObject), GET ?tagging (GetObjectTagging) and ranged GET (GetObject). */
-const s3OperationOf = (request: HttpRequest) =>
-  request.method === 'HEAD' ? 'HeadObject' : 'tagging' in (request.query ?? {}) ? 'GetObjectTagging' : 'GetObject';
-
 const silent = () => undefined;
 const logger = { info: silent, warn: silent, error: silent, addContext: silent } as unknown as Logger;
 const metrics = { addMetric: silent, publishStoredMetrics: silent } as unknown as Metrics;
 
-/** Runs one path through the real handler, configured by the stack's own function environment: its summary and calls. */
+/** Runs one path through the real handler, configured by the stack's own function environment: what it reported and its calls. */
 export async function drivePath(path: HandlerPath, stack: StackUnderProof): Promise<DrivenPath> {
   const { region } = stack.deployment;
   const calls: RecordedCall[] = [];
-  const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example' };
-  const common = (service: string, answers: Answers, operationOf: (request: HttpRequest) => string) => ({
-    ...{ region, credentials, maxAttempts: 1, endpoint: `https://${service}.${region}.amazonaws.com` },
+  const client = (service: string, answers: Answers, operationOf: (request: HttpRequest) => string) => ({
+    ...{ region, credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example' }, maxAttempts: 1 },
+    endpoint: `https://${service}.${region}.amazonaws.com`,
     requestHandler: wire((request) => answers(operationOf(request))),
   });
-  const s3 = new S3Client({ ...common('s3', path.options?.s3 ?? readable, s3OperationOf), forcePathStyle: true });
+  // The handler sends HEAD (HeadObject), GET ?tagging (GetObjectTagging) and ranged GET (GetObject).
+  const s3Operation = ({ method, query }: HttpRequest) =>
+    method === 'HEAD' ? 'HeadObject' : 'tagging' in (query ?? {}) ? 'GetObjectTagging' : 'GetObject';
+  const s3Client = new S3Client({ ...client('s3', path.options?.s3 ?? s3(), s3Operation), forcePathStyle: true });
   const target = (request: HttpRequest) => String(request.headers['x-amz-target']).split('.')[1];
-  const dynamodb = new DynamoDBClient(common('dynamodb', path.options?.dynamodb ?? ok, target));
-  [s3, dynamodb].forEach((client) => recordCalls(client, calls, recordOptionsFor(stack)));
+  const dynamodb = new DynamoDBClient(client('dynamodb', path.options?.dynamodb ?? ok, target));
+  [s3Client, dynamodb].forEach((c) => recordCalls(c, calls, recordOptionsFor(stack)));
   const config = readConfig(functionEnvironment(stack.config, stack.names, stack.bucket));
   const clock = () => new Date('2026-11-29T12:00:00.000Z');
-  const handler = createHandler({ s3, dynamodb, config, logger, metrics, clock });
+  const handler = createHandler({ s3: s3Client, dynamodb, config, logger, metrics, clock });
   const versionId = path.options?.versionId === null ? undefined : VERSION;
   const event = { bucket: stack.bucket, key: KEY, eventName: path.eventName, versionId, size: PNG.length };
-  const record = {
-    ...s3Record({ ...event, eTag: '0123abcd', sequencer: SEQUENCER, eventTime: TIME }),
-    ...path.options?.extra,
-  };
+  const mode = /^batch:(.+)$/.exec(path.eventName)?.[1];
   try {
+    if (mode) {
+      const { results } = await handler(batchEvent([event], { userArguments: { mode } }));
+      return { path, outcome: results[0]?.resultString, calls };
+    }
+    const record = {
+      ...s3Record({ ...event, eTag: '0123abcd', sequencer: SEQUENCER, eventTime: TIME }),
+      ...path.options?.extra,
+    };
     const summary = await handler({ Records: [record as S3EventRecord] });
-    return { path, summary, calls };
+    return { path, outcome: Object.entries(summary).find(([name, n]) => name !== 'records' && n > 0)?.[0], calls };
   } finally {
-    s3.destroy();
+    s3Client.destroy();
     dynamodb.destroy();
   }
 }
