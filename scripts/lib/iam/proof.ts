@@ -1,40 +1,23 @@
 // The least-privilege proof, as `npm run security` prints it and the tests assert it, against the
-// synthesized stack's own policies:
-// - every recorded call of the function is allowed to its role and not denied by a bucket, queue,
-//   topic or key policy, and so is every call the platform makes because of the deployment (Lambda
-//   assuming the role and writing logs, traces and failed events; S3, EventBridge or a Batch Operations
-//   job invoking the function; CloudWatch publishing alarms), which platformCalls derives from the stack;
-// - the reverse: every (action, resource) the role is granted is used, or listed with why it cannot be
-//   exercised here;
-// - each tap command's calls: an operator with an admin-like identity policy is not denied by any
-//   resource or key policy; an uploader with only the uploaders policy may make `tap upload`'s calls;
-// - the refusals: other tables, queues and keys, no TLS or TLS older than 1.2, other accounts.
+// synthesized stack's own policies: every recorded call of the function is allowed, and so is every call
+// the platform makes because of the deployment (platformCalls); every grant of the role is used or says
+// why it cannot be here; each tap command's calls are denied by no resource or key policy (an operator
+// with an admin-like identity policy; an uploader with only the uploaders policy); and the refusals
+// (other tables, queues and keys, no TLS or TLS older than 1.2, other accounts) are denied.
 import fs from 'node:fs';
 import { Testing } from 'cdktf';
-import { arn, projectConfig, resourceNames, TapConfig } from '../../../config';
+import { arn, projectConfig, resourceNames } from '../../../config';
 import { TapStack } from '../../../main';
 import * as iam from './evaluate';
 import type { Decision, PolicyRef, Principal, Request } from './evaluate';
 import * as tf from './policy';
-import type { Deployment, EncryptionFacts, NamedPolicy, PolicyDocument, SynthesizedJson } from './policy';
+import type { Deployment, NamedPolicy, PolicyDocument, SynthesizedJson } from './policy';
 import { mapCall, RecordedCall, RecordOptions } from './recorder';
 
 export type Caller = 'function' | 'operator' | 'uploader';
 type Context = Record<string, string>;
 
-export interface StackUnderProof {
-  readonly synthEnv: Readonly<Record<string, string>>;
-  readonly deployment: Deployment;
-  readonly config: TapConfig;
-  readonly names: ReturnType<typeof resourceNames>;
-  readonly parsed: SynthesizedJson;
-  readonly policies: Readonly<Record<string, NamedPolicy>>;
-  readonly encryption: EncryptionFacts;
-  readonly bucket: string;
-  readonly roleArn: string;
-  readonly functionArn: string;
-}
-
+export type StackUnderProof = ReturnType<typeof synthesize>;
 const stacks = new Map<string, StackUnderProof>();
 const s3Arn = (d: Deployment, path: string) => arn(d.partition, 's3', '', '', path);
 const iamArn = (d: Deployment, resource: string, account = d.account) => arn(d.partition, 'iam', '', account, resource);
@@ -42,8 +25,11 @@ const iamArn = (d: Deployment, resource: string, account = d.account) => arn(d.p
 /** TapStack as `cdktf synth` synthesizes it with `synthEnv` (cdktf.json context, then TAP_*), deployed to `deployment`. */
 export function stackUnderProof(synthEnv: Readonly<Record<string, string>>, deployment: Deployment): StackUnderProof {
   const id = JSON.stringify([synthEnv, deployment]);
-  const cached = stacks.get(id);
-  if (cached) return cached;
+  if (!stacks.has(id)) stacks.set(id, synthesize(synthEnv, deployment));
+  return stacks.get(id)!;
+}
+
+function synthesize(synthEnv: Readonly<Record<string, string>>, deployment: Deployment) {
   const config = projectConfig(synthEnv);
   const app = Testing.app();
   let parsed: SynthesizedJson;
@@ -59,22 +45,20 @@ export function stackUnderProof(synthEnv: Readonly<Record<string, string>>, depl
     const name = `existing bucket key ${keyArn}`;
     return { name, kind: 'key', attachedTo: keyArn, document: tf.defaultKeyPolicy(deployment) };
   });
-  const policies = {
+  const policies: Readonly<Record<string, NamedPolicy>> = {
     ...tf.stackPolicies(parsed, deployment),
     ...Object.fromEntries(ownersKeys.map((p) => [p.name, p])),
   };
   const bucket = config.existingBucketName || names.bucketName(deployment.account, deployment.region);
   const [objectKey] = config.existingBucketKmsKeyArns;
-  const encryption = {
+  const encryption: tf.EncryptionFacts = {
     ...tf.stackEncryption(parsed, deployment),
     ...(objectKey ? { buckets: { [bucket]: { keyArn: objectKey, bucketKey: false } } } : {}),
   };
   const roleArn = policies['aws_iam_role.function_role']?.attachedTo;
   if (!roleArn) throw new Error('The stack has no IAM role');
   const functionArn = tf.regionalArn(deployment, 'lambda', `function:${names.functionName}`);
-  const stack = { synthEnv, deployment, config, names, parsed, policies, encryption, bucket, roleArn, functionArn };
-  stacks.set(id, stack);
-  return stack;
+  return { synthEnv, deployment, config, names, parsed, policies, encryption, bucket, roleArn, functionArn };
 }
 
 /** How calls made against `stack` are mapped: its account, its keys and, for the function, lambda:SourceFunctionArn. */
@@ -121,12 +105,7 @@ function decide(stack: StackUnderProof, request: Request, identity: readonly Pol
   return iam.evaluate(request, { identity, resource, resourceAccount });
 }
 
-export interface CallCheck {
-  readonly call: RecordedCall;
-  readonly request?: Request;
-  readonly decision: Decision;
-  readonly line: string;
-}
+type CallCheck = { call: RecordedCall; request?: Request; decision: Decision; line: string };
 
 /** Every call evaluated as `caller`'s (implied calls as their principal's, a service or a role); unmapped calls are denied, never skipped. */
 export function checkCalls(stack: StackUnderProof, calls: readonly RecordedCall[], caller: Caller = 'function') {
@@ -261,13 +240,13 @@ export const NOT_EXERCISED: Readonly<Record<string, string>> = {
   'sqs:SendMessage': 'the Lambda service sends on-failure records with the role, never the function’s code',
 };
 
-export interface GrantRow {
-  readonly sid?: string;
-  readonly action: string;
-  readonly resource: string;
-  readonly status: 'used' | 'not-exercised' | 'unused';
-  readonly detail: string;
-}
+type GrantRow = {
+  sid?: string;
+  action: string;
+  resource: string;
+  status: 'used' | 'not-exercised' | 'unused';
+  detail: string;
+};
 
 /**
  * Every (action, resource) the role grants: used by an allowed call of the function's code (a statement
@@ -299,14 +278,8 @@ export function grantTable(stack: StackUnderProof, checks: readonly CallCheck[])
   );
 }
 
-export interface Refusal {
-  readonly name: string;
-  readonly request: Request;
-  readonly identity: readonly PolicyRef[];
-}
-
 /** What must be refused, as explicit requests against the stack's policies (each must be denied). */
-export function refusals(stack: StackUnderProof): Refusal[] {
+export function refusals(stack: StackUnderProof): { name: string; request: Request; identity: readonly PolicyRef[] }[] {
   const { deployment: d, names, functionArn: fn, roleArn: role } = stack;
   const other = '444455556666';
   const bucket = s3Arn(d, stack.bucket);
@@ -440,14 +413,8 @@ export interface Evidence {
   readonly calls: readonly RecordedCall[];
 }
 
-export interface ProofReport {
-  readonly lines: string[];
-  readonly problems: string[];
-  readonly counts: { calls: number; tapCommands: number; refusals: number; platform: number };
-}
-
-/** The whole proof over every piece of evidence: the lines to print and the problems that fail the gate. */
-export function proofReport(evidence: readonly Evidence[]): ProofReport {
+/** The whole proof over every piece of evidence: the lines to print, the problems that fail the gate, what it counted. */
+export function proofReport(evidence: readonly Evidence[]) {
   const stackOf = (e: Evidence) => stackUnderProof(e.synthEnv, e.deployment);
   const checked = evidence.map((e) => ({
     e,
