@@ -30,11 +30,9 @@ export const readEvidence = (dir: string): Evidence[] =>
 export function recordingTap(calls: RecordedCall[], options: RecordOptions): Command {
   class RecordingStack extends DeployedStack {
     override client<T extends { destroy(): void }>(Client: new (config: { region: string }) => T): T {
-      return recordCalls(
-        super.client(Client) as unknown as Parameters<typeof recordCalls>[0],
-        calls,
-        options,
-      ) as unknown as T;
+      const client = super.client(Client);
+      recordCalls(client as unknown as Parameters<typeof recordCalls>[0], calls, options);
+      return client;
     }
   }
   return buildProgram((flags) => new RecordingStack(flags));

@@ -28,17 +28,12 @@ export async function setMotoAuth(endpoint: string, count: '0' | 'inf'): Promise
 const policy = (...Statement: StatementJson[]) => JSON.stringify({ Version: '2012-10-17', Statement });
 
 /** The role's statements on `service` copied onto "*" (moto authorizes DynamoDB against "*", never the table ARN). */
-export function motoResourceStarCopies(role: PolicyDocument, service: string): PolicyDocument {
-  const statements = role.Statement.filter(
+export const motoResourceStarCopies = (role: PolicyDocument, service: string): PolicyDocument => ({
+  Version: '2012-10-17',
+  Statement: role.Statement.filter(
     (s) => s.Effect === 'Allow' && [s.Action ?? []].flat().every((a) => a.startsWith(`${service}:`)),
-  ).map((s): StatementJson => ({
-    Sid: `${s.Sid ?? 'Statement'}OnStarForMoto`,
-    Effect: 'Allow',
-    Action: s.Action,
-    Resource: '*',
-  }));
-  return { Version: '2012-10-17', Statement: statements };
-}
+  ).map((s) => ({ Sid: `${s.Sid ?? 'Statement'}OnStarForMoto`, Effect: 'Allow', Action: s.Action, Resource: '*' })),
+});
 
 /**
  * While moto lets everything through: an IAM user that may only assume `roleArn`, with a key; the role's
@@ -53,16 +48,12 @@ export async function prepareAssumableRole(
   const assume = policy({ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: input.roleArn });
   const Principal = { AWS: `arn:aws:iam::${input.account}:user/${UserName}` };
   const copies = JSON.stringify(motoResourceStarCopies(input.rolePolicy, 'dynamodb'));
-  await iam.send(new CreateUserCommand({ UserName }));
-  await iam.send(
-    new PutUserPolicyCommand({ UserName, PolicyName: 'assume-the-function-role', PolicyDocument: assume }),
-  );
-  const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName }));
   const trust = policy({ Effect: 'Allow', Principal, Action: 'sts:AssumeRole' });
+  await iam.send(new CreateUserCommand({ UserName }));
+  await iam.send(new PutUserPolicyCommand({ UserName, PolicyName: 'assume-the-role', PolicyDocument: assume }));
+  const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName }));
   await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName, PolicyDocument: trust }));
-  await iam.send(
-    new PutRolePolicyCommand({ RoleName, PolicyName: 'moto-only-dynamodb-on-star', PolicyDocument: copies }),
-  );
+  await iam.send(new PutRolePolicyCommand({ RoleName, PolicyName: 'moto-dynamodb-on-star', PolicyDocument: copies }));
   if (!AccessKey?.AccessKeyId || !AccessKey.SecretAccessKey) throw new Error('moto created no access key');
   return { accessKeyId: AccessKey.AccessKeyId, secretAccessKey: AccessKey.SecretAccessKey };
 }
