@@ -14,43 +14,33 @@ export type Principal =
   | { readonly type: 'AWS'; readonly arn: string; readonly account: string }
   | { readonly type: 'Service'; readonly service: string };
 
-export interface Request {
-  readonly principal: Principal;
-  readonly action: string;
-  readonly resource: string;
-  /** Condition keys of the request; names are case-insensitive, as in AWS. */
-  readonly context?: Readonly<Record<string, string>>;
-}
-
-export interface PolicyRef {
-  readonly name: string;
-  readonly document: PolicyDocument;
-}
-
-export interface Policies {
-  readonly identity?: readonly PolicyRef[];
-  readonly resource?: readonly PolicyRef[];
-  readonly resourceAccount: string;
-}
+/** context: the condition keys of the request; names are case-insensitive, as in AWS. */
+export type Request = {
+  principal: Principal;
+  action: string;
+  resource: string;
+  context?: Readonly<Record<string, string>>;
+};
+export type PolicyRef = { readonly name: string; readonly document: PolicyDocument };
+type Policies = { identity?: readonly PolicyRef[]; resource?: readonly PolicyRef[]; resourceAccount: string };
 
 export const servicePrincipal = (service: string): Principal => ({ type: 'Service', service });
 
-export interface StatementRef {
-  readonly policy: string;
-  readonly sid?: string;
-  readonly index: number;
-  readonly effect: 'Allow' | 'Deny';
-  /** For resource statements: they name the principal itself, or only its account (a delegation). */
-  readonly grantee?: 'principal' | 'account';
-}
-
-export interface Decision {
-  readonly decision: 'Allow' | 'ExplicitDeny' | 'ImplicitDeny';
-  readonly allowed: boolean;
-  /** The statements that decided: the denying ones, or the allowing ones the decision rests on. */
-  readonly statements: readonly StatementRef[];
-  readonly reason: string;
-}
+/** A statement that applies; a resource statement names the principal itself, or only its account (a delegation). */
+type StatementRef = {
+  policy: string;
+  sid?: string;
+  index: number;
+  effect: 'Allow' | 'Deny';
+  grantee?: 'principal' | 'account';
+};
+/** statements: those that decided, the denying ones or the allowing ones the decision rests on. */
+export type Decision = {
+  decision: 'Allow' | 'ExplicitDeny' | 'ImplicitDeny';
+  allowed: boolean;
+  statements: readonly StatementRef[];
+  reason: string;
+};
 
 export function rolePrincipal(roleArn: string): Principal {
   const account = roleArn.split(':')[4];
