@@ -83,13 +83,8 @@ const [BATCH, INVOKE] = ['batchoperations.s3.amazonaws.com', 'lambda:InvokeFunct
 /** Who makes a caller's calls: the function's role, or a tap user's role with an admin-like or the uploaders policy. */
 function callerOf(stack: StackUnderProof, caller: Caller): { arn: string; identity: PolicyRef[] } {
   if (caller === 'function') return { arn: stack.roleArn, identity: identityOf(stack, stack.roleArn) };
-  const document: PolicyDocument =
-    caller === 'operator'
-      ? {
-          Version: '2012-10-17',
-          Statement: [{ Sid: 'AdministratorAccess', Effect: 'Allow', Action: '*', Resource: '*' }],
-        }
-      : uploadersDocument(stack);
+  const admin = { Sid: 'AdministratorAccess', Effect: 'Allow', Action: '*', Resource: '*' } as const;
+  const document = caller === 'operator' ? { Version: '2012-10-17', Statement: [admin] } : uploadersDocument(stack);
   return { arn: iamArn(stack.deployment, `role/tap-${caller}`), identity: [{ name: `${caller} identity`, document }] };
 }
 
@@ -281,11 +276,14 @@ export function grantTable(stack: StackUnderProof, checks: readonly CallCheck[])
 /** What must be refused, as explicit requests against the stack's policies (each must be denied). */
 export function refusals(stack: StackUnderProof): { name: string; request: Request; identity: readonly PolicyRef[] }[] {
   const { deployment: d, names, functionArn: fn, roleArn: role } = stack;
-  const other = '444455556666';
+  const [other, at] = ['444455556666', (service: string, resource: string) => tf.regionalArn(d, service, resource)];
   const bucket = s3Arn(d, stack.bucket);
   const object = `${bucket}/uploads/photo.png`;
-  const table = tf.regionalArn(d, 'dynamodb', `table/${names.tableName}`);
-  const [queue, topic] = [tf.regionalArn(d, 'sqs', names.queueName), tf.regionalArn(d, 'sns', names.topicName)];
+  const [table, queue, topic] = [
+    at('dynamodb', `table/${names.tableName}`),
+    at('sqs', names.queueName),
+    at('sns', names.topicName),
+  ];
   const key = Object.values(stack.policies).find((p) => p.kind === 'key')?.attachedTo ?? '';
   const tls = { 'aws:SecureTransport': 'true', 's3:TlsVersion': '1.2' };
   const [noTls, tls11] = [{ 'aws:SecureTransport': 'false' }, { ...tls, 's3:TlsVersion': '1.1' }];
@@ -295,9 +293,16 @@ export function refusals(stack: StackUnderProof): { name: string; request: Reque
     'aws:SourceAccount': account,
     'aws:SourceArn': source,
   });
-  const otherGroup = { 'kms:EncryptionContext:aws:logs:arn': tf.regionalArn(d, 'logs', 'log-group:/aws/lambda/x') };
-  const [S3, CW, batch] = ['s3.amazonaws.com', 'cloudwatch.amazonaws.com', batchRole(stack)];
+  const otherGroup = { 'kms:EncryptionContext:aws:logs:arn': at('logs', 'log-group:/aws/lambda/x') };
+  const [S3, CW, LOGS, batch] = [
+    's3.amazonaws.com',
+    'cloudwatch.amazonaws.com',
+    `logs.${d.region}.amazonaws.com`,
+    batchRole(stack),
+  ];
   type Row = [name: string, who: string, action: string, resource: string, context?: Context];
+  /** `actions` on `resource`, as [action, resource] pairs. */
+  const on = (resource: string, ...actions: string[]) => actions.map((action): [string, string] => [action, resource]);
   /** Rows named "<label> <action> on <resource>". */
   const each = (who: string, label: string, pairs: [action: string, resource: string][], context?: Context) =>
     pairs.map(([action, resource]): Row => [`${label} ${action} on ${resource}`, who, action, resource, context]);
@@ -305,47 +310,25 @@ export function refusals(stack: StackUnderProof): { name: string; request: Reque
     ['CloudWatch publishing for another account', CW, 'sns:Publish', topic, from(other)],
     ['CloudWatch using the key for another account', CW, 'kms:GenerateDataKey', key, from(other)],
     ['CloudWatch publishing without TLS', CW, 'sns:Publish', topic, { ...noTls, 'aws:SourceAccount': d.account }],
-    [
-      'CloudWatch Logs using the key for another log group',
-      `logs.${d.region}.amazonaws.com`,
-      'kms:GenerateDataKey',
-      key,
-      otherGroup,
-    ],
+    ['CloudWatch Logs using the key for another log group', LOGS, 'kms:GenerateDataKey', key, otherGroup],
     ['Lambda assuming the role for another account', 'lambda.amazonaws.com', 'sts:AssumeRole', role, from(other)],
     // The role: no write or delete, no other store, no reading of the queue, no publishing, no direct KMS.
     ...each('role', 'the role', [
-      ['s3:PutObject', object],
-      ['s3:DeleteObject', object],
-      ['s3:DeleteObjectVersion', object],
-      ['s3:GetObject', s3Arn(d, 'another-bucket/uploads/photo.png')],
-      ['dynamodb:DeleteItem', table],
-      ['dynamodb:Scan', table],
-      ['dynamodb:Query', table],
-      ['dynamodb:PutItem', tf.regionalArn(d, 'dynamodb', 'table/another-table')],
-      ['sqs:SendMessage', tf.regionalArn(d, 'sqs', 'another-queue')],
-      ['sqs:ReceiveMessage', queue],
-      ['sns:Publish', topic],
-      ['kms:Decrypt', key],
+      ...on(object, 's3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion'),
+      ...on(s3Arn(d, 'another-bucket/uploads/photo.png'), 's3:GetObject'),
+      ...on(table, 'dynamodb:DeleteItem', 'dynamodb:Scan', 'dynamodb:Query'),
+      ...on(at('dynamodb', 'table/another-table'), 'dynamodb:PutItem'),
+      ...on(at('sqs', 'another-queue'), 'sqs:SendMessage'),
+      ...[...on(queue, 'sqs:ReceiveMessage'), ...on(topic, 'sns:Publish'), ...on(key, 'kms:Decrypt')],
     ]),
     ['the role sending to the queue without TLS (queue policy)', 'role', 'sqs:SendMessage', queue, noTls],
-    [
-      'the role using another key through S3',
-      'role',
-      'kms:Decrypt',
-      tf.regionalArn(d, 'kms', 'key/another-key'),
-      via('s3'),
-    ],
+    ['the role using another key through S3', 'role', 'kms:Decrypt', at('kms', 'key/another-key'), via('s3')],
     ['the role using the key through SNS', 'role', 'kms:Decrypt', key, via('sns')],
     ['sending to the queue without TLS (queue policy)', 'operator', 'sqs:SendMessage', queue, noTls],
     ['publishing to the topic without TLS (topic policy)', 'operator', 'sns:Publish', topic, noTls],
     ...each('stranger', 'another account:', [
-      ['s3:GetObject', object],
-      ['dynamodb:GetItem', table],
-      ['sqs:SendMessage', queue],
-      ['sns:Publish', topic],
-      [INVOKE, fn],
-      ['sts:AssumeRole', role],
+      ...[...on(object, 's3:GetObject'), ...on(table, 'dynamodb:GetItem'), ...on(queue, 'sqs:SendMessage')],
+      ...[...on(topic, 'sns:Publish'), ...on(fn, INVOKE), ...on(role, 'sts:AssumeRole')],
     ]),
     ['another account using the key through S3', 'stranger', 'kms:Decrypt', key, via('s3')],
   ];
@@ -355,12 +338,8 @@ export function refusals(stack: StackUnderProof): { name: string; request: Reque
       ['S3 invoking the function for another account', S3, INVOKE, fn, from(other)],
     );
   else {
-    const pairs: [string, string][] = [
-      [INVOKE, fn],
-      ['sqs:SendMessage', queue],
-      ['kms:GenerateDataKey', key],
-    ];
-    const otherRule = from(d.account, tf.regionalArn(d, 'events', 'rule/another-rule'));
+    const pairs = [...on(fn, INVOKE), ...on(queue, 'sqs:SendMessage'), ...on(key, 'kms:GenerateDataKey')];
+    const otherRule = from(d.account, at('events', 'rule/another-rule'));
     rows.push(...each('events.amazonaws.com', 'EventBridge for another rule:', pairs, otherRule));
   }
   // An existing bucket's policy is its owner's: the stack can only answer for the one it writes.
@@ -373,10 +352,8 @@ export function refusals(stack: StackUnderProof): { name: string; request: Reque
   if (batch)
     rows.push(
       ...each('batch', 'the Batch Operations role', [
-        [INVOKE, tf.regionalArn(d, 'lambda', 'function:another-function')],
-        [INVOKE, `${fn}:1`],
-        ['s3:GetObject', object],
-        ['s3:PutObject', object],
+        ...[...on(at('lambda', 'function:another-function'), INVOKE), ...on(`${fn}:1`, INVOKE)],
+        ...on(object, 's3:GetObject', 's3:PutObject'),
       ]),
       ['Batch Operations assuming its role for another account', BATCH, 'sts:AssumeRole', batch, from(other)],
     );
