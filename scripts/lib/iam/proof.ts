@@ -392,52 +392,45 @@ export interface Evidence {
 
 /** The whole proof over every piece of evidence: the lines to print, the problems that fail the gate, what it counted. */
 export function proofReport(evidence: readonly Evidence[]) {
-  const stackOf = (e: Evidence) => stackUnderProof(e.synthEnv, e.deployment);
-  const checked = evidence.map((e) => ({
-    e,
-    checks: checkCalls(stackOf(e), e.transport === 'stand-in-http' ? e.calls.map(asDeployed) : e.calls, e.caller),
-  }));
   const denied = (checks: readonly CallCheck[]) => [
     ...new Set(checks.filter((c) => !c.decision.allowed).map((c) => c.line)),
   ];
-  const calls = (checks: readonly CallCheck[]) => {
+  const tally = (checks: readonly CallCheck[]) => {
     const own = checks.filter((c) => !c.call.implied).length;
     return { own, text: `${own} call(s) + ${checks.length - own} implied` };
   };
-  const lines = ['evidence:'];
-  for (const { e, checks } of checked) {
+  const [lines, problems, stacks] = [['evidence:'], [] as string[], new Map<string, StackUnderProof>()];
+  const [grants, commands] = [new Map<string, GrantRow>(), new Map<string, CallCheck[]>()];
+  let calls = 0;
+  for (const e of evidence) {
+    const stack = stackUnderProof(e.synthEnv, e.deployment);
+    stacks.set(JSON.stringify(e.synthEnv), stack);
+    const checks = checkCalls(stack, e.transport === 'stand-in-http' ? e.calls.map(asDeployed) : e.calls, e.caller);
     const http = e.transport === 'stand-in-http' ? ', over http to a stand-in: evaluated as deployed' : '';
-    lines.push(`  ${e.name}: ${calls(checks).text} by ${e.caller}${e.command ? ` (${e.command})` : ''}${http}`);
+    lines.push(`  ${e.name}: ${tally(checks).text} by ${e.caller}${e.command ? ` (${e.command})` : ''}${http}`);
+    // One check per tap command over every piece of evidence that recorded it.
+    const command = `${e.command} (${e.caller})`;
+    if (e.command) commands.set(command, [...(commands.get(command) ?? []), ...checks]);
+    if (e.caller !== 'function') continue;
+    calls += checks.length;
+    problems.push(...denied(checks).map((line) => `${e.name}: ${line}`));
+    // The function role's grants, one row per (Sid, action) over every configuration: used when any call used it.
+    for (const row of grantTable(stack, checks))
+      if (grants.get(`${row.sid}|${row.action}`)?.status !== 'used') grants.set(`${row.sid}|${row.action}`, row);
   }
-  // The function role's grants, one row per (Sid, action) over every configuration: used when any call used it.
-  const functionChecks = checked.filter((c) => c.e.caller === 'function');
-  const rows = new Map<string, GrantRow>();
-  for (const { e, checks } of functionChecks)
-    for (const row of grantTable(stackOf(e), checks))
-      if (rows.get(`${row.sid}|${row.action}`)?.status !== 'used') rows.set(`${row.sid}|${row.action}`, row);
   lines.push('', "the function role's grants:");
   for (const status of ['used', 'not-exercised', 'unused'] as const) {
-    const of = [...rows.values()].filter((r) => r.status === status);
+    const rows = [...grants.values()].filter((r) => r.status === status);
     lines.push(
-      `  ${status}: ${of.length}`,
-      ...of.map((r) => `    ${r.action.padEnd(28)} ${r.sid ?? ''} (${r.detail})`),
+      `  ${status}: ${rows.length}`,
+      ...rows.map((r) => `    ${r.action.padEnd(28)} ${r.sid ?? ''} (${r.detail})`),
     );
-  }
-  const problems = [
-    ...[...rows.values()]
-      .filter((r) => r.status === 'unused')
-      .map((r) => `granted but used by no recorded call: ${r.action} (${r.sid ?? 'no Sid'})`),
-    ...functionChecks.flatMap(({ e, checks }) => denied(checks).map((line) => `${e.name}: ${line}`)),
-  ];
-  // One check per tap command over every piece of evidence that recorded it.
-  const commands = new Map<string, CallCheck[]>();
-  for (const { e, checks } of checked.filter((c) => c.e.command)) {
-    const command = `${e.command} (${e.caller})`;
-    commands.set(command, [...(commands.get(command) ?? []), ...checks]);
+    if (status === 'unused')
+      problems.push(...rows.map((r) => `granted but used by no recorded call: ${r.action} (${r.sid ?? 'no Sid'})`));
   }
   lines.push('', "the tap commands' calls:");
   for (const [command, checks] of [...commands].sort()) {
-    const [refused, { own, text }] = [denied(checks), calls(checks)];
+    const [refused, { own, text }] = [denied(checks), tally(checks)];
     const ok = own > 0 && refused.length === 0;
     lines.push(
       `  ${ok ? 'ok  ' : 'FAIL'} ${command}: ${text}, ${refused.length} denied`,
@@ -446,24 +439,23 @@ export function proofReport(evidence: readonly Evidence[]) {
     if (!ok) problems.push(`tap command ${command}: ${own === 0 ? 'no call recorded' : refused.join('; ')}`);
   }
   // The platform's calls and the refusals, once per stack configuration.
-  const counts = { calls: functionChecks.reduce((n, c) => n + c.checks.length, 0), tapCommands: commands.size };
   let [platform, refusalCount] = [0, 0];
-  for (const stack of new Map(evidence.map((e) => [JSON.stringify(e.synthEnv), stackOf(e)])).values()) {
+  for (const stack of stacks.values()) {
     const [platformChecks, results] = [checkCalls(stack, platformCalls(stack)), checkRefusals(stack)];
-    platform += platformChecks.length;
-    refusalCount += results.length;
+    [platform, refusalCount] = [platform + platformChecks.length, refusalCount + results.length];
     const allowed = platformChecks.filter((c) => c.decision.allowed).length;
-    const refused = results.filter((r) => r.ok).length;
+    const [refused, all] = [results.filter((r) => r.ok).length, results.length];
+    const env = JSON.stringify(stack.synthEnv);
     lines.push(
       '',
-      `TAP_* ${JSON.stringify(stack.synthEnv)}: platform calls ${allowed}/${platformChecks.length} allowed, refusals ${refused}/${results.length} denied`,
+      `TAP_* ${env}: platform calls ${allowed}/${platformChecks.length} allowed, refusals ${refused}/${all} denied`,
     );
     problems.push(
       ...denied(platformChecks).map((l) => `platform: ${l}`),
       ...results.filter((r) => !r.ok).map((r) => `not refused: ${r.refusal.name}: ${r.line}`),
     );
   }
-  if (counts.calls === 0) problems.push('no function call was recorded');
-  if (counts.tapCommands === 0) problems.push('no tap command was recorded');
-  return { lines, problems, counts: { ...counts, refusals: refusalCount, platform } };
+  if (calls === 0) problems.push('no function call was recorded');
+  if (commands.size === 0) problems.push('no tap command was recorded');
+  return { lines, problems, counts: { calls, tapCommands: commands.size, refusals: refusalCount, platform } };
 }
