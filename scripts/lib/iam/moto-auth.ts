@@ -1,11 +1,7 @@
 // An evaluator this project did not write: moto's own IAM authorizer (moto/iam/access_control.py),
 // switched on for the e2e data path by POST /moto-api/reset-auth (0: from the next request on, every
-// request needs a key moto issued and an identity policy that allows it; "inf": off again).
-// What moto 5.2.5 checks: the SigV4 signature; the caller's identity policies (wildcards, explicit Deny
-// first); Resource only where the service passes one (S3, SQS, IAM, STS; DynamoDB, KMS and the rest pass
-// "*", which a resource-scoped Allow never matches); on sts:AssumeRole the trust policy's AWS principals
-// (a Service principal fails it). What it ignores: conditions, resource policies other than S3 bucket
-// policies, KMS key policies and grants, SCPs, boundaries and session policies. docs/security.md says more.
+// request needs a key moto issued and an identity policy that allows it; "inf": off again). What moto
+// checks and ignores, and why e2e adds a trust statement and DynamoDB copies on "*": docs/security.md.
 import {
   CreateAccessKeyCommand,
   CreateUserCommand,

@@ -20,11 +20,7 @@ import { SSE_C_MESSAGE, KMS_DENIED_MESSAGE } from '../faults';
 import { recordCalls, RecordedCall } from './recorder';
 import { recordOptionsFor, StackUnderProof } from './proof';
 
-interface Answer {
-  readonly status: number;
-  readonly headers?: Readonly<Record<string, string>>;
-  readonly body?: string | Buffer;
-}
+type Answer = { status: number; headers?: Readonly<Record<string, string>>; body?: string | Buffer };
 type Answers = (operation: string) => Answer;
 
 /** One path: the event that takes it, what the handler must report for it, what S3 and DynamoDB answer (by default: readable, ok). */
@@ -37,12 +33,8 @@ export interface HandlerPath {
   readonly options?: { tags?: true; versionId?: null; extra?: object; s3?: Answers; dynamodb?: Answers };
 }
 
-export interface DrivenPath {
-  readonly path: HandlerPath;
-  /** What the handler reported: the outcome its summary counts, or the task's resultString. */
-  readonly outcome?: string;
-  readonly calls: RecordedCall[];
-}
+/** outcome: what the handler reported, the outcome its summary counts or the task's resultString. */
+export type DrivenPath = { path: HandlerPath; outcome?: string; calls: RecordedCall[] };
 
 const [KEY, VERSION, SEQUENCER] = ['uploads/photo 1.png', '3HL4kqtJvjVBH40Nrjfkd', '0066F1A2B3C4D5E6F7'];
 const TIME = '2026-11-28T10:00:00.000Z';
@@ -54,21 +46,18 @@ const error = (status: number, code: string, message: string): Answer => ({
   headers: xmlType,
   body: `${XML}\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>R</RequestId></Error>`,
 });
+const OBJECT_HEADERS = {
+  ...{ 'content-length': String(PNG.length), etag: '"0123abcd"', 'content-type': 'image/png' },
+  ...{ 'last-modified': 'Sat, 28 Nov 2026 10:00:00 GMT', 'x-amz-version-id': VERSION },
+  'x-amz-server-side-encryption': 'aws:kms',
+  'x-amz-server-side-encryption-aws-kms-key-id': 'arn:aws:kms:us-east-1:111122223333:key/k',
+  'x-amz-server-side-encryption-bucket-key-enabled': 'true',
+};
 /** A HEAD answer: headers only; a refusal has no body at all. */
-const head = (status = 200, storageClass?: string): Answer => ({
-  status,
-  headers:
-    status !== 200
-      ? {}
-      : {
-          ...{ 'content-length': String(PNG.length), etag: '"0123abcd"', 'content-type': 'image/png' },
-          ...{ 'last-modified': 'Sat, 28 Nov 2026 10:00:00 GMT', 'x-amz-version-id': VERSION },
-          'x-amz-server-side-encryption': 'aws:kms',
-          'x-amz-server-side-encryption-aws-kms-key-id': 'arn:aws:kms:us-east-1:111122223333:key/k',
-          'x-amz-server-side-encryption-bucket-key-enabled': 'true',
-          ...(storageClass ? { 'x-amz-storage-class': storageClass } : {}),
-        },
-});
+const head = (status = 200, storageClass?: string): Answer =>
+  status !== 200
+    ? { status }
+    : { status, headers: { ...OBJECT_HEADERS, ...(storageClass && { 'x-amz-storage-class': storageClass }) } };
 const tags = `${XML}<Tagging><TagSet><Tag><Key>team</Key><Value>blue</Value></Tag></TagSet></Tagging>`;
 const range = { 'content-range': `bytes 0-${PNG.length - 1}/${PNG.length}`, 'content-type': 'image/png' };
 /** S3 answers `headAnswer` for HEAD, `other` (by default: the tags, or the object's first bytes) for the rest. */
@@ -172,7 +161,7 @@ const logger = { info: silent, warn: silent, error: silent, addContext: silent }
 const metrics = { addMetric: silent, publishStoredMetrics: silent } as unknown as Metrics;
 
 /** Runs one path through the real handler, configured by the stack's own function environment: what it reported and its calls. */
-export async function drivePath(path: HandlerPath, stack: StackUnderProof): Promise<DrivenPath> {
+async function drivePath(path: HandlerPath, stack: StackUnderProof): Promise<DrivenPath> {
   const { region } = stack.deployment;
   const calls: RecordedCall[] = [];
   const client = (service: string, answers: Answers, operationOf: (request: HttpRequest) => string) => ({
@@ -210,11 +199,10 @@ export async function drivePath(path: HandlerPath, stack: StackUnderProof): Prom
   }
 }
 
-/** Every path the stack's configuration allows (tag paths only when it records tags). */
+/** Every path the stack's configuration allows (tag paths only when it records tags), one after the other. */
 export async function driveAllPaths(stack: StackUnderProof): Promise<DrivenPath[]> {
   const driven: DrivenPath[] = [];
-  for (const path of HANDLER_PATHS.filter((p) => !p.options?.tags || stack.config.recordObjectTags)) {
-    driven.push(await drivePath(path, stack));
-  }
+  for (const path of HANDLER_PATHS)
+    if (!path.options?.tags || stack.config.recordObjectTags) driven.push(await drivePath(path, stack));
   return driven;
 }

@@ -371,8 +371,8 @@ export function refusals(stack: StackUnderProof): { name: string; request: Reque
 }
 
 /** Each refusal's decision; ok when denied. */
-export const checkRefusals = (stack: StackUnderProof, list = refusals(stack)) =>
-  list.map((refusal) => {
+export const checkRefusals = (stack: StackUnderProof) =>
+  refusals(stack).map((refusal) => {
     const decision = decide(stack, refusal.request, refusal.identity);
     return { refusal, decision, ok: !decision.allowed, line: iam.describeDecision(refusal.request, decision) };
   });
