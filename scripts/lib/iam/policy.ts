@@ -6,13 +6,8 @@
 // unresolved policy must never pass a check silently.
 import { arn } from '../../../config';
 
-export interface Deployment {
-  readonly account: string;
-  readonly region: string;
-  readonly partition: string;
-  /** Replaces the random id AWS gives each KMS key (FAKE_KEY_ID offline). */
-  readonly keyId?: string;
-}
+/** Where the stack is deployed; keyId replaces the random id AWS gives each KMS key (FAKE_KEY_ID offline). */
+export type Deployment = { account: string; region: string; partition: string; keyId?: string };
 
 /** An ARN in the deployment's region and account. */
 export const regionalArn = (d: Omit<Deployment, 'keyId'>, service: string, resource: string) =>
@@ -37,11 +32,7 @@ export interface StatementJson {
   NotResource?: Strings;
   Condition?: Record<string, Record<string, Strings>>;
 }
-export interface PolicyDocument {
-  Version: string;
-  Id?: string;
-  Statement: StatementJson[];
-}
+export type PolicyDocument = { Version: string; Id?: string; Statement: StatementJson[] };
 
 /** identity: attached to a role; trust: a role's trust policy; resource: bucket, queue, topic or function; key. */
 export interface NamedPolicy {
@@ -52,11 +43,9 @@ export interface NamedPolicy {
 }
 
 type Attributes = Record<string, unknown>;
+type Blocks = Record<string, Record<string, Attributes>>;
+export type SynthesizedJson = { readonly resource?: Blocks; readonly data?: Blocks };
 const Version = '2012-10-17';
-export interface SynthesizedJson {
-  readonly resource?: Record<string, Record<string, Attributes>>;
-  readonly data?: Record<string, Record<string, Attributes>>;
-}
 
 /** The queue ARN of a queue URL (AWS's or a stand-in's: the last two path segments are account and name). */
 export function queueArnFromUrl(url: string, d: Pick<Deployment, 'partition' | 'region'>): string {

@@ -28,13 +28,13 @@ export interface RecordedCall {
   readonly note?: string;
 }
 
-export interface RecordOptions {
-  readonly account: string;
-  readonly partition: string;
-  /** Which key encrypts which store: the source of the implied KMS calls. */
-  readonly encryption?: EncryptionFacts;
-  readonly sourceFunctionArn?: string;
-}
+/** encryption: which key encrypts which store, the source of the implied KMS calls. */
+export type RecordOptions = {
+  account: string;
+  partition: string;
+  encryption?: EncryptionFacts;
+  sourceFunctionArn?: string;
+};
 
 type CallEnvironment = RecordOptions & { readonly region: string; readonly secure: boolean };
 type RecordableClient = {
@@ -89,7 +89,6 @@ const OPERATIONS: Record<string, [resource: (i: Input, e: CallEnvironment) => st
   ],
   dynamodb: [
     (i, e) =>
-      optional(i, 'ResourceArn') ??
       regionalArn(e, 'dynamodb', `table/${text(i, 'TableName')}${i.IndexName ? `/index/${text(i, 'IndexName')}` : ''}`),
     'PutItem UpdateItem GetItem Query Scan DescribeTable ListTagsOfResource',
   ],
@@ -107,7 +106,7 @@ const OPERATIONS: Record<string, [resource: (i: Input, e: CallEnvironment) => st
           (i.Qualifier ? `:${text(i, 'Qualifier')}` : ''),
     'Invoke=lambda:InvokeFunction GetFunction GetFunctionConcurrency GetAccountSettings',
   ],
-  sns: [(i) => optional(i, 'TopicArn') ?? text(i, 'ResourceArn'), 'Publish GetTopicAttributes ListTagsForResource'],
+  sns: [(i) => text(i, 'TopicArn'), 'Publish GetTopicAttributes ListTagsForResource'],
   kms: [
     (i, e) => {
       const id = text(i, 'KeyId');
@@ -118,25 +117,20 @@ const OPERATIONS: Record<string, [resource: (i: Input, e: CallEnvironment) => st
   // DescribeAlarms is a listing, authorized on the alarms (alarm:*), whatever names it asks for.
   cloudwatch: [
     (i, e) =>
-      optional(i, 'ResourceARN') ??
-      (i.DashboardName === undefined
+      i.DashboardName === undefined
         ? regionalArn(e, 'cloudwatch', 'alarm:*')
-        : arn(e.partition, 'cloudwatch', '', e.account, `dashboard/${text(i, 'DashboardName')}`)),
+        : arn(e.partition, 'cloudwatch', '', e.account, `dashboard/${text(i, 'DashboardName')}`),
     'DescribeAlarms GetDashboard ListTagsForResource',
   ],
   // Stream actions are authorized on "log-group:NAME:log-stream:STREAM".
   logs: [
     (i, e) =>
-      optional(i, 'resourceArn') ??
-      (i.logGroupName === undefined
+      i.logGroupName === undefined
         ? '*'
-        : regionalArn(e, 'logs', `log-group:${text(i, 'logGroupName')}:log-stream:${text(i, 'logStreamName')}`)),
+        : regionalArn(e, 'logs', `log-group:${text(i, 'logGroupName')}:log-stream:${text(i, 'logStreamName')}`),
     'DescribeLogGroups ListTagsForResource CreateLogStream PutLogEvents',
   ],
-  iam: [
-    (i, e) => optional(i, 'PolicyArn') ?? arn(e.partition, 'iam', '', e.account, `role/${text(i, 'RoleName')}`),
-    'ListRoleTags ListPolicyTags',
-  ],
+  iam: [(i, e) => arn(e.partition, 'iam', '', e.account, `role/${text(i, 'RoleName')}`), 'ListRoleTags ListPolicyTags'],
   xray: [() => '*', 'PutTraceSegments PutTelemetryRecords'],
   // "No permissions are required to perform this operation" (GetCallerIdentity API reference).
   sts: [() => '*', 'GetCallerIdentity'],
@@ -160,7 +154,9 @@ export function mapCall(service: string, operation: string, input: Input, env: C
   if (!toResource || !entry) return unmapped(`${service} ${operation} is not in the recorder's table`);
   let resource: string;
   try {
-    resource = toResource(input, env);
+    // An ARN the input names outright (a tag listing's, a topic's, a policy's) is the resource.
+    const given = ['ResourceArn', 'ResourceARN', 'resourceArn', 'TopicArn', 'PolicyArn'].map((k) => optional(input, k));
+    resource = given.find(Boolean) ?? toResource(input, env);
   } catch (error) {
     return unmapped(`${service} ${operation} cannot be mapped: ${(error as Error).message}`);
   }
