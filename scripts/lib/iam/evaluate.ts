@@ -23,9 +23,7 @@ export type Request = {
 };
 export type PolicyRef = { readonly name: string; readonly document: PolicyDocument };
 type Policies = { identity?: readonly PolicyRef[]; resource?: readonly PolicyRef[]; resourceAccount: string };
-
 export const servicePrincipal = (service: string): Principal => ({ type: 'Service', service });
-
 /** A statement that applies; a resource statement names the principal itself, or only its account (a delegation). */
 type StatementRef = {
   policy: string;
@@ -61,7 +59,6 @@ function glob(pattern: string, value: string, ignoreCase = false): boolean {
 
 /** Actions match case-insensitively, with * and ? wildcards. */
 export const actionMatches = (pattern: string, action: string) => glob(pattern, action, true);
-
 /** ARNs match segment by segment (arn:partition:service:region:account), the resource part as one glob. */
 export function arnMatches(pattern: string, arn: string): boolean {
   if (pattern === '*') return true;

@@ -10,7 +10,6 @@ import type { Evidence } from './proof';
 import { recordCalls, RecordedCall, RecordOptions } from './recorder';
 
 export const RECORD_CALLS_VARIABLE = 'TAP_RECORD_CALLS';
-
 /** Writes `evidence` to <TAP_RECORD_CALLS>/<name>.json when the variable is set. */
 export function saveEvidence(evidence: Evidence, env: NodeJS.ProcessEnv = process.env): void {
   const dir = env[RECORD_CALLS_VARIABLE];

@@ -22,7 +22,6 @@ export async function setMotoAuth(endpoint: string, count: '0' | 'inf'): Promise
 }
 
 const policy = (...Statement: StatementJson[]) => JSON.stringify({ Version: '2012-10-17', Statement });
-
 /** The role's statements on `service` copied onto "*" (moto authorizes DynamoDB against "*", never the table ARN). */
 export const motoResourceStarCopies = (role: PolicyDocument, service: string): PolicyDocument => ({
   Version: '2012-10-17',

@@ -13,7 +13,6 @@ import type { PolicyDocument } from './policy';
 export type ParliamentFinding = { issue: string; policy: string; severity: string; detail: string; line?: number };
 /** Suppresses the findings of `issue` on `policy` whose detail contains `detail` (any, when absent), for `reason`. */
 export type Suppression = { issue: string; policy: string; detail?: string; reason: string };
-
 /** The entries of .parliament.yaml's list: issue, policy, optional detail and a reason, one "key: value" per line. */
 export function readSuppressions(text: string): Suppression[] {
   const entries: Record<string, string>[] = [];

@@ -22,7 +22,6 @@ import { recordOptionsFor, StackUnderProof } from './proof';
 
 type Answer = { status: number; headers?: Readonly<Record<string, string>>; body?: string | Buffer };
 type Answers = (operation: string) => Answer;
-
 /** One path: the event that takes it, what the handler must report for it, what S3 and DynamoDB answer (by default: readable, ok). */
 export interface HandlerPath {
   readonly name: string;
@@ -35,7 +34,6 @@ export interface HandlerPath {
 
 /** outcome: what the handler reported, the outcome its summary counts or the task's resultString. */
 export type DrivenPath = { path: HandlerPath; outcome?: string; calls: RecordedCall[] };
-
 const [KEY, VERSION, SEQUENCER] = ['uploads/photo 1.png', '3HL4kqtJvjVBH40Nrjfkd', '0066F1A2B3C4D5E6F7'];
 const TIME = '2026-11-28T10:00:00.000Z';
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489', 'hex');
@@ -159,7 +157,6 @@ const wire = (answer: (request: HttpRequest) => Answer) => ({
 const silent = () => undefined;
 const logger = { info: silent, warn: silent, error: silent, addContext: silent } as unknown as Logger;
 const metrics = { addMetric: silent, publishStoredMetrics: silent } as unknown as Metrics;
-
 /** Runs one path through the real handler, configured by the stack's own function environment: what it reported and its calls. */
 async function drivePath(path: HandlerPath, stack: StackUnderProof): Promise<DrivenPath> {
   const { region } = stack.deployment;

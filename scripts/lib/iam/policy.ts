@@ -8,7 +8,6 @@ import { arn } from '../../../config';
 
 /** Where the stack is deployed; keyId replaces the random id AWS gives each KMS key (FAKE_KEY_ID offline). */
 export type Deployment = { account: string; region: string; partition: string; keyId?: string };
-
 /** An ARN in the deployment's region and account. */
 export const regionalArn = (d: Omit<Deployment, 'keyId'>, service: string, resource: string) =>
   arn(d.partition, service, d.region, d.account, resource);
@@ -18,7 +17,6 @@ export const FAKE_KEY_ID = '1234abcd-12ab-34cd-56ef-1234567890ab';
 export const EXAMPLE_DEPLOYMENT: Deployment = { account: '111122223333', region: 'us-east-1', partition: 'aws' };
 /** moto's default account, which its queue URLs name. */
 export const MOTO_DEPLOYMENT: Deployment = { account: '123456789012', region: 'us-east-1', partition: 'aws' };
-
 export type Strings = string | string[];
 export type PrincipalJson = '*' | Record<string, Strings>;
 export interface StatementJson {
@@ -33,7 +31,6 @@ export interface StatementJson {
   Condition?: Record<string, Record<string, Strings>>;
 }
 export type PolicyDocument = { Version: string; Id?: string; Statement: StatementJson[] };
-
 /** identity: attached to a role; trust: a role's trust policy; resource: bucket, queue, topic or function; key. */
 export interface NamedPolicy {
   readonly name: string;
@@ -46,7 +43,6 @@ type Attributes = Record<string, unknown>;
 type Blocks = Record<string, Record<string, Attributes>>;
 export type SynthesizedJson = { readonly resource?: Blocks; readonly data?: Blocks };
 const Version = '2012-10-17';
-
 /** The queue ARN of a queue URL (AWS's or a stand-in's: the last two path segments are account and name). */
 export function queueArnFromUrl(url: string, d: Pick<Deployment, 'partition' | 'region'>): string {
   const match = /^https?:\/\/([^/]+)\/(\d{12})\/([^/?]+)\/?$/.exec(url);
@@ -210,29 +206,25 @@ const POLICY_ATTRIBUTES = ['policy', 'assume_role_policy', 'inline_policy', 'acc
 export function stackPolicies(stack: SynthesizedJson, d: Deployment): Record<string, NamedPolicy> {
   const tf = terraform(stack, d);
   const out: Record<string, NamedPolicy> = {};
-  const add = (name: string, kind: NamedPolicy['kind'], attachedTo: string, document: PolicyDocument) =>
-    void (out[name] = { name, kind, attachedTo, document });
   for (const [type, blocks] of Object.entries(stack.resource ?? {})) {
     for (const [name, a] of Object.entries(blocks)) {
       const address = `${type}.${name}`;
       const text = (key: string) => tf.attribute(type, name, key);
+      const add = (kind: NamedPolicy['kind'], attachedTo: string, document = tf.policy(a.policy)) =>
+        void (out[address] = { name: address, kind, attachedTo, document });
       if (type === 'aws_iam_role' && a.inline_policy === undefined)
-        add(address, 'trust', tf.arnOf(type, name), tf.policy(a.assume_role_policy));
+        add('trust', tf.arnOf(type, name), tf.policy(a.assume_role_policy));
       else if (type === 'aws_iam_role_policy') {
-        const role = Object.keys(stack.resource?.aws_iam_role ?? {}).find(
-          (r) => tf.attribute('aws_iam_role', r, 'name') === text('role'),
-        );
+        const roles = Object.keys(stack.resource?.aws_iam_role ?? {});
+        const role = roles.find((r) => tf.attribute('aws_iam_role', r, 'name') === text('role'));
         if (!role) throw new Error(`${address}: no aws_iam_role named "${text('role')}" in the stack`);
-        add(address, 'identity', tf.arnOf('aws_iam_role', role), tf.policy(a.policy));
-      } else if (type === 'aws_s3_bucket_policy')
-        add(address, 'resource', arn(d.partition, 's3', '', '', text('bucket')), tf.policy(a.policy));
-      else if (type === 'aws_sqs_queue_policy')
-        add(address, 'resource', queueArnFromUrl(text('queue_url'), d), tf.policy(a.policy));
-      else if (type === 'aws_sns_topic_policy') add(address, 'resource', text('arn'), tf.policy(a.policy));
-      else if (type === 'aws_kms_key') {
-        const policy = a.policy === undefined ? defaultKeyPolicy(d) : tf.policy(a.policy);
-        add(address, 'key', tf.arnOf(type, name), policy);
-      } else if (type === 'aws_lambda_permission') add(address, 'resource', ...lambdaPermission(tf, name, a, d));
+        add('identity', tf.arnOf('aws_iam_role', role));
+      } else if (type === 'aws_s3_bucket_policy') add('resource', arn(d.partition, 's3', '', '', text('bucket')));
+      else if (type === 'aws_sqs_queue_policy') add('resource', queueArnFromUrl(text('queue_url'), d));
+      else if (type === 'aws_sns_topic_policy') add('resource', text('arn'));
+      else if (type === 'aws_kms_key')
+        add('key', tf.arnOf(type, name), a.policy ? tf.policy(a.policy) : defaultKeyPolicy(d));
+      else if (type === 'aws_lambda_permission') add('resource', ...lambdaPermission(tf, name, a, d));
       else if (
         type === 'aws_iam_role_policy_attachment' ||
         (type !== 'aws_iam_policy' && POLICY_ATTRIBUTES.some((p) => a[p] !== undefined))

@@ -16,12 +16,10 @@ import { mapCall, RecordedCall, RecordOptions } from './recorder';
 
 export type Caller = 'function' | 'operator' | 'uploader';
 type Context = Record<string, string>;
-
 export type StackUnderProof = ReturnType<typeof synthesize>;
 const stacks = new Map<string, StackUnderProof>();
 const s3Arn = (d: Deployment, path: string) => arn(d.partition, 's3', '', '', path);
 const iamArn = (d: Deployment, resource: string, account = d.account) => arn(d.partition, 'iam', '', account, resource);
-
 /** TapStack as `cdktf synth` synthesizes it with `synthEnv` (cdktf.json context, then TAP_*), deployed to `deployment`. */
 export function stackUnderProof(synthEnv: Readonly<Record<string, string>>, deployment: Deployment): StackUnderProof {
   const id = JSON.stringify([synthEnv, deployment]);
@@ -79,7 +77,6 @@ const identityOf = (stack: StackUnderProof, roleArn: string) =>
 const batchRole = ({ deployment: d, names, config }: StackUnderProof) =>
   config.enableBatchOperations ? iamArn(d, `role/${names.batchOperationsRoleName}`) : '';
 const [BATCH, INVOKE] = ['batchoperations.s3.amazonaws.com', 'lambda:InvokeFunction'];
-
 /** Who makes a caller's calls: the function's role, or a tap user's role with an admin-like or the uploaders policy. */
 function callerOf(stack: StackUnderProof, caller: Caller): { arn: string; identity: PolicyRef[] } {
   if (caller === 'function') return { arn: stack.roleArn, identity: identityOf(stack, stack.roleArn) };
@@ -101,7 +98,6 @@ function decide(stack: StackUnderProof, request: Request, identity: readonly Pol
 }
 
 type CallCheck = { call: RecordedCall; request?: Request; decision: Decision; line: string };
-
 /** Every call evaluated as `caller`'s (implied calls as their principal's, a service or a role); unmapped calls are denied, never skipped. */
 export function checkCalls(stack: StackUnderProof, calls: readonly RecordedCall[], caller: Caller = 'function') {
   const who = callerOf(stack, caller);
@@ -273,8 +269,8 @@ export function grantTable(stack: StackUnderProof, checks: readonly CallCheck[])
   );
 }
 
-/** What must be refused, as explicit requests against the stack's policies (each must be denied). */
-export function refusals(stack: StackUnderProof): { name: string; request: Request; identity: readonly PolicyRef[] }[] {
+/** What must be refused, as explicit requests against the stack's policies, and their decisions: ok when denied. */
+export function checkRefusals(stack: StackUnderProof) {
   const { deployment: d, names, functionArn: fn, roleArn: role } = stack;
   const [other, at] = ['444455556666', (service: string, resource: string) => tf.regionalArn(d, service, resource)];
   const bucket = s3Arn(d, stack.bucket);
@@ -366,16 +362,11 @@ export function refusals(stack: StackUnderProof): { name: string; request: Reque
   };
   return rows.map(([name, who, action, resource, context = tls]) => {
     const [principal, identity] = callers[who] ?? [iam.servicePrincipal(who), []];
-    return { name, request: { principal, action, resource, context }, identity };
-  });
-}
-
-/** Each refusal's decision; ok when denied. */
-export const checkRefusals = (stack: StackUnderProof) =>
-  refusals(stack).map((refusal) => {
-    const decision = decide(stack, refusal.request, refusal.identity);
+    const refusal = { name, request: { principal, action, resource, context }, identity };
+    const decision = decide(stack, refusal.request, identity);
     return { refusal, decision, ok: !decision.allowed, line: iam.describeDecision(refusal.request, decision) };
   });
+}
 
 /** Recorded calls and where they were made: the stack (TAP_* variables, deployment), who called, which tap command. */
 export interface Evidence {

@@ -42,7 +42,6 @@ type RecordableClient = {
   config: { region?: string | Provider<string> };
 };
 const SERVICES: Record<string, string> = { CloudWatchLogsClient: 'logs', STSClient: 'sts', XRayClient: 'xray' };
-
 /** Adds the recording middleware to `client`: every call it sends from now on is pushed onto `calls`. */
 export function recordCalls<C extends RecordableClient>(client: C, calls: RecordedCall[], options: RecordOptions): C {
   const middleware: BuildMiddleware<object, MetadataBearer> = (next, context) => async (args) => {
