@@ -138,16 +138,15 @@ export const asDeployed = (call: RecordedCall): RecordedCall => {
 export function platformCalls(stack: StackUnderProof): RecordedCall[] {
   const { parsed, deployment: d, names, encryption, functionArn: fn } = stack;
   const env = { ...recordOptionsFor(stack), region: d.region, secure: true };
-  /** The calls `principal` (a service, or a role by ARN) makes for `note`, with `context`. */
+  /** What `principal` (a service, or a role by ARN) does for `note`, with `context`: each of `actions` on `resource`. */
   const by =
     (principal: string, note: string, context: Context = {}) =>
-    (action: string, resource: string): RecordedCall => ({
-      ...{ service: action.split(':')[0], operation: action.split(':')[1], action, resource, principal, note },
-      ...{ mapped: true, implied: true },
-      context: { 'aws:SecureTransport': 'true', 'aws:SourceAccount': d.account, ...context },
-    });
-  const keyUse = (make: ReturnType<typeof by>, key = '') =>
-    ['kms:GenerateDataKey', 'kms:Decrypt'].map((a) => make(a, key));
+    (actions: string, resource = ''): RecordedCall[] =>
+      actions.split(' ').map((action) => ({
+        ...{ service: action.split(':')[0], operation: action.split(':')[1], action, resource, principal, note },
+        ...{ mapped: true, implied: true },
+        context: { 'aws:SecureTransport': 'true', 'aws:SourceAccount': d.account, ...context },
+      }));
   /** Calls Lambda makes with the function's role. */
   const withRole = (note: string, service: string, operations: string[], input: Record<string, unknown> = {}) =>
     operations.flatMap((op) => mapCall(service, op, input, env).map((c) => ({ ...c, implied: true, note })));
@@ -155,9 +154,9 @@ export function platformCalls(stack: StackUnderProof): RecordedCall[] {
   const tracing = first(parsed.resource?.aws_lambda_function?.metadata_extractor?.tracing_config)?.mode;
   const invoke = parsed.resource?.aws_lambda_function_event_invoke_config?.metadata_extractor_async;
   const stream = { logGroupName: names.logGroupName, logStreamName: '2026/01/01/[$LATEST]0123456789abcdef' };
-  const queue = tf.regionalArn(d, 'sqs', names.queueName);
+  const [queue, topic] = [tf.regionalArn(d, 'sqs', names.queueName), tf.regionalArn(d, 'sns', names.topicName)];
   const calls = [
-    by('lambda.amazonaws.com', 'Lambda assumes the role', { 'aws:SourceArn': fn })('sts:AssumeRole', stack.roleArn),
+    ...by('lambda.amazonaws.com', 'Lambda assumes the role', { 'aws:SourceArn': fn })('sts:AssumeRole', stack.roleArn),
     ...withRole('Lambda writes the function’s logs with the role', 'logs', ['CreateLogStream', 'PutLogEvents'], stream),
     ...(tracing === 'Active'
       ? withRole('Lambda sends traces (services-xray.html)', 'xray', ['PutTraceSegments', 'PutTelemetryRecords'])
@@ -168,18 +167,17 @@ export function platformCalls(stack: StackUnderProof): RecordedCall[] {
         })
       : []),
   ];
-  if (stack.config.eventDelivery === 's3') {
-    calls.push(
-      by('s3.amazonaws.com', 'S3 invokes the function', { 'aws:SourceArn': s3Arn(d, stack.bucket) })(INVOKE, fn),
-    );
-  } else {
+  const [KMS, bucket] = ['kms:GenerateDataKey kms:Decrypt', { 'aws:SourceArn': s3Arn(d, stack.bucket) }];
+  if (stack.config.eventDelivery === 's3')
+    calls.push(...by('s3.amazonaws.com', 'S3 invokes the function', bucket)(INVOKE, fn));
+  else {
     // The rule invokes the function, and writes the events it cannot deliver to the failure queue, SQS
     // using the queue's key on its behalf (eb-rule-dlq.html, sqs-key-management.html).
     const rule = { 'aws:SourceArn': tf.regionalArn(d, 'events', `rule/${names.ruleName}`) };
     const events = by('events.amazonaws.com', 'the rule delivers the event, or dead-letters it', rule);
     const kms = { ...rule, 'kms:EncryptionContext:aws:sqs:arn': queue };
-    calls.push(events(INVOKE, fn), events('sqs:SendMessage', queue));
-    calls.push(...keyUse(by('events.amazonaws.com', 'SQS encrypts the dead letter', kms), encryption.queues?.[queue]));
+    calls.push(...events(INVOKE, fn), ...events('sqs:SendMessage', queue));
+    calls.push(...by('events.amazonaws.com', 'SQS encrypts the dead letter', kms)(KMS, encryption.queues?.[queue]));
   }
   const batch = batchRole(stack);
   if (batch) {
@@ -188,34 +186,23 @@ export function platformCalls(stack: StackUnderProof): RecordedCall[] {
     const name = names.operationsBucketName(d.account, d.region);
     const [ops, tls] = [s3Arn(d, name), { 's3:TlsVersion': '1.2' }];
     const job = by(batch, 'a Batch Operations job, with its role', tls);
+    const viaS3 = { ...tls, 'kms:ViaService': `s3.${d.region}.amazonaws.com` };
     calls.push(
-      by(BATCH, 'Batch Operations assumes the job role')('sts:AssumeRole', batch),
-      job('s3:GetObject', `${ops}/manifests/job.csv`),
-      job('s3:PutObject', `${ops}/reports/job-1/results.csv`),
-      job('s3:PutObject', `${ops}/manifests/generated/manifest.json`),
-      job('s3:GetBucketLocation', ops),
-      job('s3:ListBucket', s3Arn(d, stack.bucket)),
-      job(INVOKE, fn),
-      ...keyUse(
-        by(batch, 'S3 uses the operations bucket’s key', { ...tls, 'kms:ViaService': `s3.${d.region}.amazonaws.com` }),
-        encryption.buckets?.[name]?.keyArn,
-      ),
+      ...by(BATCH, 'Batch Operations assumes the job role')('sts:AssumeRole', batch),
+      ...job('s3:GetObject', `${ops}/manifests/job.csv`),
+      ...job('s3:PutObject', `${ops}/reports/job-1/results.csv`),
+      ...job('s3:PutObject', `${ops}/manifests/generated/manifest.json`),
+      ...[...job('s3:GetBucketLocation', ops), ...job('s3:ListBucket', s3Arn(d, stack.bucket)), ...job(INVOKE, fn)],
+      ...by(batch, 'S3 uses the operations bucket’s key', viaS3)(KMS, encryption.buckets?.[name]?.keyArn),
     );
   }
   // CloudWatch publishes alarm state changes (AlarmThatSendsEmail.html) and, the topic being encrypted,
   // uses its key itself (sns-key-management.html).
-  const topic = tf.regionalArn(d, 'sns', names.topicName);
   for (const alarm of Object.keys(parsed.resource?.aws_cloudwatch_metric_alarm ?? {})) {
     const context = { 'aws:SourceArn': tf.terraform(parsed, d).arnOf('aws_cloudwatch_metric_alarm', alarm) };
-    const cloudwatch = (note: string, more: Context = {}) =>
-      by('cloudwatch.amazonaws.com', note, { ...context, ...more });
-    calls.push(cloudwatch('CloudWatch publishes the alarm')('sns:Publish', topic));
-    calls.push(
-      ...keyUse(
-        cloudwatch('CloudWatch encrypts it', { 'kms:EncryptionContext:aws:sns:topicArn': topic }),
-        encryption.topics?.[topic],
-      ),
-    );
+    const kms = { ...context, 'kms:EncryptionContext:aws:sns:topicArn': topic };
+    calls.push(...by('cloudwatch.amazonaws.com', 'CloudWatch publishes the alarm', context)('sns:Publish', topic));
+    calls.push(...by('cloudwatch.amazonaws.com', 'CloudWatch encrypts it', kms)(KMS, encryption.topics?.[topic]));
   }
   return calls;
 }
