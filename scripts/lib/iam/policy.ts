@@ -1,9 +1,7 @@
-// The concrete policy documents a deployment of the synthesized stack gets, read from cdk.tf.json alone
-// (no AWS call): every aws_iam_policy_document rendered as the hashicorp/aws provider renders it, every
-// Terraform reference resolved for one {account, region, partition}, every policy named by its
-// Terraform address with the ARN it is attached to, and which key encrypts which store. A reference,
-// expression or policy-bearing resource this file does not know throws an error naming it: an
-// unresolved policy must never pass a check silently.
+// The concrete policy documents a deployment of the synthesized stack gets, read from cdk.tf.json alone:
+// every aws_iam_policy_document rendered as the hashicorp/aws provider does, every Terraform reference
+// resolved for one {account, region, partition}, every policy named by its Terraform address with the ARN
+// it is attached to, and which key encrypts which store. What this file does not know throws, naming it.
 import { arn } from '../../../config';
 
 /** Where the stack is deployed; keyId replaces the random id AWS gives each KMS key (FAKE_KEY_ID offline). */

@@ -1,12 +1,10 @@
 // The one way this project records AWS calls: SDK middleware on the clients the handler and the tap
-// commands are given (both take their clients injected). For each call: the IAM action, the exact
-// resource ARN, the request context the stack's policies test, and the KMS calls AWS makes because of it.
-// It sits in the build step (input final, endpoint resolved, once per send: retries come later), before
-// the request leaves, so failed calls are recorded too. An operation missing from OPERATIONS is recorded
-// with mapped: false, never dropped, so the proof fails on it. Context: aws:SecureTransport from the
-// endpoint's scheme; s3:TlsVersion, the lowest version Node's TLS client accepts (a lower bound of the
-// negotiated one), absent over http as in AWS; lambda:SourceFunctionArn for calls from inside the
-// function (permissions-source-function-arn.html).
+// commands are given. For each call: the IAM action, the exact resource ARN, the request context the
+// stack's policies test, and the KMS calls AWS makes because of it. In the build step (once per send,
+// before retries), so failed calls count too; an operation missing from OPERATIONS is recorded unmapped,
+// never dropped. Context: aws:SecureTransport from the endpoint's scheme; s3:TlsVersion, the lowest
+// version Node's TLS client accepts, absent over http as in AWS; lambda:SourceFunctionArn for calls from
+// inside the function (permissions-source-function-arn.html).
 import tls from 'node:tls';
 import type { BuildMiddleware, MetadataBearer, MiddlewareStack, Provider } from '@smithy/types';
 import { arn } from '../../../config';
