@@ -68,21 +68,20 @@ export function arnMatches(pattern: string, arn: string): boolean {
   return !p || !a ? glob(pattern, arn) : p.every((segment, i) => glob(segment, a[i]));
 }
 
-function principalMatch(element: PrincipalJson, principal: Principal): 'principal' | 'account' | undefined {
+/** Whether a Principal element names the principal itself, or only its account (a delegation). */
+function principalMatch(element: PrincipalJson | undefined, principal: Principal): 'principal' | 'account' | undefined {
   if (element === '*') return 'principal';
-  for (const [type, values] of Object.entries(element)) {
-    for (const value of list(values)) {
-      if (type === 'AWS' && value === '*') return 'principal';
-      if (principal.type === 'Service') {
-        if (type === 'Service' && value.toLowerCase() === principal.service.toLowerCase()) return 'principal';
-      } else if (type === 'AWS') {
-        if (value === principal.arn) return 'principal';
-        const account = /^(\d{12})$|^arn:[^:]+:iam::(\d{12}):root$/.exec(value);
-        if (account && (account[1] ?? account[2]) === principal.account) return 'account';
-      }
-    }
-  }
-  return undefined;
+  const named = (type: string) => list(element?.[type]);
+  if (principal.type === 'Service')
+    return named('Service').some((v) => v.toLowerCase() === principal.service.toLowerCase()) ||
+      named('AWS').includes('*')
+      ? 'principal'
+      : undefined;
+  if (named('AWS').some((v) => v === '*' || v === principal.arn)) return 'principal';
+  const accounts = named('AWS')
+    .map((v) => /^(\d{12})$|^arn:[^:]+:iam::(\d{12}):root$/.exec(v))
+    .map((m) => m?.[1] ?? m?.[2]);
+  return accounts.includes(principal.account) ? 'account' : undefined;
 }
 
 /** The positive form of an operator applied to one request value and one policy value. */
@@ -135,15 +134,16 @@ function matching(policies: readonly PolicyRef[], source: 'identity' | 'resource
   const context = new Map(Object.entries(request.context ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
   return policies.flatMap((policy) =>
     policy.document.Statement.flatMap((s, index): StatementRef[] => {
-      let grantee: 'principal' | 'account' | undefined;
-      if (source === 'resource') {
-        if (s.Principal !== undefined) grantee = principalMatch(s.Principal, request.principal);
-        else if (s.NotPrincipal !== undefined)
-          grantee = principalMatch(s.NotPrincipal, request.principal) ? undefined : 'principal';
-        if (!grantee) return [];
-      } else if (s.Principal !== undefined || s.NotPrincipal !== undefined) {
+      const named = s.Principal !== undefined || s.NotPrincipal !== undefined;
+      if (source === 'identity' && named)
         throw new Error(`Identity policy ${policy.name} has a Principal in statement ${s.Sid ?? index}`);
-      }
+      const grantee =
+        s.NotPrincipal !== undefined
+          ? principalMatch(s.NotPrincipal, request.principal)
+            ? undefined
+            : 'principal'
+          : principalMatch(s.Principal, request.principal);
+      if (source === 'resource' && !grantee) return [];
       if (!statementApplies(s, request, context)) return [];
       return [{ policy: policy.name, sid: s.Sid, index, effect: s.Effect, ...(grantee ? { grantee } : {}) }];
     }),
