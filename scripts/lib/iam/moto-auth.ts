@@ -2,14 +2,7 @@
 // switched on for the e2e data path by POST /moto-api/reset-auth (0: from the next request on, every
 // request needs a key moto issued and an identity policy that allows it; "inf": off again). What moto
 // checks and ignores, and why e2e adds a trust statement and DynamoDB copies on "*": docs/security.md.
-import {
-  CreateAccessKeyCommand,
-  CreateUserCommand,
-  IAMClient,
-  PutRolePolicyCommand,
-  PutUserPolicyCommand,
-  UpdateAssumeRolePolicyCommand,
-} from '@aws-sdk/client-iam';
+import * as IAM from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { motoRequest } from '../moto';
 import type { PolicyDocument, StatementJson } from './policy';
@@ -36,7 +29,7 @@ export const motoResourceStarCopies = (role: PolicyDocument, service: string): P
  * DynamoDB copies on "*". Returns the user's key.
  */
 export async function prepareAssumableRole(
-  iam: IAMClient,
+  iam: IAM.IAMClient,
   input: { roleName: string; roleArn: string; account: string; rolePolicy: PolicyDocument },
 ): Promise<Credentials> {
   const [UserName, RoleName] = ['tap-e2e-caller', input.roleName];
@@ -44,11 +37,11 @@ export async function prepareAssumableRole(
   const Principal = { AWS: `arn:aws:iam::${input.account}:user/${UserName}` };
   const copies = JSON.stringify(motoResourceStarCopies(input.rolePolicy, 'dynamodb'));
   const trust = policy({ Effect: 'Allow', Principal, Action: 'sts:AssumeRole' });
-  await iam.send(new CreateUserCommand({ UserName }));
-  await iam.send(new PutUserPolicyCommand({ UserName, PolicyName: 'assume-the-role', PolicyDocument: assume }));
-  const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName }));
-  await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName, PolicyDocument: trust }));
-  await iam.send(new PutRolePolicyCommand({ RoleName, PolicyName: 'moto-dynamodb-on-star', PolicyDocument: copies }));
+  await iam.send(new IAM.CreateUserCommand({ UserName }));
+  await iam.send(new IAM.PutUserPolicyCommand({ UserName, PolicyName: 'assume-the-role', PolicyDocument: assume }));
+  const { AccessKey } = await iam.send(new IAM.CreateAccessKeyCommand({ UserName }));
+  await iam.send(new IAM.UpdateAssumeRolePolicyCommand({ RoleName, PolicyDocument: trust }));
+  await iam.send(new IAM.PutRolePolicyCommand({ RoleName, PolicyName: 'moto-dynamodb-star', PolicyDocument: copies }));
   if (!AccessKey?.AccessKeyId || !AccessKey.SecretAccessKey) throw new Error('moto created no access key');
   return { accessKeyId: AccessKey.AccessKeyId, secretAccessKey: AccessKey.SecretAccessKey };
 }
