@@ -188,38 +188,25 @@ function keyUse({ service, operation, resource }: Mapped, input: Input, env: Cal
   const group = String(input.logGroupName);
   const table = resource.replace(/^.*:table\/([^/]+).*$/, '$1');
   const sse = facts.buckets?.[String(input.Bucket)];
+  const ec = (name: string, value: string) => ({ [`kms:EncryptionContext:aws:${name}`]: value });
   const [key, context, note, by] = {
     // With an S3 Bucket Key the encryption context is the bucket ARN, else the object's (bucket-key.html).
     s3: [
       sse?.keyArn,
-      { 'kms:EncryptionContext:aws:s3:arn': sse?.bucketKey ? resource.replace(/\/.*$/, '') : resource },
+      ec('s3:arn', sse?.bucketKey ? resource.replace(/\/.*$/, '') : resource),
       'S3 uses the bucket key for the object (UsingKMSEncryption.html)',
     ],
     dynamodb: [
       facts.tables?.[table],
-      {
-        'kms:EncryptionContext:aws:dynamodb:tableName': table,
-        'kms:EncryptionContext:aws:dynamodb:subscriberId': env.account,
-      },
+      { ...ec('dynamodb:tableName', table), ...ec('dynamodb:subscriberId', env.account) },
       'DynamoDB decrypts the table key as the caller (services-dynamodb.html)',
     ],
-    sqs: [
-      facts.queues?.[resource],
-      { 'kms:EncryptionContext:aws:sqs:arn': resource },
-      'SQS uses the key (sqs-key-management.html)',
-    ],
-    sns: [
-      facts.topics?.[resource],
-      { 'kms:EncryptionContext:aws:sns:topicArn': resource },
-      'SNS uses the key (sns-key-management.html)',
-    ],
-    // CloudWatch Logs itself uses the key, context aws:logs:arn = the log group ARN (encrypt-log-data-kms.html).
+    sqs: [facts.queues?.[resource], ec('sqs:arn', resource), 'SQS uses the key (sqs-key-management.html)'],
+    sns: [facts.topics?.[resource], ec('sns:topicArn', resource), 'SNS uses the key (sns-key-management.html)'],
+    // CloudWatch Logs itself uses the key (encrypt-log-data-kms.html).
     logs: [
       facts.logGroups?.[group],
-      {
-        'kms:EncryptionContext:aws:logs:arn': regionalArn(env, 'logs', `log-group:${group}`),
-        'aws:SourceAccount': env.account,
-      },
+      { ...ec('logs:arn', regionalArn(env, 'logs', `log-group:${group}`)), 'aws:SourceAccount': env.account },
       'CloudWatch Logs encrypts the events',
       `logs.${env.region}.amazonaws.com`,
     ],
