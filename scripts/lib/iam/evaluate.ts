@@ -205,8 +205,8 @@ export function evaluate(request: Request, { identity = [], resource = [], resou
 export function describeDecision(request: Request, decision: Decision): string {
   const who = request.principal.type === 'Service' ? request.principal.service : request.principal.arn;
   const by = decision.statements.map((s) => `${s.policy}#${s.sid ?? s.index}`).join(' + ');
-  const verdict = { Allow: 'ALLOW', ExplicitDeny: 'DENY (explicit)', ImplicitDeny: 'DENY (implicit)' }[
-    decision.decision
-  ];
+  const verdict = decision.allowed
+    ? 'ALLOW'
+    : `DENY (${decision.decision === 'ExplicitDeny' ? 'explicit' : 'implicit'})`;
   return `${verdict} ${who} ${request.action} on ${request.resource}${by ? ` by ${by}` : ''}: ${decision.reason}`;
 }

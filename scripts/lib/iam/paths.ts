@@ -8,8 +8,6 @@ import type { HttpRequest, HttpResponse } from '@smithy/types';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import type { Logger } from '@aws-lambda-powertools/logger';
-import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { S3EventRecord } from 'aws-lambda';
 import { readConfig } from '../../../handler/env';
 import { createHandler, Outcome } from '../../../handler/records';
@@ -155,8 +153,8 @@ const wire = (answer: (request: HttpRequest) => Answer) => ({
 });
 
 const silent = () => undefined;
-const logger = { info: silent, warn: silent, error: silent, addContext: silent } as unknown as Logger;
-const metrics = { addMetric: silent, publishStoredMetrics: silent } as unknown as Metrics;
+const logger = { info: silent, warn: silent, error: silent, addContext: silent };
+const metrics = { addMetric: silent, publishStoredMetrics: silent };
 /** Runs one path through the real handler, configured by the stack's own function environment: what it reported and its calls. */
 async function drivePath(path: HandlerPath, stack: StackUnderProof): Promise<DrivenPath> {
   const { region } = stack.deployment;
@@ -175,7 +173,8 @@ async function drivePath(path: HandlerPath, stack: StackUnderProof): Promise<Dri
   [s3Client, dynamodb].forEach((c) => recordCalls(c, calls, recordOptionsFor(stack)));
   const config = readConfig(functionEnvironment(stack.config, stack.names, stack.bucket));
   const clock = () => new Date('2026-11-29T12:00:00.000Z');
-  const handler = createHandler({ s3: s3Client, dynamodb, config, logger, metrics, clock });
+  const deps = { s3: s3Client, dynamodb, config, logger, metrics, clock };
+  const handler = createHandler(deps as unknown as Parameters<typeof createHandler>[0]);
   const versionId = path.options?.versionId === null ? undefined : VERSION;
   const event = { bucket: stack.bucket, key: KEY, eventName: path.eventName, versionId, size: PNG.length };
   const mode = /^batch:(.+)$/.exec(path.eventName)?.[1];

@@ -105,10 +105,8 @@ const OPERATIONS: Record<string, [resource: (i: Input, e: CallEnvironment) => st
   ],
   sns: [(i) => text(i, 'TopicArn'), 'Publish GetTopicAttributes ListTagsForResource'],
   kms: [
-    (i, e) => {
-      const id = text(i, 'KeyId');
-      return named(id, () => regionalArn(e, 'kms', id.startsWith('alias/') ? id : `key/${id}`));
-    },
+    // A key id, an alias name, or either's ARN.
+    (i, e) => named(text(i, 'KeyId'), () => regionalArn(e, 'kms', text(i, 'KeyId').replace(/^(?!alias\/)/, 'key/'))),
     'DescribeKey ListResourceTags',
   ],
   // DescribeAlarms is a listing, authorized on the alarms (alarm:*), whatever names it asks for.
