@@ -20,15 +20,13 @@ import { recordOptionsFor, StackUnderProof } from './proof';
 
 type Answer = { status: number; headers?: Readonly<Record<string, string>>; body?: string | Buffer };
 type Answers = (operation: string) => Answer;
-/** One path: the event that takes it, what the handler must report for it, what S3 and DynamoDB answer (by default: readable, ok). */
-export interface HandlerPath {
-  readonly name: string;
-  readonly outcome: Outcome;
-  /** The S3 event's name, or "batch:<mode>" for a Batch Operations task of a job in that mode. */
-  readonly eventName: string;
-  /** tags: needs a stack with recordObjectTags on; versionId null: an event without one (versioning suspended). */
-  readonly options?: { tags?: true; versionId?: null; extra?: object; s3?: Answers; dynamodb?: Answers };
-}
+/**
+ * One path: the event that takes it (an S3 event's name, or "batch:<mode>" for a task of a Batch Operations
+ * job in that mode), what the handler must report for it, and what S3 and DynamoDB answer (by default:
+ * readable, ok). tags: needs recordObjectTags on; versionId null: an event without one (versioning suspended).
+ */
+export type HandlerPath = { name: string; outcome: Outcome; eventName: string; options?: PathOptions };
+type PathOptions = { tags?: true; versionId?: null; extra?: object; s3?: Answers; dynamodb?: Answers };
 
 /** outcome: what the handler reported, the outcome its summary counts or the task's resultString. */
 export type DrivenPath = { path: HandlerPath; outcome?: string; calls: RecordedCall[] };
@@ -98,9 +96,7 @@ export const HANDLER_PATHS: readonly HandlerPath[] = [
   path('created, tags on (+ GetObjectTagging)', 'stored', 'ObjectCreated:CompleteMultipartUpload', { tags: true }),
   // The stack's bucket is versioned from the start; an event without a version id comes from a bucket
   // whose versioning was suspended (or an object written before it was on): unversioned requests.
-  path('created, no version id (s3:GetObject, s3:GetObjectTagging)', 'stored', 'ObjectCreated:Put', {
-    versionId: null,
-  }),
+  path('created, no version id (unversioned requests)', 'stored', 'ObjectCreated:Put', { versionId: null }),
   path('gone (HEAD 404, GET NoSuchVersion)', 'gone', 'ObjectCreated:Put', {
     s3: s3(head(404), error(404, 'NoSuchVersion', 'The specified version does not exist.')),
   }),
@@ -120,9 +116,7 @@ export const HANDLER_PATHS: readonly HandlerPath[] = [
     s3: s3(head(403), error(403, 'AccessDenied', KMS_DENIED_MESSAGE)),
   }),
   path('tags changed, tags on (GetObjectTagging + UpdateItem)', 'tagged', 'ObjectTagging:Put', { tags: true }),
-  path('duplicate (failed condition without the item: GetItem fallback)', 'duplicate', 'ObjectCreated:Put', {
-    dynamodb: failedPut({}),
-  }),
+  path('duplicate (failed condition, GetItem finds it)', 'duplicate', 'ObjectCreated:Put', { dynamodb: failedPut({}) }),
   path('stale (failed condition, GetItem finds a newer sequencer)', 'stale', 'ObjectCreated:Put', {
     dynamodb: failedPut({ sequencer: 'FF66F1A2B3C4D5E6F7' }),
   }),
@@ -136,9 +130,7 @@ export const HANDLER_PATHS: readonly HandlerPath[] = [
     dynamodb: withItem({ status: 'unreadable', storageClass: 'GLACIER' }),
   }),
   path('Batch Operations backfill task (HEAD + ranged GET + conditional PutItem)', 'stored', 'batch:backfill'),
-  path('Batch Operations reprocess task (GetItem, HEAD + GET, PutItem if unchanged)', 'stored', 'batch:reprocess', {
-    dynamodb: withItem({}),
-  }),
+  path('Batch reprocess task (GetItem, HEAD + GET, PutItem)', 'stored', 'batch:reprocess', { dynamodb: withItem({}) }),
 ];
 
 /** A request handler answering every request from `answer`, with nothing sent anywhere. */
