@@ -107,11 +107,10 @@ export function terraform(stack: SynthesizedJson, d: Deployment) {
     }
     const [nameKey, toArn] = TYPES[type] ?? [];
     if (!toArn) throw unknown;
-    const attributes = block('resource', type, name);
-    if (typeof attributes.provider === 'string')
-      throw new Error(`${type}.${name} uses provider ${attributes.provider}`);
+    const a = block('resource', type, name);
+    if (typeof a.provider === 'string') throw new Error(`${type}.${name} uses provider ${a.provider}`);
     const resourceName = nameKey ? attribute(type, name, nameKey) : '';
-    const resourceArn = toArn(resourceName, d, attributes);
+    const resourceArn = toArn(resourceName, d, a);
     const keyId = d.keyId ?? FAKE_KEY_ID;
     const derived: Record<string, string> = {
       arn: resourceArn,

@@ -11,7 +11,7 @@ import { TapStack } from '../../../main';
 import * as iam from './evaluate';
 import type { Decision, PolicyRef, Principal, Request } from './evaluate';
 import * as tf from './policy';
-import type { Deployment, NamedPolicy, PolicyDocument, SynthesizedJson } from './policy';
+import type { Deployment, PolicyDocument, SynthesizedJson } from './policy';
 import { mapCall, RecordedCall, RecordOptions } from './recorder';
 
 export type Caller = 'function' | 'operator' | 'uploader';
@@ -39,14 +39,11 @@ function synthesize(synthEnv: Readonly<Record<string, string>>, deployment: Depl
   const names = resourceNames(config);
   // An existing bucket's keys and encryption are its owner's: assumed to keep the default key policy
   // (which delegates to IAM), its objects under the first given key.
-  const ownersKeys = config.existingBucketKmsKeyArns.map((keyArn): NamedPolicy => {
+  const policies = tf.stackPolicies(parsed, deployment);
+  for (const keyArn of config.existingBucketKmsKeyArns) {
     const name = `existing bucket key ${keyArn}`;
-    return { name, kind: 'key', attachedTo: keyArn, document: tf.defaultKeyPolicy(deployment) };
-  });
-  const policies: Readonly<Record<string, NamedPolicy>> = {
-    ...tf.stackPolicies(parsed, deployment),
-    ...Object.fromEntries(ownersKeys.map((p) => [p.name, p])),
-  };
+    policies[name] = { name, kind: 'key', attachedTo: keyArn, document: tf.defaultKeyPolicy(deployment) };
+  }
   const bucket = config.existingBucketName || names.bucketName(deployment.account, deployment.region);
   const [objectKey] = config.existingBucketKmsKeyArns;
   const encryption: tf.EncryptionFacts = {
