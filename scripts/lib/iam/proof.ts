@@ -222,24 +222,23 @@ type GrantRow = { sid?: string; action: string; resource: string; status: string
  * that took part in the decision, naming the pair), not exercised (with the reason), or unused (a finding).
  */
 export function grantTable(stack: StackUnderProof, checks: readonly CallCheck[]): GrantRow[] {
-  const fromCode = checks.filter((c) => !c.call.principal && c.decision.allowed && c.request);
+  const code = checks.filter((c) => !c.call.principal && c.decision.allowed && c.request);
   return identityOf(stack, stack.roleArn).flatMap((policy) =>
     policy.document.Statement.flatMap((s, index) => {
-      if (s.Effect !== 'Allow') return [];
-      const using = fromCode.filter((c) =>
+      const using = code.filter((c) =>
         c.decision.statements.some((d) => d.policy === policy.name && d.index === index),
       );
-      return [s.Action ?? '*'].flat().flatMap((action) =>
-        [s.Resource ?? '*'].flat().map((resource): GrantRow => {
-          const count = using.filter(
-            ({ request: r }) => iam.actionMatches(action, r!.action) && iam.arnMatches(resource, r!.resource),
-          ).length;
-          const reason = NOT_EXERCISED[action];
-          const status = count > 0 ? 'used' : reason ? 'not-exercised' : 'unused';
-          const detail = count > 0 ? `${count} call(s)` : (reason ?? 'granted, used by no recorded call');
-          return { ...(s.Sid ? { sid: s.Sid } : {}), action, resource, status, detail };
-        }),
-      );
+      const actions = s.Effect === 'Allow' ? [s.Action ?? '*'].flat() : [];
+      const pairs = actions.flatMap((action) => [s.Resource ?? '*'].flat().map((resource) => [action, resource]));
+      return pairs.map(([action, resource]): GrantRow => {
+        const count = using.filter(
+          ({ request: r }) => iam.actionMatches(action, r!.action) && iam.arnMatches(resource, r!.resource),
+        ).length;
+        const reason = NOT_EXERCISED[action];
+        const status = count > 0 ? 'used' : reason ? 'not-exercised' : 'unused';
+        const detail = count > 0 ? `${count} call(s)` : (reason ?? 'granted, used by no recorded call');
+        return { ...(s.Sid ? { sid: s.Sid } : {}), action, resource, status, detail };
+      });
     }),
   );
 }
