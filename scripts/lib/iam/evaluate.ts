@@ -150,6 +150,7 @@ function matching(policies: readonly PolicyRef[], source: 'identity' | 'resource
   );
 }
 
+const ALLOW = { decision: 'Allow', allowed: true } as const;
 /**
  * The decision AWS documents for `request`: `identity` is the caller's (ignored for service principals),
  * `resource` the resource's (bucket, queue, topic, function, trust or key policy), owned by `resourceAccount`.
@@ -160,12 +161,7 @@ export function evaluate(request: Request, { identity = [], resource = [], resou
   const fromIdentity = principal.type === 'Service' ? [] : matching(identity, 'identity', request);
   const fromResource = matching(resource, 'resource', request);
   const denies = [...fromIdentity, ...fromResource].filter((s) => s.effect === 'Deny');
-  const allow = (statements: StatementRef[], reason: string): Decision => ({
-    decision: 'Allow',
-    allowed: true,
-    statements,
-    reason,
-  });
+  const allow = (statements: StatementRef[], reason: string): Decision => ({ ...ALLOW, statements, reason });
   const deny = (reason: string): Decision => ({ decision: 'ImplicitDeny', allowed: false, statements: [], reason });
   if (denies.length > 0)
     return { decision: 'ExplicitDeny', allowed: false, statements: denies, reason: `explicit deny of ${what}` };
