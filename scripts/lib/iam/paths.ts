@@ -64,11 +64,8 @@ const s3 =
         (op === 'GetObjectTagging'
           ? { status: 200, headers: xmlType, body: tags }
           : { status: 206, headers: { 'content-length': String(PNG.length), ...range }, body: PNG }));
-const json = (value: unknown, status = 200): Answer => ({
-  status,
-  headers: { 'content-type': 'application/x-amz-json-1.0' },
-  body: JSON.stringify(value),
-});
+const jsonType = { 'content-type': 'application/x-amz-json-1.0' };
+const json = (value: unknown, status = 200): Answer => ({ status, headers: jsonType, body: JSON.stringify(value) });
 const ok: Answers = () => json({});
 const stored = (attributes: Record<string, unknown>) => {
   const item = { objectKey: KEY, versionId: VERSION, sequencer: SEQUENCER, eventName: 'ObjectCreated:Put' };
@@ -85,10 +82,9 @@ const withItem =
 /** A failed condition without the old item (as some stores answer), so the handler reads it with GetItem. */
 const failedPut = (item: Record<string, unknown>) =>
   withItem(item, json({ __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException' }, 400));
-const path = (name: string, outcome: Outcome, eventName: string, options?: HandlerPath['options']): HandlerPath => ({
-  ...{ name, outcome, eventName },
-  ...(options ? { options } : {}),
-});
+function path(name: string, outcome: Outcome, eventName: string, options?: PathOptions): HandlerPath {
+  return { name, outcome, eventName, options };
+}
 
 /** Every path the handler can take, each with the answers that lead there. */
 export const HANDLER_PATHS: readonly HandlerPath[] = [

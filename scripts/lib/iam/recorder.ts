@@ -64,8 +64,7 @@ const text = (input: Input, name: string): string => {
   if (typeof input[name] !== 'string' || input[name] === '') throw new Error(`the call has no ${name}`);
   return input[name] as string;
 };
-const optional = (input: Input, name: string) =>
-  typeof input[name] === 'string' ? (input[name] as string) : undefined;
+const optional = (i: Input, name: string) => (typeof i[name] === 'string' ? (i[name] as string) : undefined);
 /** An ARN the input names (a name that is already an ARN is kept), else `build`'s. */
 const named = (value: string | undefined, build: () => string) => (value?.startsWith('arn:') ? value : build());
 
