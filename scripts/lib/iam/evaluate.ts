@@ -15,23 +15,13 @@ export type Principal =
   | { readonly type: 'Service'; readonly service: string };
 
 /** context: the condition keys of the request; names are case-insensitive, as in AWS. */
-export type Request = {
-  principal: Principal;
-  action: string;
-  resource: string;
-  context?: Readonly<Record<string, string>>;
-};
+export type Request = { principal: Principal; action: string; resource: string; context?: Record<string, string> };
 export type PolicyRef = { readonly name: string; readonly document: PolicyDocument };
 type Policies = { identity?: readonly PolicyRef[]; resource?: readonly PolicyRef[]; resourceAccount: string };
 export const servicePrincipal = (service: string): Principal => ({ type: 'Service', service });
 /** A statement that applies; a resource statement names the principal itself, or only its account (a delegation). */
-type StatementRef = {
-  policy: string;
-  sid?: string;
-  index: number;
-  effect: 'Allow' | 'Deny';
-  grantee?: 'principal' | 'account';
-};
+type StatementRef = { policy: string; sid?: string; index: number; effect: 'Allow' | 'Deny'; grantee?: Grantee };
+type Grantee = 'principal' | 'account';
 /** statements: those that decided, the denying ones or the allowing ones the decision rests on. */
 export type Decision = {
   decision: 'Allow' | 'ExplicitDeny' | 'ImplicitDeny';
@@ -69,7 +59,7 @@ export function arnMatches(pattern: string, arn: string): boolean {
 }
 
 /** Whether a Principal element names the principal itself, or only its account (a delegation). */
-function principalMatch(element: PrincipalJson | undefined, principal: Principal): 'principal' | 'account' | undefined {
+function principalMatch(element: PrincipalJson | undefined, principal: Principal): Grantee | undefined {
   if (element === '*') return 'principal';
   const named = (type: string) => list(element?.[type]);
   if (principal.type === 'Service')

@@ -57,12 +57,15 @@ function synthesize(synthEnv: Readonly<Record<string, string>>, deployment: Depl
 }
 
 /** How calls made against `stack` are mapped: its account, its keys and, for the function, lambda:SourceFunctionArn. */
-export const recordOptionsFor = (stack: StackUnderProof, caller: Caller = 'function'): RecordOptions => ({
-  account: stack.deployment.account,
-  partition: stack.deployment.partition,
-  encryption: stack.encryption,
-  ...(caller === 'function' ? { sourceFunctionArn: stack.functionArn } : {}),
-});
+export function recordOptionsFor(stack: StackUnderProof, caller: Caller = 'function'): RecordOptions {
+  const { deployment: d, encryption, functionArn } = stack;
+  return {
+    account: d.account,
+    partition: d.partition,
+    encryption,
+    ...(caller === 'function' && { sourceFunctionArn: functionArn }),
+  };
+}
 
 /** The uploaders policy's document (aws_iam_policy.uploaders, which users attach themselves). */
 export const uploadersDocument = (stack: StackUnderProof): PolicyDocument =>
