@@ -58,13 +58,8 @@ function synthesize(synthEnv: Readonly<Record<string, string>>, deployment: Depl
 
 /** How calls made against `stack` are mapped: its account, its keys and, for the function, lambda:SourceFunctionArn. */
 export function recordOptionsFor(stack: StackUnderProof, caller: Caller = 'function'): RecordOptions {
-  const { deployment: d, encryption, functionArn } = stack;
-  return {
-    account: d.account,
-    partition: d.partition,
-    encryption,
-    ...(caller === 'function' && { sourceFunctionArn: functionArn }),
-  };
+  const [{ account, partition }, source] = [stack.deployment, caller === 'function' ? stack.functionArn : undefined];
+  return { account, partition, encryption: stack.encryption, ...(source && { sourceFunctionArn: source }) };
 }
 
 /** The uploaders policy's document (aws_iam_policy.uploaders, which users attach themselves). */
