@@ -18,12 +18,10 @@ export function saveEvidence(evidence: Evidence, env: NodeJS.ProcessEnv = proces
   fs.writeFileSync(path.join(dir, `${evidence.name}.json`), JSON.stringify(evidence));
 }
 
-export const readEvidence = (dir: string): Evidence[] =>
-  fs
-    .readdirSync(dir)
-    .filter((file) => file.endsWith('.json'))
-    .sort()
-    .map((file) => JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as Evidence);
+export function readEvidence(dir: string): Evidence[] {
+  const files = fs.readdirSync(dir).filter((file) => file.endsWith('.json'));
+  return files.sort().map((file) => JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as Evidence);
+}
 
 /** The tap program whose every SDK client records its calls onto `calls`. */
 export function recordingTap(calls: RecordedCall[], options: RecordOptions): Command {
