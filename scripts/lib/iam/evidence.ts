@@ -10,7 +10,6 @@ import type { Evidence } from './proof';
 import { recordCalls, RecordedCall, RecordOptions } from './recorder';
 
 export const RECORD_CALLS_VARIABLE = 'TAP_RECORD_CALLS';
-
 /** Writes `evidence` to <TAP_RECORD_CALLS>/<name>.json when the variable is set. */
 export function saveEvidence(evidence: Evidence, env: NodeJS.ProcessEnv = process.env): void {
   const dir = env[RECORD_CALLS_VARIABLE];
@@ -19,22 +18,18 @@ export function saveEvidence(evidence: Evidence, env: NodeJS.ProcessEnv = proces
   fs.writeFileSync(path.join(dir, `${evidence.name}.json`), JSON.stringify(evidence));
 }
 
-export const readEvidence = (dir: string): Evidence[] =>
-  fs
-    .readdirSync(dir)
-    .filter((file) => file.endsWith('.json'))
-    .sort()
-    .map((file) => JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as Evidence);
+export function readEvidence(dir: string): Evidence[] {
+  const files = fs.readdirSync(dir).filter((file) => file.endsWith('.json'));
+  return files.sort().map((file) => JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as Evidence);
+}
 
 /** The tap program whose every SDK client records its calls onto `calls`. */
 export function recordingTap(calls: RecordedCall[], options: RecordOptions): Command {
   class RecordingStack extends DeployedStack {
     override client<T extends { destroy(): void }>(Client: new (config: { region: string }) => T): T {
-      return recordCalls(
-        super.client(Client) as unknown as Parameters<typeof recordCalls>[0],
-        calls,
-        options,
-      ) as unknown as T;
+      const client = super.client(Client);
+      recordCalls(client as unknown as Parameters<typeof recordCalls>[0], calls, options);
+      return client;
     }
   }
   return buildProgram((flags) => new RecordingStack(flags));

@@ -1,19 +1,8 @@
 // An evaluator this project did not write: moto's own IAM authorizer (moto/iam/access_control.py),
 // switched on for the e2e data path by POST /moto-api/reset-auth (0: from the next request on, every
-// request needs a key moto issued and an identity policy that allows it; "inf": off again).
-// What moto 5.2.5 checks: the SigV4 signature; the caller's identity policies (wildcards, explicit Deny
-// first); Resource only where the service passes one (S3, SQS, IAM, STS; DynamoDB, KMS and the rest pass
-// "*", which a resource-scoped Allow never matches); on sts:AssumeRole the trust policy's AWS principals
-// (a Service principal fails it). What it ignores: conditions, resource policies other than S3 bucket
-// policies, KMS key policies and grants, SCPs, boundaries and session policies. docs/security.md says more.
-import {
-  CreateAccessKeyCommand,
-  CreateUserCommand,
-  IAMClient,
-  PutRolePolicyCommand,
-  PutUserPolicyCommand,
-  UpdateAssumeRolePolicyCommand,
-} from '@aws-sdk/client-iam';
+// request needs a key moto issued and an identity policy that allows it; "inf": off again). What moto
+// checks and ignores, and why e2e adds a trust statement and DynamoDB copies on "*": docs/security.md.
+import * as IAM from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { motoRequest } from '../moto';
 import type { PolicyDocument, StatementJson } from './policy';
@@ -26,19 +15,13 @@ export async function setMotoAuth(endpoint: string, count: '0' | 'inf'): Promise
 }
 
 const policy = (...Statement: StatementJson[]) => JSON.stringify({ Version: '2012-10-17', Statement });
-
 /** The role's statements on `service` copied onto "*" (moto authorizes DynamoDB against "*", never the table ARN). */
-export function motoResourceStarCopies(role: PolicyDocument, service: string): PolicyDocument {
-  const statements = role.Statement.filter(
+export const motoResourceStarCopies = (role: PolicyDocument, service: string): PolicyDocument => ({
+  Version: '2012-10-17',
+  Statement: role.Statement.filter(
     (s) => s.Effect === 'Allow' && [s.Action ?? []].flat().every((a) => a.startsWith(`${service}:`)),
-  ).map((s): StatementJson => ({
-    Sid: `${s.Sid ?? 'Statement'}OnStarForMoto`,
-    Effect: 'Allow',
-    Action: s.Action,
-    Resource: '*',
-  }));
-  return { Version: '2012-10-17', Statement: statements };
-}
+  ).map((s) => ({ Sid: `${s.Sid ?? 'Statement'}OnStarForMoto`, Effect: 'Allow', Action: s.Action, Resource: '*' })),
+});
 
 /**
  * While moto lets everything through: an IAM user that may only assume `roleArn`, with a key; the role's
@@ -46,23 +29,19 @@ export function motoResourceStarCopies(role: PolicyDocument, service: string): P
  * DynamoDB copies on "*". Returns the user's key.
  */
 export async function prepareAssumableRole(
-  iam: IAMClient,
+  iam: IAM.IAMClient,
   input: { roleName: string; roleArn: string; account: string; rolePolicy: PolicyDocument },
 ): Promise<Credentials> {
   const [UserName, RoleName] = ['tap-e2e-caller', input.roleName];
   const assume = policy({ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: input.roleArn });
   const Principal = { AWS: `arn:aws:iam::${input.account}:user/${UserName}` };
   const copies = JSON.stringify(motoResourceStarCopies(input.rolePolicy, 'dynamodb'));
-  await iam.send(new CreateUserCommand({ UserName }));
-  await iam.send(
-    new PutUserPolicyCommand({ UserName, PolicyName: 'assume-the-function-role', PolicyDocument: assume }),
-  );
-  const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName }));
   const trust = policy({ Effect: 'Allow', Principal, Action: 'sts:AssumeRole' });
-  await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName, PolicyDocument: trust }));
-  await iam.send(
-    new PutRolePolicyCommand({ RoleName, PolicyName: 'moto-only-dynamodb-on-star', PolicyDocument: copies }),
-  );
+  await iam.send(new IAM.CreateUserCommand({ UserName }));
+  await iam.send(new IAM.PutUserPolicyCommand({ UserName, PolicyName: 'assume-the-role', PolicyDocument: assume }));
+  const { AccessKey } = await iam.send(new IAM.CreateAccessKeyCommand({ UserName }));
+  await iam.send(new IAM.UpdateAssumeRolePolicyCommand({ RoleName, PolicyDocument: trust }));
+  await iam.send(new IAM.PutRolePolicyCommand({ RoleName, PolicyName: 'moto-dynamodb-star', PolicyDocument: copies }));
   if (!AccessKey?.AccessKeyId || !AccessKey.SecretAccessKey) throw new Error('moto created no access key');
   return { accessKeyId: AccessKey.AccessKeyId, secretAccessKey: AccessKey.SecretAccessKey };
 }

@@ -9,23 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { PolicyDocument } from './policy';
 
-export interface ParliamentFinding {
-  readonly issue: string;
-  /** The policy's name (its Terraform address). */
-  readonly policy: string;
-  readonly severity: string;
-  readonly detail: string;
-  readonly line?: number;
-}
-
-export interface Suppression {
-  readonly issue: string;
-  readonly policy: string;
-  /** A substring of the finding's detail; absent matches any detail. */
-  readonly detail?: string;
-  readonly reason: string;
-}
-
+/** A finding on a policy, named by its Terraform address. */
+export type ParliamentFinding = { issue: string; policy: string; severity: string; detail: string; line?: number };
+/** Suppresses the findings of `issue` on `policy` whose detail contains `detail` (any, when absent), for `reason`. */
+export type Suppression = { issue: string; policy: string; detail?: string; reason: string };
 /** The entries of .parliament.yaml's list: issue, policy, optional detail and a reason, one "key: value" per line. */
 export function readSuppressions(text: string): Suppression[] {
   const entries: Record<string, string>[] = [];
@@ -45,7 +32,7 @@ export function readSuppressions(text: string): Suppression[] {
   });
 }
 
-/** Runs parliament (from the venv's bin folder) over the named documents: its findings, each once. */
+/** Runs parliament (from the venv's bin folder) over the named documents: its findings. */
 export function runParliament(bin: string, documents: Readonly<Record<string, PolicyDocument>>): ParliamentFinding[] {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tap-parliament-'));
   try {
@@ -61,7 +48,7 @@ export function runParliament(bin: string, documents: Readonly<Record<string, Po
     const output = run.stdout ?? '';
     if (run.status !== 0 && !output.trim()) throw new Error(`parliament failed to run:\n${run.stderr}`);
     type Raw = { issue: string; severity: string; detail: unknown; location?: { filepath?: string; line?: number } };
-    const findings = output
+    return output
       .split('\n')
       .filter((line) => line.trim().startsWith('{'))
       .map((line): ParliamentFinding => {
@@ -72,7 +59,6 @@ export function runParliament(bin: string, documents: Readonly<Record<string, Po
           ...(location?.line ? { line: location.line } : {}),
         };
       });
-    return [...new Map(findings.map((f) => [JSON.stringify(f), f])).values()];
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

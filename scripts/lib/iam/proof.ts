@@ -1,69 +1,33 @@
 // The least-privilege proof, as `npm run security` prints it and the tests assert it, against the
-// synthesized stack's own policies:
-// - every recorded call of the function is allowed to its role and not denied by a bucket, queue,
-//   topic or key policy, and so is every call the platform makes because of the deployment (Lambda
-//   assuming the role and writing logs, traces and failed events; S3 invoking the function; CloudWatch
-//   publishing alarms), which no SDK middleware sees and platformCalls derives from the stack;
-// - the reverse: every (action, resource) the role is granted is used, or listed with why it cannot be
-//   exercised here;
-// - each tap command's calls: an operator with an admin-like identity policy is not denied by any
-//   resource or key policy; an uploader with only the uploaders policy may make `tap upload`'s calls;
-// - the refusals: other tables, queues and keys, no TLS or TLS older than 1.2, other accounts.
+// synthesized stack's own policies: every recorded call of the function is allowed, and so is every call
+// the platform makes because of the deployment (platformCalls); every grant of the role is used or says
+// why it cannot be here; each tap command's calls are denied by no resource or key policy (an operator
+// with an admin-like identity policy; an uploader with only the uploaders policy); and the refusals
+// (other tables, queues and keys, no TLS or TLS older than 1.2, other accounts) are denied.
 import fs from 'node:fs';
 import { Testing } from 'cdktf';
-import { arn, projectConfig, resourceNames, TapConfig } from '../../../config';
+import { arn, projectConfig, resourceNames } from '../../../config';
 import { TapStack } from '../../../main';
-import {
-  actionMatches,
-  arnMatches,
-  Decision,
-  describeDecision,
-  evaluate,
-  PolicyRef,
-  Principal,
-  Request,
-  rolePrincipal,
-  servicePrincipal,
-} from './evaluate';
-import {
-  Deployment,
-  EncryptionFacts,
-  NamedPolicy,
-  PolicyDocument,
-  stackEncryption,
-  stackPolicies,
-  regionalArn,
-  SynthesizedJson,
-  terraform,
-  defaultKeyPolicy,
-} from './policy';
+import * as iam from './evaluate';
+import type { Decision, PolicyRef, Principal, Request } from './evaluate';
+import * as tf from './policy';
+import type { Deployment, PolicyDocument, SynthesizedJson } from './policy';
 import { mapCall, RecordedCall, RecordOptions } from './recorder';
 
 export type Caller = 'function' | 'operator' | 'uploader';
 type Context = Record<string, string>;
-/** A call a service principal makes: who, the action, the resource, why, and its request context. */
-type ServiceCall = [principal: string, action: string, resource: string, note: string, context: Context];
-
-export interface StackUnderProof {
-  readonly synthEnv: Readonly<Record<string, string>>;
-  readonly deployment: Deployment;
-  readonly config: TapConfig;
-  readonly names: ReturnType<typeof resourceNames>;
-  readonly parsed: SynthesizedJson;
-  readonly policies: Readonly<Record<string, NamedPolicy>>;
-  readonly encryption: EncryptionFacts;
-  readonly bucket: string;
-  readonly roleArn: string;
-  readonly functionArn: string;
-}
-
+export type StackUnderProof = ReturnType<typeof synthesize>;
 const stacks = new Map<string, StackUnderProof>();
-
+const s3Arn = (d: Deployment, path: string) => arn(d.partition, 's3', '', '', path);
+const iamArn = (d: Deployment, resource: string, account = d.account) => arn(d.partition, 'iam', '', account, resource);
 /** TapStack as `cdktf synth` synthesizes it with `synthEnv` (cdktf.json context, then TAP_*), deployed to `deployment`. */
 export function stackUnderProof(synthEnv: Readonly<Record<string, string>>, deployment: Deployment): StackUnderProof {
   const id = JSON.stringify([synthEnv, deployment]);
-  const cached = stacks.get(id);
-  if (cached) return cached;
+  if (!stacks.has(id)) stacks.set(id, synthesize(synthEnv, deployment));
+  return stacks.get(id)!;
+}
+
+function synthesize(synthEnv: Readonly<Record<string, string>>, deployment: Deployment) {
   const config = projectConfig(synthEnv);
   const app = Testing.app();
   let parsed: SynthesizedJson;
@@ -73,102 +37,71 @@ export function stackUnderProof(synthEnv: Readonly<Record<string, string>>, depl
     fs.rmSync(app.outdir, { recursive: true, force: true }); // Testing.app() makes an outdir of its own
   }
   const names = resourceNames(config);
-  // An existing bucket's keys are its owner's: assumed to keep the default key policy, which delegates to IAM.
-  const ownersKeys = config.existingBucketKmsKeyArns.map((keyArn): NamedPolicy => {
+  // An existing bucket's keys and encryption are its owner's: assumed to keep the default key policy
+  // (which delegates to IAM), its objects under the first given key.
+  const policies = tf.stackPolicies(parsed, deployment);
+  for (const keyArn of config.existingBucketKmsKeyArns) {
     const name = `existing bucket key ${keyArn}`;
-    return { name, kind: 'key', attachedTo: keyArn, document: defaultKeyPolicy(deployment) };
-  });
-  const policies = { ...stackPolicies(parsed, deployment), ...Object.fromEntries(ownersKeys.map((p) => [p.name, p])) };
-  const role = policies['aws_iam_role.function_role'];
-  if (!role) throw new Error('The stack has no IAM role');
-  const { region, account } = deployment;
-  const bucket = config.existingBucketName || names.bucketName(account, region);
-  // An existing bucket's encryption is its owner's, outside the stack: its objects under the first given key.
+    policies[name] = { name, kind: 'key', attachedTo: keyArn, document: tf.defaultKeyPolicy(deployment) };
+  }
+  const bucket = config.existingBucketName || names.bucketName(deployment.account, deployment.region);
   const [objectKey] = config.existingBucketKmsKeyArns;
-  const encryption = {
-    ...stackEncryption(parsed, deployment),
+  const encryption: tf.EncryptionFacts = {
+    ...tf.stackEncryption(parsed, deployment),
     ...(objectKey ? { buckets: { [bucket]: { keyArn: objectKey, bucketKey: false } } } : {}),
   };
-  const stack: StackUnderProof = {
-    ...{ synthEnv, deployment, config, names, parsed, policies, encryption, bucket },
-    roleArn: role.attachedTo,
-    functionArn: regionalArn(deployment, 'lambda', `function:${names.functionName}`),
-  };
-  stacks.set(id, stack);
-  return stack;
+  const roleArn = policies['aws_iam_role.function_role']?.attachedTo;
+  if (!roleArn) throw new Error('The stack has no IAM role');
+  const functionArn = tf.regionalArn(deployment, 'lambda', `function:${names.functionName}`);
+  return { synthEnv, deployment, config, names, parsed, policies, encryption, bucket, roleArn, functionArn };
 }
 
 /** How calls made against `stack` are mapped: its account, its keys and, for the function, lambda:SourceFunctionArn. */
-export const recordOptionsFor = (stack: StackUnderProof, caller: Caller = 'function'): RecordOptions => ({
-  account: stack.deployment.account,
-  partition: stack.deployment.partition,
-  encryption: stack.encryption,
-  ...(caller === 'function' ? { sourceFunctionArn: stack.functionArn } : {}),
-});
-
-/** An identity policy that allows everything: what an administrator's role has. */
-const ADMIN_LIKE: PolicyDocument = {
-  Version: '2012-10-17',
-  Statement: [{ Sid: 'AdministratorAccess', Effect: 'Allow', Action: '*', Resource: '*' }],
-};
+export function recordOptionsFor(stack: StackUnderProof, caller: Caller = 'function'): RecordOptions {
+  const [{ account, partition }, source] = [stack.deployment, caller === 'function' ? stack.functionArn : undefined];
+  return { account, partition, encryption: stack.encryption, ...(source && { sourceFunctionArn: source }) };
+}
 
 /** The uploaders policy's document (aws_iam_policy.uploaders, which users attach themselves). */
 export const uploadersDocument = (stack: StackUnderProof): PolicyDocument =>
-  terraform(stack.parsed, stack.deployment).policy(stack.parsed.resource?.aws_iam_policy?.uploaders?.policy);
+  tf.terraform(stack.parsed, stack.deployment).policy(stack.parsed.resource?.aws_iam_policy?.uploaders?.policy);
 
 /** The identity policies the stack attaches to a role; the Batch Operations role, with enableBatchOperations. */
 const identityOf = (stack: StackUnderProof, roleArn: string) =>
   Object.values(stack.policies).filter((p) => p.kind === 'identity' && p.attachedTo === roleArn);
 const batchRole = ({ deployment: d, names, config }: StackUnderProof) =>
-  config.enableBatchOperations ? arn(d.partition, 'iam', '', d.account, `role/${names.batchOperationsRoleName}`) : '';
-const BATCH = 'batchoperations.s3.amazonaws.com';
-
-/** Who makes a caller's calls: the function's role, or a tap user's role with its identity policy. */
+  config.enableBatchOperations ? iamArn(d, `role/${names.batchOperationsRoleName}`) : '';
+const [BATCH, INVOKE] = ['batchoperations.s3.amazonaws.com', 'lambda:InvokeFunction'];
+/** Who makes a caller's calls: the function's role, or a tap user's role with an admin-like or the uploaders policy. */
 function callerOf(stack: StackUnderProof, caller: Caller): { arn: string; identity: PolicyRef[] } {
-  const { roleArn, deployment: d } = stack;
-  if (caller === 'function') return { arn: roleArn, identity: identityOf(stack, roleArn) };
-  const document = caller === 'operator' ? ADMIN_LIKE : uploadersDocument(stack);
-  return {
-    arn: arn(d.partition, 'iam', '', d.account, `role/tap-${caller}`),
-    identity: [{ name: `${caller} identity`, document }],
-  };
+  if (caller === 'function') return { arn: stack.roleArn, identity: identityOf(stack, stack.roleArn) };
+  const admin = { Sid: 'AdministratorAccess', Effect: 'Allow', Action: '*', Resource: '*' } as const;
+  const document = caller === 'operator' ? { Version: '2012-10-17', Statement: [admin] } : uploadersDocument(stack);
+  return { arn: iamArn(stack.deployment, `role/tap-${caller}`), identity: [{ name: `${caller} identity`, document }] };
 }
 
-/** The policies on a resource: a bucket's for its objects, a role's trust policy for sts:AssumeRole, else those attached to the ARN. */
-const resourcePolicies = (stack: StackUnderProof, request: Request): NamedPolicy[] => {
-  const owner = /^arn:[^:]+:s3:::/.test(request.resource) ? request.resource.replace(/\/.*$/, '') : request.resource;
-  const trust = /^sts:AssumeRole/i.test(request.action);
-  return Object.values(stack.policies).filter(
-    (p) => (trust ? p.kind === 'trust' : p.kind === 'resource' || p.kind === 'key') && p.attachedTo === owner,
-  );
-};
-
-/** One request against the stack's policies, `identity` being the caller's. */
+/**
+ * One request against the stack's policies, `identity` being the caller's: the resource's are a bucket's
+ * for its objects, a role's trust policy for sts:AssumeRole, else those attached to the ARN.
+ */
 function decide(stack: StackUnderProof, request: Request, identity: readonly PolicyRef[]): Decision {
-  const account = request.resource.split(':')[4] || stack.deployment.account;
-  return evaluate(request, { identity, resource: resourcePolicies(stack, request), resourceAccount: account });
+  const owner = /^arn:[^:]+:s3:::/.test(request.resource) ? request.resource.replace(/\/.*$/, '') : request.resource;
+  const kinds = /^sts:AssumeRole/i.test(request.action) ? ['trust'] : ['resource', 'key'];
+  const resource = Object.values(stack.policies).filter((p) => kinds.includes(p.kind) && p.attachedTo === owner);
+  const resourceAccount = request.resource.split(':')[4] || stack.deployment.account;
+  return iam.evaluate(request, { identity, resource, resourceAccount });
 }
 
-export interface CallCheck {
-  readonly call: RecordedCall;
-  readonly request?: Request;
-  readonly decision: Decision;
-  readonly line: string;
-}
-
+type CallCheck = { call: RecordedCall; request?: Request; decision: Decision; line: string };
 /** Every call evaluated as `caller`'s (implied calls as their principal's, a service or a role); unmapped calls are denied, never skipped. */
-export function checkCalls(
-  stack: StackUnderProof,
-  calls: readonly RecordedCall[],
-  caller: Caller = 'function',
-): CallCheck[] {
+export function checkCalls(stack: StackUnderProof, calls: readonly RecordedCall[], caller: Caller = 'function') {
   const who = callerOf(stack, caller);
-  const tf = terraform(stack.parsed, stack.deployment);
+  const t = tf.terraform(stack.parsed, stack.deployment);
   // A call naming a KMS alias is authorized against the key it points to (alias-authorization.html).
   const aliases = new Map(
     Object.keys(stack.parsed.resource?.aws_kms_alias ?? {}).map((n) => [
-      tf.arnOf('aws_kms_alias', n),
-      regionalArn(stack.deployment, 'kms', `key/${tf.attribute('aws_kms_alias', n, 'target_key_id')}`),
+      t.arnOf('aws_kms_alias', n),
+      tf.regionalArn(stack.deployment, 'kms', `key/${t.attribute('aws_kms_alias', n, 'target_key_id')}`),
     ]),
   );
   return calls.map((call): CallCheck => {
@@ -178,128 +111,95 @@ export function checkCalls(
       return { call, decision, line: `UNMAPPED ${call.service} ${call.operation}: ${reason}` };
     }
     const role = call.principal?.startsWith('arn:') ? call.principal : undefined;
-    const principal = role || !call.principal ? rolePrincipal(role ?? who.arn) : servicePrincipal(call.principal);
+    const principal =
+      role || !call.principal ? iam.rolePrincipal(role ?? who.arn) : iam.servicePrincipal(call.principal);
     const resource = aliases.get(call.resource) ?? call.resource;
     const request: Request = { principal, action: call.action, resource, context: call.context };
     const decision: Decision = call.noPermissionRequired
       ? { decision: 'Allow', allowed: true, statements: [], reason: 'AWS requires no permission' }
       : decide(stack, request, role ? identityOf(stack, role) : who.identity);
-    return { call, request, decision, line: describeDecision(request, decision) };
+    return { call, request, decision, line: iam.describeDecision(request, decision) };
   });
 }
 
 /** Calls recorded over plain http to a stand-in, given the transport the deployed code uses (https, TLS 1.2). */
-export const asDeployed = (call: RecordedCall): RecordedCall =>
-  call.context['aws:SecureTransport'] !== 'false'
-    ? call
-    : {
-        ...call,
-        context: {
-          ...call.context,
-          'aws:SecureTransport': 'true',
-          ...(call.service === 's3' && !call.implied ? { 's3:TlsVersion': '1.2' } : {}),
-        },
-      };
+export const asDeployed = (call: RecordedCall): RecordedCall => {
+  if (call.context['aws:SecureTransport'] !== 'false') return call;
+  const tls: Context = call.service === 's3' && !call.implied ? { 's3:TlsVersion': '1.2' } : {};
+  return { ...call, context: { ...call.context, 'aws:SecureTransport': 'true', ...tls } };
+};
 
 /** The calls AWS makes because of the deployment, derived from the synthesized stack, each with the page that says so. */
 export function platformCalls(stack: StackUnderProof): RecordedCall[] {
-  const { parsed, deployment: d, names } = stack;
-  const tf = terraform(parsed, d);
+  const { parsed, deployment: d, names, encryption, functionArn: fn } = stack;
   const env = { ...recordOptionsFor(stack), region: d.region, secure: true };
-  const byService = (...[principal, action, resource, note, context]: ServiceCall): RecordedCall => ({
-    ...{ service: action.split(':')[0], operation: action.split(':')[1], action, resource, principal, note },
-    ...{ mapped: true, implied: true },
-    context: { 'aws:SecureTransport': 'true', 'aws:SourceAccount': d.account, ...context },
-  });
+  /** What `principal` (a service, or a role by ARN) does for `note`, with `context`: each of `actions` on `resource`. */
+  const by =
+    (principal: string, note: string, context: Context = {}) =>
+    (actions: string, resource = ''): RecordedCall[] =>
+      actions.split(' ').map((action) => ({
+        ...{ service: action.split(':')[0], operation: action.split(':')[1], action, resource, principal, note },
+        ...{ mapped: true, implied: true },
+        context: { 'aws:SecureTransport': 'true', 'aws:SourceAccount': d.account, ...context },
+      }));
   /** Calls Lambda makes with the function's role. */
   const withRole = (note: string, service: string, operations: string[], input: Record<string, unknown> = {}) =>
     operations.flatMap((op) => mapCall(service, op, input, env).map((c) => ({ ...c, implied: true, note })));
   const first = (value: unknown) => [value].flat()[0] as Record<string, unknown> | undefined;
   const tracing = first(parsed.resource?.aws_lambda_function?.metadata_extractor?.tracing_config)?.mode;
   const invoke = parsed.resource?.aws_lambda_function_event_invoke_config?.metadata_extractor_async;
-  const onFailure = first(first(invoke?.destination_config)?.on_failure)?.destination;
   const stream = { logGroupName: names.logGroupName, logStreamName: '2026/01/01/[$LATEST]0123456789abcdef' };
-  const topic = regionalArn(d, 'sns', names.topicName);
-  const topicKey = stack.encryption.topics?.[topic] ?? '';
-  const CW = 'cloudwatch.amazonaws.com';
-  return [
-    byService('lambda.amazonaws.com', 'sts:AssumeRole', stack.roleArn, 'Lambda assumes the role', {
-      'aws:SourceArn': stack.functionArn,
-    }),
+  const [queue, topic] = [tf.regionalArn(d, 'sqs', names.queueName), tf.regionalArn(d, 'sns', names.topicName)];
+  const calls = [
+    ...by('lambda.amazonaws.com', 'Lambda assumes the role', { 'aws:SourceArn': fn })('sts:AssumeRole', stack.roleArn),
     ...withRole('Lambda writes the function’s logs with the role', 'logs', ['CreateLogStream', 'PutLogEvents'], stream),
     ...(tracing === 'Active'
-      ? withRole('Lambda sends traces with the role (services-xray.html)', 'xray', [
-          'PutTraceSegments',
-          'PutTelemetryRecords',
-        ])
+      ? withRole('Lambda sends traces (services-xray.html)', 'xray', ['PutTraceSegments', 'PutTelemetryRecords'])
       : []),
-    ...(onFailure
+    ...(first(first(invoke?.destination_config)?.on_failure)?.destination
       ? withRole('Lambda sends on-failure records with the role', 'sqs', ['SendMessage'], {
           QueueUrl: `https://sqs.${d.region}.amazonaws.com/${d.account}/${names.queueName}`,
         })
       : []),
-    ...(stack.config.eventDelivery === 's3'
-      ? [
-          byService('s3.amazonaws.com', 'lambda:InvokeFunction', stack.functionArn, 'S3 invokes the function', {
-            'aws:SourceArn': arn(d.partition, 's3', '', '', stack.bucket),
-          }),
-        ]
-      : eventBridgeCalls(stack, byService)),
-    ...batchOperationsCalls(stack, byService),
-    // CloudWatch publishes alarm state changes (AlarmThatSendsEmail.html) and, the topic being encrypted,
-    // uses its key itself (sns-key-management.html).
-    ...Object.keys(parsed.resource?.aws_cloudwatch_metric_alarm ?? {}).flatMap((alarm) => {
-      const context = { 'aws:SourceArn': tf.arnOf('aws_cloudwatch_metric_alarm', alarm) };
-      const kms = { ...context, 'kms:EncryptionContext:aws:sns:topicArn': topic };
-      return [
-        byService(CW, 'sns:Publish', topic, 'CloudWatch publishes the alarm', context),
-        ...['kms:GenerateDataKey', 'kms:Decrypt'].map((a) => byService(CW, a, topicKey, 'CloudWatch encrypts it', kms)),
-      ];
-    }),
   ];
-}
-
-/**
- * With eventDelivery=eventbridge: the rule invokes the function, and writes the events it cannot deliver to
- * the failure queue, SQS using the queue's key on its behalf (eb-rule-dlq.html, sqs-key-management.html).
- */
-function eventBridgeCalls(stack: StackUnderProof, byService: (...args: ServiceCall) => RecordedCall): RecordedCall[] {
-  const { deployment: d, names } = stack;
-  const queue = regionalArn(d, 'sqs', names.queueName);
-  const rule = { 'aws:SourceArn': regionalArn(d, 'events', `rule/${names.ruleName}`) };
-  const kms = { ...rule, 'kms:EncryptionContext:aws:sqs:arn': queue };
-  const EVENTS = 'events.amazonaws.com';
-  return [
-    byService(EVENTS, 'lambda:InvokeFunction', stack.functionArn, 'the rule invokes the function', rule),
-    byService(EVENTS, 'sqs:SendMessage', queue, 'the rule dead-letters an event it cannot deliver', rule),
-    ...['kms:GenerateDataKey', 'kms:Decrypt'].map((action) =>
-      byService(EVENTS, action, stack.encryption.queues?.[queue] ?? '', 'SQS encrypts the dead letter', kms),
-    ),
-  ];
-}
-
-/**
- * With enableBatchOperations: S3 Batch Operations assumes the job role, which reads the manifest, invokes the
- * function, writes the report and, generating a manifest, lists the uploads (batch-ops-iam-role-policies.html).
- */
-function batchOperationsCalls(stack: StackUnderProof, byService: (...a: ServiceCall) => RecordedCall) {
-  const [{ deployment: d, names }, role] = [stack, batchRole(stack)];
-  if (!role) return [];
-  const name = names.operationsBucketName(d.account, d.region);
-  const ops = arn(d.partition, 's3', '', '', name);
-  const job = (action: string, resource: string, context: Context = {}) =>
-    byService(role, action, resource, 'a Batch Operations job, with its role', { 's3:TlsVersion': '1.2', ...context });
-  const viaS3 = { 'kms:ViaService': `s3.${d.region}.amazonaws.com` };
-  return [
-    byService(BATCH, 'sts:AssumeRole', role, 'Batch Operations assumes the job role', {}),
-    job('s3:GetObject', `${ops}/manifests/job.csv`),
-    job('s3:PutObject', `${ops}/reports/job-1/results.csv`),
-    job('s3:PutObject', `${ops}/manifests/generated/manifest.json`),
-    job('s3:GetBucketLocation', ops),
-    job('s3:ListBucket', arn(d.partition, 's3', '', '', stack.bucket)),
-    job('lambda:InvokeFunction', stack.functionArn),
-    ...['kms:GenerateDataKey', 'kms:Decrypt'].map((a) => job(a, stack.encryption.buckets?.[name]?.keyArn ?? '', viaS3)),
-  ];
+  const [KMS, bucket] = ['kms:GenerateDataKey kms:Decrypt', { 'aws:SourceArn': s3Arn(d, stack.bucket) }];
+  if (stack.config.eventDelivery === 's3')
+    calls.push(...by('s3.amazonaws.com', 'S3 invokes the function', bucket)(INVOKE, fn));
+  else {
+    // The rule invokes the function, and writes the events it cannot deliver to the failure queue, SQS
+    // using the queue's key on its behalf (eb-rule-dlq.html, sqs-key-management.html).
+    const rule = { 'aws:SourceArn': tf.regionalArn(d, 'events', `rule/${names.ruleName}`) };
+    const events = by('events.amazonaws.com', 'the rule delivers the event, or dead-letters it', rule);
+    const kms = { ...rule, 'kms:EncryptionContext:aws:sqs:arn': queue };
+    calls.push(...events(INVOKE, fn), ...events('sqs:SendMessage', queue));
+    calls.push(...by('events.amazonaws.com', 'SQS encrypts the dead letter', kms)(KMS, encryption.queues?.[queue]));
+  }
+  const batch = batchRole(stack);
+  if (batch) {
+    // S3 Batch Operations assumes the job role, which reads the manifest, invokes the function, writes the
+    // report and, generating a manifest, lists the uploads (batch-ops-iam-role-policies.html).
+    const name = names.operationsBucketName(d.account, d.region);
+    const [ops, tls] = [s3Arn(d, name), { 's3:TlsVersion': '1.2' }];
+    const job = by(batch, 'a Batch Operations job, with its role', tls);
+    const viaS3 = { ...tls, 'kms:ViaService': `s3.${d.region}.amazonaws.com` };
+    calls.push(
+      ...by(BATCH, 'Batch Operations assumes the job role')('sts:AssumeRole', batch),
+      ...job('s3:GetObject', `${ops}/manifests/job.csv`),
+      ...job('s3:PutObject', `${ops}/reports/job-1/results.csv`),
+      ...job('s3:PutObject', `${ops}/manifests/generated/manifest.json`),
+      ...[...job('s3:GetBucketLocation', ops), ...job('s3:ListBucket', s3Arn(d, stack.bucket)), ...job(INVOKE, fn)],
+      ...by(batch, 'S3 uses the operations bucket’s key', viaS3)(KMS, encryption.buckets?.[name]?.keyArn),
+    );
+  }
+  // CloudWatch publishes alarm state changes (AlarmThatSendsEmail.html) and, the topic being encrypted,
+  // uses its key itself (sns-key-management.html).
+  for (const alarm of Object.keys(parsed.resource?.aws_cloudwatch_metric_alarm ?? {})) {
+    const context = { 'aws:SourceArn': tf.terraform(parsed, d).arnOf('aws_cloudwatch_metric_alarm', alarm) };
+    const kms = { ...context, 'kms:EncryptionContext:aws:sns:topicArn': topic };
+    calls.push(...by('cloudwatch.amazonaws.com', 'CloudWatch publishes the alarm', context)('sns:Publish', topic));
+    calls.push(...by('cloudwatch.amazonaws.com', 'CloudWatch encrypts it', kms)(KMS, encryption.topics?.[topic]));
+  }
+  return calls;
 }
 
 /** Grants of the role no call of the function's code uses, each with the reason. */
@@ -313,89 +213,68 @@ export const NOT_EXERCISED: Readonly<Record<string, string>> = {
   'sqs:SendMessage': 'the Lambda service sends on-failure records with the role, never the function’s code',
 };
 
-export interface GrantRow {
-  readonly sid?: string;
-  readonly action: string;
-  readonly resource: string;
-  readonly status: 'used' | 'not-exercised' | 'unused';
-  readonly detail: string;
-}
+type GrantRow = { sid?: string; action: string; resource: string; status: string; detail: string };
 
 /**
  * Every (action, resource) the role grants: used by an allowed call of the function's code (a statement
  * that took part in the decision, naming the pair), not exercised (with the reason), or unused (a finding).
  */
 export function grantTable(stack: StackUnderProof, checks: readonly CallCheck[]): GrantRow[] {
-  const fromCode = checks.filter((c) => !c.call.principal && c.decision.allowed && c.request);
-  return callerOf(stack, 'function').identity.flatMap((policy) =>
+  const code = checks.filter((c) => !c.call.principal && c.decision.allowed && c.request);
+  return identityOf(stack, stack.roleArn).flatMap((policy) =>
     policy.document.Statement.flatMap((s, index) => {
-      if (s.Effect !== 'Allow') return [];
-      const using = fromCode.filter((c) =>
+      const using = code.filter((c) =>
         c.decision.statements.some((d) => d.policy === policy.name && d.index === index),
       );
-      return [s.Action ?? '*'].flat().flatMap((action) =>
-        [s.Resource ?? '*'].flat().map((resource): GrantRow => {
-          const count = using.filter(
-            (c) => actionMatches(action, c.request!.action) && arnMatches(resource, c.request!.resource),
-          ).length;
-          const status = count > 0 ? 'used' : NOT_EXERCISED[action] ? 'not-exercised' : 'unused';
-          const detail =
-            count > 0 ? `${count} call(s)` : (NOT_EXERCISED[action] ?? 'granted, used by no recorded call');
-          return { ...(s.Sid ? { sid: s.Sid } : {}), action, resource, status, detail };
-        }),
-      );
+      const actions = s.Effect === 'Allow' ? [s.Action ?? '*'].flat() : [];
+      const pairs = actions.flatMap((action) => [s.Resource ?? '*'].flat().map((resource) => [action, resource]));
+      return pairs.map(([action, resource]): GrantRow => {
+        const count = using.filter(
+          ({ request: r }) => iam.actionMatches(action, r!.action) && iam.arnMatches(resource, r!.resource),
+        ).length;
+        const reason = NOT_EXERCISED[action];
+        const status = count > 0 ? 'used' : reason ? 'not-exercised' : 'unused';
+        const detail = count > 0 ? `${count} call(s)` : (reason ?? 'granted, used by no recorded call');
+        return { ...(s.Sid ? { sid: s.Sid } : {}), action, resource, status, detail };
+      });
     }),
   );
 }
 
-export interface Refusal {
-  readonly name: string;
-  readonly request: Request;
-  readonly identity: readonly PolicyRef[];
-}
-
-/** What must be refused, as explicit requests against the stack's policies (each must be denied). */
-export function refusals(stack: StackUnderProof): Refusal[] {
+/** What must be refused, as explicit requests against the stack's policies, and their decisions: ok when denied. */
+export function checkRefusals(stack: StackUnderProof) {
   const { deployment: d, names, functionArn: fn, roleArn: role } = stack;
-  const other = '444455556666';
-  const bucket = arn(d.partition, 's3', '', '', stack.bucket);
+  const [other, at] = ['444455556666', (service: string, resource: string) => tf.regionalArn(d, service, resource)];
+  const bucket = s3Arn(d, stack.bucket);
   const object = `${bucket}/uploads/photo.png`;
-  const table = regionalArn(d, 'dynamodb', `table/${names.tableName}`);
-  const [queue, topic] = [regionalArn(d, 'sqs', names.queueName), regionalArn(d, 'sns', names.topicName)];
+  const [table, queue, topic] = [
+    at('dynamodb', `table/${names.tableName}`),
+    at('sqs', names.queueName),
+    at('sns', names.topicName),
+  ];
   const key = Object.values(stack.policies).find((p) => p.kind === 'key')?.attachedTo ?? '';
   const tls = { 'aws:SecureTransport': 'true', 's3:TlsVersion': '1.2' };
-  const noTls = { 'aws:SecureTransport': 'false' };
+  const [noTls, tls11] = [{ 'aws:SecureTransport': 'false' }, { ...tls, 's3:TlsVersion': '1.1' }];
   const via = (service: string) => ({ ...tls, 'kms:ViaService': `${service}.${d.region}.amazonaws.com` });
   const from = (account: string, source = bucket) => ({
     ...tls,
     'aws:SourceAccount': account,
     'aws:SourceArn': source,
   });
-  const otherGroup = { 'kms:EncryptionContext:aws:logs:arn': regionalArn(d, 'logs', 'log-group:/aws/lambda/x') };
-  const [otherKey, tls11] = [regionalArn(d, 'kms', 'key/another-key'), { ...tls, 's3:TlsVersion': '1.1' }];
-  const [S3, CW, LOGS] = ['s3.amazonaws.com', 'cloudwatch.amazonaws.com', `logs.${d.region}.amazonaws.com`];
-  const [EVENTS, batch] = ['events.amazonaws.com', batchRole(stack)];
-  const otherRule = from(d.account, regionalArn(d, 'events', 'rule/another-rule'));
+  const otherGroup = { 'kms:EncryptionContext:aws:logs:arn': at('logs', 'log-group:/aws/lambda/x') };
+  const [S3, CW, LOGS, batch] = [
+    's3.amazonaws.com',
+    'cloudwatch.amazonaws.com',
+    `logs.${d.region}.amazonaws.com`,
+    batchRole(stack),
+  ];
   type Row = [name: string, who: string, action: string, resource: string, context?: Context];
-  const each = (who: string, label: string, pairs: [action: string, resource: string][]) =>
-    pairs.map(([action, resource]): Row => [`${label} ${action} on ${resource}`, who, action, resource]);
+  /** `actions` on `resource`, as [action, resource] pairs. */
+  const on = (resource: string, ...actions: string[]) => actions.map((action): [string, string] => [action, resource]);
+  /** Rows named "<label> <action> on <resource>". */
+  const each = (who: string, label: string, pairs: [action: string, resource: string][], context?: Context) =>
+    pairs.map(([action, resource]): Row => [`${label} ${action} on ${resource}`, who, action, resource, context]);
   const rows: Row[] = [
-    ...(stack.config.eventDelivery === 's3'
-      ? ([
-          [
-            'S3 invoking the function from another bucket',
-            S3,
-            'lambda:InvokeFunction',
-            fn,
-            from(d.account, `${bucket}-x`),
-          ],
-          ['S3 invoking the function for another account', S3, 'lambda:InvokeFunction', fn, from(other)],
-        ] as Row[])
-      : each(EVENTS, 'EventBridge for another rule:', [
-          ['lambda:InvokeFunction', fn],
-          ['sqs:SendMessage', queue],
-          ['kms:GenerateDataKey', key],
-        ]).map(([name, who, action, resource]): Row => [name, who, action, resource, otherRule])),
     ['CloudWatch publishing for another account', CW, 'sns:Publish', topic, from(other)],
     ['CloudWatch using the key for another account', CW, 'kms:GenerateDataKey', key, from(other)],
     ['CloudWatch publishing without TLS', CW, 'sns:Publish', topic, { ...noTls, 'aws:SourceAccount': d.account }],
@@ -403,72 +282,63 @@ export function refusals(stack: StackUnderProof): Refusal[] {
     ['Lambda assuming the role for another account', 'lambda.amazonaws.com', 'sts:AssumeRole', role, from(other)],
     // The role: no write or delete, no other store, no reading of the queue, no publishing, no direct KMS.
     ...each('role', 'the role', [
-      ['s3:PutObject', object],
-      ['s3:DeleteObject', object],
-      ['s3:DeleteObjectVersion', object],
-      ['s3:GetObject', arn(d.partition, 's3', '', '', 'another-bucket/uploads/photo.png')],
-      ['dynamodb:DeleteItem', table],
-      ['dynamodb:Scan', table],
-      ['dynamodb:Query', table],
-      ['dynamodb:PutItem', regionalArn(d, 'dynamodb', 'table/another-table')],
-      ['sqs:SendMessage', regionalArn(d, 'sqs', 'another-queue')],
-      ['sqs:ReceiveMessage', queue],
-      ['sns:Publish', topic],
-      ['kms:Decrypt', key],
+      ...on(object, 's3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion'),
+      ...on(s3Arn(d, 'another-bucket/uploads/photo.png'), 's3:GetObject'),
+      ...on(table, 'dynamodb:DeleteItem', 'dynamodb:Scan', 'dynamodb:Query'),
+      ...on(at('dynamodb', 'table/another-table'), 'dynamodb:PutItem'),
+      ...on(at('sqs', 'another-queue'), 'sqs:SendMessage'),
+      ...[...on(queue, 'sqs:ReceiveMessage'), ...on(topic, 'sns:Publish'), ...on(key, 'kms:Decrypt')],
     ]),
     ['the role sending to the queue without TLS (queue policy)', 'role', 'sqs:SendMessage', queue, noTls],
-    ['the role using another key through S3', 'role', 'kms:Decrypt', otherKey, via('s3')],
+    ['the role using another key through S3', 'role', 'kms:Decrypt', at('kms', 'key/another-key'), via('s3')],
     ['the role using the key through SNS', 'role', 'kms:Decrypt', key, via('sns')],
-    // An existing bucket's policy is its owner's: the stack can only answer for the one it writes.
-    ...(stack.config.existingBucketName
-      ? []
-      : ([
-          ['reading an object without TLS (bucket policy)', 'operator', 's3:GetObject', object, noTls],
-          ['reading an object over TLS 1.1 (bucket policy)', 'operator', 's3:GetObject', object, tls11],
-          ['listing the bucket without TLS (bucket policy)', 'operator', 's3:ListBucket', bucket, noTls],
-        ] as Row[])),
     ['sending to the queue without TLS (queue policy)', 'operator', 'sqs:SendMessage', queue, noTls],
     ['publishing to the topic without TLS (topic policy)', 'operator', 'sns:Publish', topic, noTls],
     ...each('stranger', 'another account:', [
-      ['s3:GetObject', object],
-      ['dynamodb:GetItem', table],
-      ['sqs:SendMessage', queue],
-      ['sns:Publish', topic],
-      ['lambda:InvokeFunction', fn],
-      ['sts:AssumeRole', role],
+      ...[...on(object, 's3:GetObject'), ...on(table, 'dynamodb:GetItem'), ...on(queue, 'sqs:SendMessage')],
+      ...[...on(topic, 'sns:Publish'), ...on(fn, INVOKE), ...on(role, 'sts:AssumeRole')],
     ]),
     ['another account using the key through S3', 'stranger', 'kms:Decrypt', key, via('s3')],
-    ...(batch
-      ? ([
-          ...each('batch', 'the Batch Operations role', [
-            ['lambda:InvokeFunction', regionalArn(d, 'lambda', 'function:another-function')],
-            ['lambda:InvokeFunction', `${fn}:1`],
-            ['s3:GetObject', object],
-            ['s3:PutObject', object],
-          ]),
-          ['Batch Operations assuming its role for another account', BATCH, 'sts:AssumeRole', batch, from(other)],
-        ] as Row[])
-      : []),
   ];
+  if (stack.config.eventDelivery === 's3')
+    rows.push(
+      ['S3 invoking the function from another bucket', S3, INVOKE, fn, from(d.account, `${bucket}-x`)],
+      ['S3 invoking the function for another account', S3, INVOKE, fn, from(other)],
+    );
+  else {
+    const pairs = [...on(fn, INVOKE), ...on(queue, 'sqs:SendMessage'), ...on(key, 'kms:GenerateDataKey')];
+    const otherRule = from(d.account, at('events', 'rule/another-rule'));
+    rows.push(...each('events.amazonaws.com', 'EventBridge for another rule:', pairs, otherRule));
+  }
+  // An existing bucket's policy is its owner's: the stack can only answer for the one it writes.
+  if (!stack.config.existingBucketName)
+    rows.push(
+      ['reading an object without TLS (bucket policy)', 'operator', 's3:GetObject', object, noTls],
+      ['reading an object over TLS 1.1 (bucket policy)', 'operator', 's3:GetObject', object, tls11],
+      ['listing the bucket without TLS (bucket policy)', 'operator', 's3:ListBucket', bucket, noTls],
+    );
+  if (batch)
+    rows.push(
+      ...each('batch', 'the Batch Operations role', [
+        ...[...on(at('lambda', 'function:another-function'), INVOKE), ...on(`${fn}:1`, INVOKE)],
+        ...on(object, 's3:GetObject', 's3:PutObject'),
+      ]),
+      ['Batch Operations assuming its role for another account', BATCH, 'sts:AssumeRole', batch, from(other)],
+    );
   const [own, admin] = [callerOf(stack, 'function'), callerOf(stack, 'operator')];
   const callers: Record<string, [Principal, readonly PolicyRef[]]> = {
-    role: [rolePrincipal(own.arn), own.identity],
-    operator: [rolePrincipal(admin.arn), admin.identity],
-    stranger: [rolePrincipal(arn(d.partition, 'iam', '', other, 'role/admin')), admin.identity],
-    ...(batch && { batch: [rolePrincipal(batch), identityOf(stack, batch)] }),
+    role: [iam.rolePrincipal(own.arn), own.identity],
+    operator: [iam.rolePrincipal(admin.arn), admin.identity],
+    stranger: [iam.rolePrincipal(iamArn(d, 'role/admin', other)), admin.identity],
+    ...(batch && { batch: [iam.rolePrincipal(batch), identityOf(stack, batch)] }),
   };
   return rows.map(([name, who, action, resource, context = tls]) => {
-    const [principal, identity] = callers[who] ?? [servicePrincipal(who), []];
-    return { name, request: { principal, action, resource, context }, identity };
+    const [principal, identity] = callers[who] ?? [iam.servicePrincipal(who), []];
+    const refusal = { name, request: { principal, action, resource, context }, identity };
+    const decision = decide(stack, refusal.request, identity);
+    return { refusal, decision, ok: !decision.allowed, line: iam.describeDecision(refusal.request, decision) };
   });
 }
-
-/** Each refusal's decision; ok when denied. */
-export const checkRefusals = (stack: StackUnderProof, list = refusals(stack)) =>
-  list.map((refusal) => {
-    const decision = decide(stack, refusal.request, refusal.identity);
-    return { refusal, decision, ok: !decision.allowed, line: describeDecision(refusal.request, decision) };
-  });
 
 /** Recorded calls and where they were made: the stack (TAP_* variables, deployment), who called, which tap command. */
 export interface Evidence {
@@ -483,60 +353,47 @@ export interface Evidence {
   readonly calls: readonly RecordedCall[];
 }
 
-export interface ProofReport {
-  readonly lines: string[];
-  readonly problems: string[];
-  readonly counts: { calls: number; tapCommands: number; refusals: number; platform: number };
-}
-
-/** The whole proof over every piece of evidence: the lines to print and the problems that fail the gate. */
-export function proofReport(evidence: readonly Evidence[]): ProofReport {
-  const stackOf = (e: Evidence) => stackUnderProof(e.synthEnv, e.deployment);
-  const checked = evidence.map((e) => ({
-    e,
-    checks: checkCalls(stackOf(e), e.transport === 'stand-in-http' ? e.calls.map(asDeployed) : e.calls, e.caller),
-  }));
+/** The whole proof over every piece of evidence: the lines to print, the problems that fail the gate, what it counted. */
+export function proofReport(evidence: readonly Evidence[]) {
   const denied = (checks: readonly CallCheck[]) => [
     ...new Set(checks.filter((c) => !c.decision.allowed).map((c) => c.line)),
   ];
-  const calls = (checks: readonly CallCheck[]) => {
+  const tally = (checks: readonly CallCheck[]) => {
     const own = checks.filter((c) => !c.call.implied).length;
     return { own, text: `${own} call(s) + ${checks.length - own} implied` };
   };
-  const lines = ['evidence:'];
-  for (const { e, checks } of checked) {
+  const [lines, problems, stacks] = [['evidence:'], [] as string[], new Map<string, StackUnderProof>()];
+  const [grants, commands] = [new Map<string, GrantRow>(), new Map<string, CallCheck[]>()];
+  let calls = 0;
+  for (const e of evidence) {
+    const stack = stackUnderProof(e.synthEnv, e.deployment);
+    stacks.set(JSON.stringify(e.synthEnv), stack);
+    const checks = checkCalls(stack, e.transport === 'stand-in-http' ? e.calls.map(asDeployed) : e.calls, e.caller);
     const http = e.transport === 'stand-in-http' ? ', over http to a stand-in: evaluated as deployed' : '';
-    lines.push(`  ${e.name}: ${calls(checks).text} by ${e.caller}${e.command ? ` (${e.command})` : ''}${http}`);
+    lines.push(`  ${e.name}: ${tally(checks).text} by ${e.caller}${e.command ? ` (${e.command})` : ''}${http}`);
+    // One check per tap command over every piece of evidence that recorded it.
+    const command = `${e.command} (${e.caller})`;
+    if (e.command) commands.set(command, [...(commands.get(command) ?? []), ...checks]);
+    if (e.caller !== 'function') continue;
+    calls += checks.length;
+    problems.push(...denied(checks).map((line) => `${e.name}: ${line}`));
+    // The function role's grants, one row per (Sid, action) over every configuration: used when any call used it.
+    for (const row of grantTable(stack, checks))
+      if (grants.get(`${row.sid}|${row.action}`)?.status !== 'used') grants.set(`${row.sid}|${row.action}`, row);
   }
-  // The function role's grants, one row per (Sid, action) over every configuration: used when any call used it.
-  const functionChecks = checked.filter((c) => c.e.caller === 'function');
-  const rows = new Map<string, GrantRow>();
-  for (const { e, checks } of functionChecks)
-    for (const row of grantTable(stackOf(e), checks))
-      if (rows.get(`${row.sid}|${row.action}`)?.status !== 'used') rows.set(`${row.sid}|${row.action}`, row);
   lines.push('', "the function role's grants:");
   for (const status of ['used', 'not-exercised', 'unused'] as const) {
-    const of = [...rows.values()].filter((r) => r.status === status);
+    const rows = [...grants.values()].filter((r) => r.status === status);
     lines.push(
-      `  ${status}: ${of.length}`,
-      ...of.map((r) => `    ${r.action.padEnd(28)} ${r.sid ?? ''} (${r.detail})`),
+      `  ${status}: ${rows.length}`,
+      ...rows.map((r) => `    ${r.action.padEnd(28)} ${r.sid ?? ''} (${r.detail})`),
     );
-  }
-  const problems = [
-    ...[...rows.values()]
-      .filter((r) => r.status === 'unused')
-      .map((r) => `granted but used by no recorded call: ${r.action} (${r.sid ?? 'no Sid'})`),
-    ...functionChecks.flatMap(({ e, checks }) => denied(checks).map((line) => `${e.name}: ${line}`)),
-  ];
-  // One check per tap command over every piece of evidence that recorded it.
-  const commands = new Map<string, CallCheck[]>();
-  for (const { e, checks } of checked.filter((c) => c.e.command)) {
-    const command = `${e.command} (${e.caller})`;
-    commands.set(command, [...(commands.get(command) ?? []), ...checks]);
+    if (status === 'unused')
+      problems.push(...rows.map((r) => `granted but used by no recorded call: ${r.action} (${r.sid ?? 'no Sid'})`));
   }
   lines.push('', "the tap commands' calls:");
   for (const [command, checks] of [...commands].sort()) {
-    const [refused, { own, text }] = [denied(checks), calls(checks)];
+    const [refused, { own, text }] = [denied(checks), tally(checks)];
     const ok = own > 0 && refused.length === 0;
     lines.push(
       `  ${ok ? 'ok  ' : 'FAIL'} ${command}: ${text}, ${refused.length} denied`,
@@ -545,24 +402,23 @@ export function proofReport(evidence: readonly Evidence[]): ProofReport {
     if (!ok) problems.push(`tap command ${command}: ${own === 0 ? 'no call recorded' : refused.join('; ')}`);
   }
   // The platform's calls and the refusals, once per stack configuration.
-  const counts = { calls: functionChecks.reduce((n, c) => n + c.checks.length, 0), tapCommands: commands.size };
   let [platform, refusalCount] = [0, 0];
-  for (const stack of new Map(evidence.map((e) => [JSON.stringify(e.synthEnv), stackOf(e)])).values()) {
+  for (const stack of stacks.values()) {
     const [platformChecks, results] = [checkCalls(stack, platformCalls(stack)), checkRefusals(stack)];
-    platform += platformChecks.length;
-    refusalCount += results.length;
+    [platform, refusalCount] = [platform + platformChecks.length, refusalCount + results.length];
     const allowed = platformChecks.filter((c) => c.decision.allowed).length;
-    const refused = results.filter((r) => r.ok).length;
+    const [refused, all] = [results.filter((r) => r.ok).length, results.length];
+    const env = JSON.stringify(stack.synthEnv);
     lines.push(
       '',
-      `TAP_* ${JSON.stringify(stack.synthEnv)}: platform calls ${allowed}/${platformChecks.length} allowed, refusals ${refused}/${results.length} denied`,
+      `TAP_* ${env}: platform calls ${allowed}/${platformChecks.length} allowed, refusals ${refused}/${all} denied`,
     );
     problems.push(
       ...denied(platformChecks).map((l) => `platform: ${l}`),
       ...results.filter((r) => !r.ok).map((r) => `not refused: ${r.refusal.name}: ${r.line}`),
     );
   }
-  if (counts.calls === 0) problems.push('no function call was recorded');
-  if (counts.tapCommands === 0) problems.push('no tap command was recorded');
-  return { lines, problems, counts: { ...counts, refusals: refusalCount, platform } };
+  if (calls === 0) problems.push('no function call was recorded');
+  if (commands.size === 0) problems.push('no tap command was recorded');
+  return { lines, problems, counts: { calls, tapCommands: commands.size, refusals: refusalCount, platform } };
 }
