@@ -6,7 +6,7 @@ import { EXAMPLE_DEPLOYMENT, NamedPolicy } from '../../scripts/lib/iam/policy';
 import { RecordedCall } from '../../scripts/lib/iam/recorder';
 import { driveAllPaths, DrivenPath, HANDLER_PATHS } from '../../scripts/lib/iam/paths';
 import { checkCalls, checkRefusals, grantTable, platformCalls, stackUnderProof } from '../../scripts/lib/iam/proof';
-import { withPolicy } from '../support/iam';
+import { withPolicy } from './support';
 
 // One synth per configuration: the default one, and one that records object tags.
 const d = EXAMPLE_DEPLOYMENT;

@@ -3,7 +3,7 @@
 import { EXAMPLE_DEPLOYMENT } from '../../scripts/lib/iam/policy';
 import { driveAllPaths } from '../../scripts/lib/iam/paths';
 import { checkCalls, checkRefusals, grantTable, platformCalls, stackUnderProof } from '../../scripts/lib/iam/proof';
-import { checkEveryCall, failedRefusals, withStatement } from '../support/iam';
+import { checkEveryCall, failedRefusals, withStatement } from './support';
 
 const d = EXAMPLE_DEPLOYMENT;
 const stack = stackUnderProof({ TAP_TABLE_MAX_WRITE_CAPACITY: '1000', TAP_ENABLE_BATCH_OPERATIONS: 'true' }, d);

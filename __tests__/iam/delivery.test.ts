@@ -3,7 +3,7 @@
 import { EXAMPLE_DEPLOYMENT } from '../../scripts/lib/iam/policy';
 import { driveAllPaths } from '../../scripts/lib/iam/paths';
 import { checkRefusals, grantTable, StackUnderProof, stackUnderProof } from '../../scripts/lib/iam/proof';
-import { checkEveryCall, failedRefusals, withStatement } from '../support/iam';
+import { checkEveryCall, failedRefusals, withStatement } from './support';
 
 const d = EXAMPLE_DEPLOYMENT;
 const BUCKET_KEY = `arn:aws:kms:${d.region}:${d.account}:key/0000aaaa-11bb-22cc-33dd-444455556666`;

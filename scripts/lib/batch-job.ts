@@ -26,11 +26,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import {
-  GetObjectCommand,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { CreateJobCommandInput } from '@aws-sdk/client-s3-control';
 import type { BatchEvent, BatchResponse } from '../../handler/batch';
 import { parseCompletionReport, parseCsv, reportFiles } from '../../cli/backfill/report';

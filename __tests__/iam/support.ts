@@ -1,7 +1,6 @@
 // What the proof's suites share: every call of a stack (its handler paths and the platform's) checked,
 // the refusals its policies fail, and a stack with one policy or statement changed. For the proof's
-// suites only (__tests__/iam/), which may import the tooling; the product's tests never import it.
-/* eslint-disable no-restricted-imports -- the proof's support is tooling's, see above */
+// suites only (beside them in __tests__/iam/, which may import the tooling; __tests__/support/ may not).
 import { driveAllPaths } from '../../scripts/lib/iam/paths';
 import { NamedPolicy, StatementJson } from '../../scripts/lib/iam/policy';
 import { checkCalls, checkRefusals, platformCalls, StackUnderProof } from '../../scripts/lib/iam/proof';
