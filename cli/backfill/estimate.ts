@@ -6,7 +6,7 @@
 //   most a table gives without throttling), and never more than the function's reserved concurrency
 //   runs (~10 objects a second an instance: config/settings.ts, docs/performance.md).
 // - Lambda: one invocation per task, ASSUMED_TASK_MS billed at the function's memory (the bench
-//   estimates 73 ms warm at 512 MB: BENCHMARKS.md; rounded up for cold starts and reprocess's read).
+//   estimates 52 ms warm at 512 MB: BENCHMARKS.md; rounded up for cold starts and reprocess's read).
 // - S3: HEAD + ranged GET per object (GET class); S3's manifest generator lists 1,000 objects a request
 //   (LIST, PUT class). Reading a given manifest and writing the report are left out (a few requests).
 // - DynamoDB is provisioned: the writes occupy objects/3,600 WCU-hours (reads, for reprocess, as many
