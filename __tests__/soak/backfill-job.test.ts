@@ -73,7 +73,12 @@ describe('reconcile -> backfill -> the job -> reconcile, on the stand-ins', () =
     // Prepare: objects that predate the stack (no events, no items), some with two versions; tap pointed
     // at the stand-ins by the environment startJobStandIns sets, STS and S3 Control mocked (moto has no
     // CreateJob), checkpoints in a folder of the test's own
-    const aws = await startJobStandIns({ faultRate: 0, timeoutRate: 0, quiet: true });
+    // jest's module registry, not require.cache, holds the bundle the soak loaded: a registry of its own
+    // loads it afresh, its clients pointed at these stand-ins.
+    let aws!: Awaited<ReturnType<typeof startJobStandIns>>;
+    await jest.isolateModulesAsync(async () => {
+      aws = await startJobStandIns({ faultRate: 0, timeoutRate: 0, quiet: true });
+    });
     const sts = mockClient(STSClient).on(GetCallerIdentityCommand).resolves({ Account: STANDIN_ACCOUNT_ID });
     const s3control = mockClient(S3ControlClient).on(CreateJobCommand).resolves({ JobId: 'chain-1' });
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tap-chain-'));
