@@ -4,13 +4,31 @@
 // runs the same with 2,000 objects. Needs the handler bundle (npm test builds it) and moto's venv.
 // Then the runner's retries and report on a mocked S3 (one client instance mocked, not the class), and
 // the projection bench/backfill-job.ts prints.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { mockClient } from 'aws-sdk-client-mock';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateJobCommand, DescribeJobCommand, S3ControlClient } from '@aws-sdk/client-s3-control';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { DeployedStack } from '../../cli/context';
+import { buildProgram } from '../../cli/tap';
+import { STANDIN_ACCOUNT_ID } from '../../fixtures/standins';
+import { runTap } from '../support/cli';
 import { backfillProjection } from '../../bench/model';
 import prices from '../../bench/prices.json';
 import type { BatchEvent, BatchResponse } from '../../handler/batch';
 import { MAX_RETRIES, runJob } from '../../scripts/lib/batch-job';
-import { generatedJob, jobSoakVerdict, standInJob, JobSoakReport, runJobSoak } from '../../scripts/lib/soak-job';
+import {
+  CONCURRENCY,
+  generatedJob,
+  jobSoakVerdict,
+  OPERATIONS_BUCKET,
+  standInJob,
+  JobSoakReport,
+  runJobSoak,
+  startJobStandIns,
+} from '../../scripts/lib/soak-job';
 
 const VENV_AND_SOAK_MS = 300_000;
 
@@ -48,6 +66,102 @@ describe('the job soak', () => {
     expect(faults.functionTimeouts).toBeGreaterThan(0);
     expect(backfill.retries + reprocess.retries + report.again.retries).toBeGreaterThan(0);
   });
+});
+
+describe('reconcile -> backfill -> the job -> reconcile, on the stand-ins', () => {
+  it("backfills what reconcile's manifest lists through tap backfill --manifest, and reconcile then finds no drift", async () => {
+    // Prepare: objects that predate the stack (no events, no items), some with two versions; tap pointed
+    // at the stand-ins by the environment startJobStandIns sets, STS and S3 Control mocked (moto has no
+    // CreateJob), checkpoints in a folder of the test's own
+    // jest's module registry, not require.cache, holds the bundle the soak loaded: a registry of its own
+    // loads it afresh, its clients pointed at these stand-ins.
+    let aws!: Awaited<ReturnType<typeof startJobStandIns>>;
+    await jest.isolateModulesAsync(async () => {
+      aws = await startJobStandIns({ faultRate: 0, timeoutRate: 0, quiet: true });
+    });
+    const sts = mockClient(STSClient).on(GetCallerIdentityCommand).resolves({ Account: STANDIN_ACCOUNT_ID });
+    const s3control = mockClient(S3ControlClient).on(CreateJobCommand).resolves({ JobId: 'chain-1' });
+    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tap-chain-'));
+    const savedCwd = process.cwd();
+    process.chdir(workDir);
+    const program = () =>
+      buildProgram((options) => new DeployedStack(options, { ...process.env, TAP_ENABLE_BATCH_OPERATIONS: 'true' }));
+    try {
+      const keys = [
+        'legacy/report one.txt',
+        'legacy/a+b.txt',
+        'legacy/100% done.txt',
+        'legacy/café naïve.txt',
+        'legacy/日本語.txt',
+      ];
+      const put = (Key: string, i: number) =>
+        aws.direct.s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key, Body: `v${i}`, ContentType: 'text/plain' }));
+      for (const [i, key] of keys.entries()) {
+        await put(key, 1);
+        if (i % 2 === 0) await put(key, 2);
+      }
+      const versions = keys.length + Math.ceil(keys.length / 2);
+      const manifestFile = path.join(workDir, 'missing.csv');
+      // Act: reconcile writes the manifest, which goes to the operations bucket for tap backfill
+      const before = await runTap(['reconcile', '--manifest-out', manifestFile, '--json'], program());
+      const manifest = fs.readFileSync(manifestFile, 'utf8');
+      await aws.direct.s3.send(
+        new PutObjectCommand({ Bucket: OPERATIONS_BUCKET, Key: 'manifests/missing.csv', Body: manifest }),
+      );
+      const url = `s3://${OPERATIONS_BUCKET}/manifests/missing.csv`;
+      const backfill = await runTap(['backfill', '--manifest', url, '--yes'], program());
+      const [request] = s3control.commandCalls(CreateJobCommand).map((c) => c.args[0].input);
+      const job = await runJob(request, {
+        s3: aws.direct.s3,
+        invoke: aws.invoke,
+        concurrency: CONCURRENCY,
+        jobId: 'chain-1',
+      });
+      s3control.on(DescribeJobCommand).resolves({
+        Job: {
+          JobId: 'chain-1',
+          Status: 'Complete',
+          Report: request.Report,
+          ProgressSummary: {
+            TotalNumberOfTasks: job.tasks,
+            NumberOfTasksSucceeded: job.succeeded,
+            NumberOfTasksFailed: job.failed,
+          },
+        },
+      });
+      const status = await runTap(['backfill', 'status', 'chain-1', '--json'], program());
+      const after = await runTap(['reconcile', '--json'], program());
+      // Assess
+      expect(before.code).toBe(1);
+      expect(JSON.parse(before.stdout)).toMatchObject({
+        missing: versions,
+        remaining: versions,
+        manifestOut: { rows: versions },
+      });
+      const rows = manifest.trim().split('\n');
+      expect(rows).toHaveLength(versions);
+      // Keys as manifests hold them: URL-encoded, "+" as %2B.
+      const encoded = rows.map((r) => r.split(',')[1]);
+      expect(encoded).toEqual(
+        expect.arrayContaining(['legacy/a%2Bb.txt', 'legacy/100%25%20done.txt', 'legacy/caf%C3%A9%20na%C3%AFve.txt']),
+      );
+      expect(backfill.code).toBe(0);
+      expect(backfill.stdout).toContain('created job chain-1');
+      expect(request.Manifest!.Location!.ObjectArn).toBe(`arn:aws:s3:::${OPERATIONS_BUCKET}/manifests/missing.csv`);
+      expect(job).toMatchObject({ tasks: versions, succeeded: versions, failed: 0 });
+      expect(job.outcomes).toEqual({ stored: versions });
+      expect(status.code).toBe(0);
+      expect(JSON.parse(status.stdout)).toMatchObject({ status: 'Complete', failed: 0, report: { failed: 0 } });
+      expect(after.code).toBe(0);
+      expect(JSON.parse(after.stdout)).toMatchObject({ versionsInBucket: versions, missing: 0, remaining: 0 });
+    } finally {
+      process.chdir(savedCwd);
+      fs.rmSync(workDir, { recursive: true, force: true });
+      sts.restore();
+      s3control.restore();
+      await aws.close();
+    }
+  }, 60_000);
 });
 
 describe('the stand-in job runner, on a mocked S3', () => {

@@ -45,7 +45,11 @@ import {
 const SEED = 20261207;
 /** The function's reserved concurrency: invocations in flight at once. */
 export const CONCURRENCY = 10;
-const OPERATIONS_BUCKET = 'tap-job-soak-operations';
+/** The operations bucket under the name tap derives for the stand-in account (config/names.ts). */
+export const OPERATIONS_BUCKET = resourceNames(projectConfig()).operationsBucketName(
+  STANDIN_ACCOUNT_ID,
+  STANDIN_REGION,
+);
 const ITEM_OPERATIONS = new Set(['PutItem', 'UpdateItem', 'GetItem']);
 /** Object names as users choose them: spaces, "+", non-ASCII. */
 const NAMES = ['report {i} final', 'a+b {i}', 'café {i} naïve', '日本語/{i}', 'plain-{i}'];
