@@ -11,22 +11,18 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { GetObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   AttributeValue,
-  DeleteItemCommand,
   DescribeExportCommand,
   DynamoDBClient,
   ExportTableToPointInTimeCommand,
-  PutItemCommand,
   ScanCommand,
-  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
 import type { ReconcileJson } from '../../cli/commands/reconcile';
 import { decodeS3Key } from '../../handler/event';
 import { StandIn, startDynalite, STANDIN_CREDENTIALS } from '../../fixtures/standins';
 import { s3Event } from '../../fixtures/s3-events';
 import { InventoryRow, listObjects, serveObject, writeInventory } from '../../fixtures/inventory';
 import { writeExport } from '../../fixtures/table-export';
-import { FakeBucket, FakeVersion } from '../support/reconcile-bucket';
+import { drift, FakeBucket, FakeVersion } from '../support/reconcile-bucket';
 import { runTap } from '../support/cli';
 import { handlerWith, PNG_BYTES, TEST_CONFIG } from '../support/handler';
 import { createTable } from '../support/standins';
@@ -158,10 +154,6 @@ async function reconcile(...args: string[]) {
 }
 
 const on = (bucket: FakeBucket, table: string) => ['--bucket', bucket.name, '--table', table];
-const keyOf = (v: Pick<FakeVersion, 'key' | 'versionId'>) => ({
-  objectKey: { S: v.key },
-  versionId: { S: v.versionId },
-});
 
 /** A report without what differs by nature between two runs: time, reads, sample order. */
 const comparable = (json: ReconcileJson) => ({
@@ -188,28 +180,8 @@ async function driftedState() {
   bucket.put('legacy.txt', 'from before versioning', { versionId: 'null' });
   await pipeline(table)(s3Event(...bucket.versions.map((v) => bucket.eventOf(v))));
   const neverProcessed = bucket.put('later upload.txt', 'its event was lost');
-  await dynamodb.send(new DeleteItemCommand({ TableName: table, Key: keyOf(lostItem) }));
-  bucket.remove('photos/pixel.png', expiredUnseen.versionId);
-  const update = (v: FakeVersion, expression: string, values?: Record<string, unknown>) =>
-    dynamodb.send(
-      new UpdateItemCommand({
-        TableName: table,
-        Key: keyOf(v),
-        UpdateExpression: expression,
-        ExpressionAttributeNames: Object.fromEntries([...expression.matchAll(/#(\w+)/g)].map((m) => [m[0], m[1]])),
-        ...(values ? { ExpressionAttributeValues: marshall(values) } : {}),
-      }),
-    );
-  await update(wronglyDeleted, 'SET #status = :s', { ':s': 'deleted' });
-  transitioned.storageClass = 'GLACIER';
-  await update(marker, 'REMOVE #deleteMarker');
-  await update(resized, 'SET #size = :n', { ':n': 99 });
-  await dynamodb.send(
-    new PutItemCommand({
-      TableName: table,
-      Item: { ...keyOf({ key: 'never in bucket.txt', versionId: 'v9999' }), ...marshall({ status: 'present' }) },
-    }),
-  );
+  const versions = { lostItem, expiredUnseen, wronglyDeleted, transitioned, marker, resized };
+  await drift(dynamodb, table, bucket, versions, 'never in bucket.txt');
   return { table, bucket, tableArn, missing: [lostItem, neverProcessed] };
 }
 

@@ -11,20 +11,14 @@ import {
   ListObjectVersionsCommandInput,
   S3Client,
 } from '@aws-sdk/client-s3';
-import {
-  DeleteItemCommand,
-  DynamoDBClient,
-  PutItemCommand,
-  ScanCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { S3EventRecord } from 'aws-lambda';
 import type { ReconcileJson } from '../../cli/commands/reconcile';
 import { LOWEST_SEQUENCER } from '../../handler/sequencer';
 import { StandIn, startDynalite, STANDIN_CREDENTIALS } from '../../fixtures/standins';
 import { s3Event, s3Record } from '../../fixtures/s3-events';
-import { FakeBucket, FakeVersion } from '../support/reconcile-bucket';
+import { drift, FakeBucket, FakeVersion, itemKeyOf } from '../support/reconcile-bucket';
 import { runTap } from '../support/cli';
 import { handlerWith, PNG_BYTES, s3Error, TEST_CONFIG } from '../support/handler';
 import { createTable } from '../support/standins';
@@ -82,11 +76,6 @@ async function itemsOf(table: string): Promise<Record<string, Record<string, unk
     Items.map((i) => unmarshall(i)).map((item) => [`${item.objectKey}@${item.versionId}`, item]),
   );
 }
-
-const keyOf = (v: Pick<FakeVersion, 'key' | 'versionId'>) => ({
-  objectKey: { S: v.key },
-  versionId: { S: v.versionId },
-});
 
 /** `tap reconcile args...` in-process: exit code, stdout, stderr, and the JSON printed (with --json). */
 async function reconcile(...args: string[]) {
@@ -234,33 +223,9 @@ describe('tap reconcile --repair on drift', () => {
         }),
       ),
     );
-    // ...then drift: a lost item, versions removed without events, a wrong status, a lost transition,
-    // a marker's item without its flag, a wrong size, and an item of a key the bucket never had
-    await dynamodb.send(new DeleteItemCommand({ TableName: table, Key: keyOf(lostItem) }));
-    bucket.remove('photos/pixel.png', expiredUnseen.versionId);
-    const update = (v: FakeVersion, expression: string, values?: Record<string, unknown>) =>
-      dynamodb.send(
-        new UpdateItemCommand({
-          TableName: table,
-          Key: keyOf(v),
-          UpdateExpression: expression,
-          ExpressionAttributeNames: Object.fromEntries([...expression.matchAll(/#(\w+)/g)].map((m) => [m[0], m[1]])),
-          ...(values ? { ExpressionAttributeValues: marshall(values) } : {}),
-        }),
-      );
-    await update(wronglyDeleted, 'SET #status = :s', { ':s': 'deleted' });
-    transitioned.storageClass = 'GLACIER';
-    await update(marker, 'REMOVE #deleteMarker');
-    await update(resized, 'SET #size = :n', { ':n': 99 });
-    await dynamodb.send(
-      new PutItemCommand({
-        TableName: table,
-        Item: {
-          ...keyOf({ key: 'never-in-bucket.txt', versionId: 'v9999' }),
-          ...marshall({ status: 'present', sequencer: '0A'.padEnd(32, '0'), processedAt: '2026-11-01T00:00:00.000Z' }),
-        },
-      }),
-    );
+    // ...then drift
+    const versions = { lostItem, expiredUnseen, wronglyDeleted, transitioned, marker, resized };
+    await drift(dynamodb, table, bucket, versions, 'never-in-bucket.txt');
     const before = await itemsOf(table);
     // Act
     const repair = await reconcile(...on(bucket, table), '--repair', '--json');
@@ -317,7 +282,7 @@ describe('tap reconcile --repair on drift', () => {
     await dynamodb.send(
       new UpdateItemCommand({
         TableName: table,
-        Key: keyOf(stale),
+        Key: itemKeyOf(stale),
         UpdateExpression: 'SET #s = :s',
         ExpressionAttributeNames: { '#s': 'status' },
         ExpressionAttributeValues: marshall({ ':s': 'gone' }),

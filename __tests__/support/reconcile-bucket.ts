@@ -12,6 +12,8 @@ import {
   ServiceInputTypes,
   ServiceOutputTypes,
 } from '@aws-sdk/client-s3';
+import { DeleteItemCommand, DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import type { S3EventRecord } from 'aws-lambda';
 import { compareKeys } from '../../cli/reconcile/listing';
 import { s3Record } from '../../fixtures/s3-events';
@@ -173,4 +175,57 @@ export class FakeBucket {
       eventTime: version.lastModified.toISOString(),
     });
   }
+}
+
+/** A version's item key in the metadata table. */
+export const itemKeyOf = (v: Pick<FakeVersion, 'key' | 'versionId'>) => ({
+  objectKey: { S: v.key },
+  versionId: { S: v.versionId },
+});
+
+/** The versions `drift` works on: each gets one kind of drift. */
+export interface Drifted {
+  readonly lostItem: FakeVersion;
+  readonly expiredUnseen: FakeVersion;
+  readonly wronglyDeleted: FakeVersion;
+  readonly transitioned: FakeVersion;
+  readonly marker: FakeVersion;
+  readonly resized: FakeVersion;
+}
+
+/**
+ * Every drift reconcile knows, after the events were processed: a lost item, a version removed without an
+ * event, a wrong status, a lost transition, a marker's item without its flag, a wrong size, and an item of
+ * `absentKey`, a key the bucket never had.
+ */
+export async function drift(
+  dynamodb: DynamoDBClient,
+  table: string,
+  bucket: FakeBucket,
+  v: Drifted,
+  absentKey: string,
+) {
+  await dynamodb.send(new DeleteItemCommand({ TableName: table, Key: itemKeyOf(v.lostItem) }));
+  bucket.remove(v.expiredUnseen.key, v.expiredUnseen.versionId);
+  const update = (of: FakeVersion, expression: string, values?: Record<string, unknown>) =>
+    dynamodb.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: itemKeyOf(of),
+        UpdateExpression: expression,
+        ExpressionAttributeNames: Object.fromEntries([...expression.matchAll(/#(\w+)/g)].map((m) => [m[0], m[1]])),
+        ...(values ? { ExpressionAttributeValues: marshall(values) } : {}),
+      }),
+    );
+  await update(v.wronglyDeleted, 'SET #status = :s', { ':s': 'deleted' });
+  v.transitioned.storageClass = 'GLACIER';
+  await update(v.marker, 'REMOVE #deleteMarker');
+  await update(v.resized, 'SET #size = :n', { ':n': 99 });
+  const absent = { status: 'present', sequencer: '0A'.padEnd(32, '0'), processedAt: '2026-11-01T00:00:00.000Z' };
+  await dynamodb.send(
+    new PutItemCommand({
+      TableName: table,
+      Item: { ...itemKeyOf({ key: absentKey, versionId: 'v9999' }), ...marshall(absent) },
+    }),
+  );
 }
