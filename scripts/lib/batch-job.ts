@@ -30,6 +30,7 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import type { CreateJobCommandInput } from '@aws-sdk/client-s3-control';
 import type { BatchEvent, BatchResponse } from '../../handler/batch';
 import { parseCompletionReport, parseCsv, reportFiles } from '../../cli/backfill/report';
+import { manifestKey } from '../../cli/reconcile/manifest';
 import { decodeS3Key } from '../../handler/event';
 import { batchEvent, TaskInput } from '../../fixtures/batch-events';
 import { errorPayload, limiter } from './delivery';
@@ -63,9 +64,6 @@ function fromArn(arn: string | undefined, what: string): { bucket: string; key: 
 }
 
 const csvField = (value: string) => (/[",\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
-
-/** Keys as the report writes them: percent-encoded, "/" kept. */
-const encodeReportKey = (key: string) => encodeURIComponent(key).replace(/%2F/g, '/');
 
 async function getObject(s3: S3Client, bucket: string, key: string, etag?: string): Promise<Buffer> {
   const answer = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -224,7 +222,7 @@ async function writeReport(
     if (rows.length === 0) continue;
     const body = rows
       .map((r) =>
-        [r.bucket, encodeReportKey(r.key), r.versionId ?? '', r.status, '200', r.errorCode, r.message]
+        [r.bucket, manifestKey(r.key), r.versionId ?? '', r.status, '200', r.errorCode, r.message]
           .map(csvField)
           .join(','),
       )

@@ -22,6 +22,7 @@ import { decodeS3Key } from '../../handler/event';
 import { normalizeSequencer } from '../../handler/sequencer';
 import { HANDLER_BUNDLE } from '../build-handler';
 import { createJobRequest, ManifestSource } from '../../cli/backfill/job';
+import { manifestKey, manifestRow } from '../../cli/reconcile/manifest';
 import type { BatchMode } from '../../handler/batch';
 import { readReport, runJob } from './batch-job';
 import { startCapacityProxy } from './capacity';
@@ -137,9 +138,6 @@ export const standInJob = (
 export const generatedJob = (bucket: string, prefix: string, mode: BatchMode) =>
   standInJob(bucket, { kind: 'generator', prefix, suffix: '', createdBefore: new Date() }, mode);
 
-/** Keys in manifests, URL-encoded ("/" kept). */
-const encodeKey = (key: string) => encodeURIComponent(key).replace(/%2F/g, '/');
-
 export async function runJobSoak(options: { objects: number; log?: (line: string) => void }) {
   const started = Date.now();
   const log = options.log ?? (() => undefined);
@@ -184,9 +182,8 @@ export async function runJobSoak(options: { objects: number; log?: (line: string
     });
 
     // The backfill's manifest: an S3 Inventory report of every version and delete marker.
-    const rows = [...(await everyVersion(s3, bucket))].map(([id, v]) => {
-      const at = id.lastIndexOf('@');
-      const fields = [bucket, encodeKey(id.slice(0, at)), id.slice(at + 1), String(v.latest), String(v.marker)];
+    const rows = [...(await everyVersion(s3, bucket)).values()].map((v) => {
+      const fields = [bucket, manifestKey(v.key), v.versionId, String(v.latest), String(v.marker)];
       return fields.map((f) => `"${f}"`).join(',');
     });
     const data = 'manifests/inventory/data/part-0.csv.gz';
@@ -230,7 +227,7 @@ export async function runJobSoak(options: { objects: number; log?: (line: string
     });
     const reprocess = await timed('reprocess', () => job(generatedJob(bucket, 'legacy/', 'reprocess')));
     // Every version an event wrote, as a CSV manifest: a backfill of them changes nothing.
-    const csv = delivered.map((r) => `${bucket},${encodeKey(keyOf(r))},${r.s3.object.versionId}`).join('\n');
+    const csv = delivered.map((r) => manifestRow(bucket, keyOf(r), r.s3.object.versionId!)).join('');
     const manifest = await putOperations('manifests/events.csv', csv);
     const again = await timed('again', () =>
       job(standInJob(bucket, { kind: 'csv', ...manifest }, 'backfill', 'AllTasks')),
