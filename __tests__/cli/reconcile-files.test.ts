@@ -154,6 +154,14 @@ async function reconcile(...args: string[]) {
 }
 
 const on = (bucket: FakeBucket, table: string) => ['--bucket', bucket.name, '--table', table];
+/** The flags of a run from files: `filesOf`'s inventory and export for `bucket` and `table`. */
+const filesArgs = (bucket: FakeBucket, table: string, files: { inventory: string; exported: { url: string } }) => [
+  ...on(bucket, table),
+  '--inventory',
+  files.inventory,
+  '--export',
+  files.exported.url,
+];
 
 /** A report without what differs by nature between two runs: time, reads, sample order. */
 const comparable = (json: ReconcileJson) => ({
@@ -196,29 +204,9 @@ describe('tap reconcile from an S3 Inventory report and a DynamoDB export', () =
     s3Mock.resetHistory();
     ddbCalls.length = 0;
     // Act
-    const fromCsv = await reconcile(
-      ...on(bucket, table),
-      '--inventory',
-      csv.inventory,
-      '--export',
-      csv.exported.url,
-      '--json',
-    );
-    const fromParquet = await reconcile(
-      ...on(bucket, table),
-      '--inventory',
-      parquet.inventory,
-      '--export',
-      parquet.exported.url,
-      '--json',
-    );
-    const fromCsvText = await reconcile(
-      ...on(bucket, table),
-      '--inventory',
-      csv.inventory,
-      '--export',
-      csv.exported.url,
-    );
+    const fromCsv = await reconcile(...filesArgs(bucket, table, csv), '--json');
+    const fromParquet = await reconcile(...filesArgs(bucket, table, parquet), '--json');
+    const fromCsvText = await reconcile(...filesArgs(bucket, table, csv));
     // Assess
     expect(listed.json).toMatchObject({ missing: 2, extra: 2, stale: 4, remaining: 8, itemsInTable: 10 });
     expect(listed.json.staleByReason).toEqual({ status: 1, deleteMarker: 1, storageClass: 1, content: 1 });
@@ -245,11 +233,7 @@ describe('tap reconcile from an S3 Inventory report and a DynamoDB export', () =
     const { inventory, exported } = await filesOf(bucket, table);
     // Act
     const fromFiles = await reconcile(
-      ...on(bucket, table),
-      '--inventory',
-      inventory,
-      '--export',
-      exported.url,
+      ...filesArgs(bucket, table, { inventory, exported }),
       '--manifest-out',
       'from-files.csv',
     );
@@ -281,21 +265,13 @@ describe('tap reconcile from an S3 Inventory report and a DynamoDB export', () =
     const { inventory, exported } = await filesOf(bucket, table);
     // Act
     const result = await reconcile(
-      ...on(bucket, table),
-      '--inventory',
-      inventory,
-      '--export',
-      exported.url,
+      ...filesArgs(bucket, table, { inventory, exported }),
       '--json',
       '--manifest-out',
       'all.csv',
     );
     const narrowed = await reconcile(
-      ...on(bucket, table),
-      '--inventory',
-      inventory,
-      '--export',
-      exported.url,
+      ...filesArgs(bucket, table, { inventory, exported }),
       '--json',
       '--prefix',
       'dir/',
@@ -412,7 +388,7 @@ describe('tap reconcile from files refuses what it cannot read, in one line', ()
     const manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
     change(manifest);
     fs.writeFileSync(file, JSON.stringify(manifest));
-    return [...on(bucket, table), '--inventory', inventory, '--export', exported.url];
+    return filesArgs(bucket, table, { inventory, exported });
   }
 
   it.each([
