@@ -76,19 +76,18 @@ type Row = [
   string | null,
 ];
 
-const entryOf = (r: Row): BucketEntry =>
-  r[3]
-    ? { key: r[0], versionId: r[2], deleteMarker: true, isLatest: Boolean(r[4]), lastModified: dateOf(r[8]) }
+const entryOf = (r: Row): BucketEntry => {
+  const entry = { key: r[0], versionId: r[2], isLatest: Boolean(r[4]), lastModified: dateOf(r[8]) };
+  return r[3]
+    ? { ...entry, deleteMarker: true }
     : {
-        key: r[0],
-        versionId: r[2],
+        ...entry,
         deleteMarker: false,
-        isLatest: Boolean(r[4]),
-        lastModified: dateOf(r[8]),
         storageClass: r[7] ?? 'STANDARD',
         size: r[5] ?? undefined,
         eTag: r[6] ?? undefined,
       };
+};
 
 const dateOf = (ms: number | null) => (ms === null ? undefined : new Date(ms));
 
