@@ -54,15 +54,18 @@ export async function readText(s3: S3Client, at: S3Location, optional = false): 
   throw absent(at);
 }
 
-/** A small JSON object, parsed; a CliError naming the URL if it is not JSON. */
-export async function readJson(s3: S3Client, at: S3Location): Promise<unknown> {
-  const text = (await readText(s3, at))!;
+/** The text of the object at `at`, parsed; a CliError naming the URL if it is not JSON. */
+export function parseJson(text: string, at: S3Location): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
     throw new CliError(`${s3Url(at)} is not JSON: ${(error as Error).message}`, 2, { cause: error });
   }
 }
+
+/** A small JSON object, read and parsed. */
+export const readJson = async (s3: S3Client, at: S3Location): Promise<unknown> =>
+  parseJson((await readText(s3, at))!, at);
 
 /** Streams each object to `directory` (4 at once); the local paths, in order, named `<name>-<n><extension>`. */
 export async function download(

@@ -19,7 +19,7 @@ import { TABLE_KEY_SCHEMA } from '../../config';
 import { CliError } from '../errors';
 import type { Clock } from './pacing';
 import { fileList } from './inventory';
-import { keysUnder, parseS3Url, readJson, readText, S3Location, s3Url } from '../s3-files';
+import { keysUnder, parseS3Url, parseJson, readText, S3Location, s3Url } from '../s3-files';
 
 const folderOf = (bucket: string, ...parts: (string | undefined)[]): S3Location => ({
   bucket,
@@ -39,7 +39,7 @@ async function dataFilesIn(s3: S3Client, folder: S3Location): Promise<S3Location
     const data = keys.filter((key) => /\/data\/[^/]+\.gz$/.test(key)).map((key) => ({ bucket: folder.bucket, key }));
     return data.length > 0 ? data : undefined;
   }
-  const summary = (await readJson(s3, summaryAt)) as Record<string, unknown>;
+  const summary = parseJson(summaryText, summaryAt) as Record<string, unknown>;
   const fail = (what: string): never => {
     throw new CliError(`export manifest ${s3Url(summaryAt)}: ${what}`);
   };
